@@ -1,0 +1,76 @@
+//! The command line: argument parsing and one module per command.
+
+pub mod systems;
+pub mod validate;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{CommandFactory, Parser, Subcommand};
+
+use crate::diag::CodeInfo;
+
+pub const CODES: &[CodeInfo] = &[];
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "zfleet",
+    version,
+    about = "ZFS snapshot and replication tasks across fleets of TrueNAS systems, as code"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The config file argument shared by the commands that read one.
+#[derive(Debug, Clone, clap::Args)]
+pub struct FileArg {
+    /// Config file.
+    #[arg(
+        short = 'f',
+        long = "file",
+        default_value = "zfleet.yaml",
+        env = "ZFLEET_FILE"
+    )]
+    pub file: PathBuf,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Check the config offline: syntax, types, references, schedules, naming schemas.
+    Validate(validate::ValidateArgs),
+    /// Print the JSON Schema of the config file (for yaml-language-server and editors).
+    Schema,
+    /// Connect to every system and show what zfleet sees there.
+    Systems(systems::SystemsArgs),
+    /// The simulated TrueNAS: midclt-compatible command, SSH server, clock.
+    #[command(subcommand)]
+    Sim(crate::sim::cli::SimCommand),
+    /// Print shell completions.
+    Completions { shell: clap_complete::Shell },
+}
+
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Validate(args) => validate::run(&args),
+        Command::Schema => {
+            println!("{}", crate::config::schema::json_schema());
+            ExitCode::SUCCESS
+        }
+        Command::Systems(args) => systems::run(&args),
+        Command::Sim(cmd) => crate::sim::cli::run(cmd),
+        Command::Completions { shell } => {
+            clap_complete::generate(shell, &mut Cli::command(), "zfleet", &mut std::io::stdout());
+            ExitCode::SUCCESS
+        }
+    }
+}
+
+/// Prints problems to stderr as miette reports.
+pub fn report(problems: &[crate::diag::Problem]) {
+    for p in problems {
+        eprintln!("{:?}", miette::Report::new(p.clone()));
+    }
+}

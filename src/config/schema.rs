@@ -1,0 +1,5 @@
+//! The JSON Schema of the config file.
+
+pub fn json_schema() -> String {
+    String::from("{}")
+}

@@ -1,0 +1,14 @@
+//! zfleet: ZFS snapshot and replication tasks across fleets of TrueNAS systems, as code.
+//!
+//! Data flows one way: `config` (YAML with spans) → `model` (validated) → `transport`
+//! (SSH or the embedded simulator) → `client` (typed TrueNAS API over `midclt`) →
+//! `inventory` (live state) → plan/render/apply. `sim` is a simulated TrueNAS beside it all.
+
+pub mod cli;
+pub mod client;
+pub mod config;
+pub mod diag;
+pub mod inventory;
+pub mod model;
+pub mod sim;
+pub mod transport;
