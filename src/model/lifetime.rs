@@ -20,3 +20,21 @@ pub struct Lifetime {
 }
 
 pub const CODES: &[crate::diag::CodeInfo] = &[];
+
+// Placeholder until the full rules land.
+pub fn parse(text: &str) -> Result<Lifetime, String> {
+    let (n, unit) = text
+        .trim()
+        .split_once(' ')
+        .ok_or("expected `<number> <unit>`")?;
+    let value: u32 = n.parse().map_err(|_| format!("`{n}` is not a number"))?;
+    let unit = match unit.trim_end_matches('s') {
+        "hour" => LifetimeUnit::Hour,
+        "day" => LifetimeUnit::Day,
+        "week" => LifetimeUnit::Week,
+        "month" => LifetimeUnit::Month,
+        "year" => LifetimeUnit::Year,
+        _ => return Err(format!("unknown unit `{unit}`")),
+    };
+    Ok(Lifetime { value, unit })
+}

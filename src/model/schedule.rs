@@ -58,3 +58,42 @@ pub struct ScheduleError {
 }
 
 pub const CODES: &[crate::diag::CodeInfo] = &[];
+
+// Placeholder until the full rules land: presets only.
+pub fn resolve_text(text: &str) -> Result<TnSchedule, ScheduleError> {
+    let (minute, hour, dom, dow) = match text {
+        "hourly" => ("0", "*", "*", "*"),
+        "daily" => ("0", "0", "*", "*"),
+        "weekly" => ("0", "0", "*", "7"),
+        "monthly" => ("0", "0", "1", "*"),
+        _ => {
+            return Err(ScheduleError {
+                field: SchedField::Whole,
+                code: "zfleet::schedule::unknown_preset",
+                message: format!("unknown schedule `{text}`"),
+                help: "use hourly, daily, weekly, monthly or a 5-field cron string".into(),
+            });
+        }
+    };
+    Ok(TnSchedule {
+        minute: minute.into(),
+        hour: hour.into(),
+        dom: dom.into(),
+        month: "*".into(),
+        dow: dow.into(),
+        begin: "00:00".into(),
+        end: "23:59".into(),
+    })
+}
+
+pub fn resolve_map(input: &ScheduleInput) -> Result<TnSchedule, Vec<ScheduleError>> {
+    Ok(TnSchedule {
+        minute: input.minute.unwrap_or("00").into(),
+        hour: input.hour.unwrap_or("*").into(),
+        dom: input.dom.unwrap_or("*").into(),
+        month: input.month.unwrap_or("*").into(),
+        dow: input.dow.unwrap_or("*").into(),
+        begin: input.begin.unwrap_or("00:00").into(),
+        end: input.end.unwrap_or("23:59").into(),
+    })
+}
