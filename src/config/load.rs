@@ -78,7 +78,6 @@ pub fn parse(name: &str, bytes: Vec<u8>) -> Result<Document, Problem> {
                 bytes.len()
             ),
         )
-        .object(name.to_string())
         .help("split the fleet into several config files"));
     }
     let text = String::from_utf8(bytes).map_err(|e| {
@@ -89,7 +88,6 @@ pub fn parse(name: &str, bytes: Vec<u8>) -> Result<Document, Problem> {
                 e.utf8_error().valid_up_to()
             ),
         )
-        .object(name.to_string())
         .help("a config file is YAML text; is this the right file?")
     })?;
     let text: Arc<str> = Arc::from(text);
@@ -110,7 +108,6 @@ pub fn parse(name: &str, bytes: Vec<u8>) -> Result<Document, Problem> {
             .all(|l| l.trim().is_empty() || l.trim_start().starts_with('#'))
     {
         return Err(Problem::error(codes::EMPTY, format!("{name} is empty"))
-            .object(name.to_string())
             .help("start from examples/homelab/zfleet.yaml, or see `zfleet schema`"));
     }
     let root = parse_yaml(&text)
@@ -219,24 +216,43 @@ fn yaml_problem(text: &str, e: &serde_saphyr::Error) -> Problem {
             }
         })
         .unwrap_or_default();
-    let message = e.without_snippet().to_string();
-    let message = message.lines().next().unwrap_or("invalid YAML").to_string();
-    let (code, help) = match e {
-        E::DuplicateMappingKey { key, .. } => (
+    let full = e.without_snippet().to_string();
+    let first = full.lines().next().unwrap_or("invalid YAML");
+    // The snippet shows the place; drop the parser's own "at line N, column M".
+    let message = match first.rfind(" at line ") {
+        Some(i) => &first[..i],
+        None => first,
+    };
+    let (code, message, help) = if let Some(rest) = message.strip_prefix("duplicate mapping key: ")
+    {
+        let key = rest
+            .split(", set DuplicateKeyPolicy")
+            .next()
+            .unwrap_or(rest);
+        (
             codes::DUPLICATE_KEY,
+            format!("duplicate key `{key}`"),
             format!(
-                "names must be unique; rename or remove the second `{}`",
-                key.as_deref().unwrap_or("key")
+                "keys and entry names must be unique in a mapping; rename or remove this second `{key}`"
             ),
-        ),
-        E::Budget { .. } => (
+        )
+    } else if matches!(e, E::Budget { .. }) || message.contains("budget") {
+        let what = if message.contains("Depth") {
+            "the YAML is nested more than 64 levels deep".to_string()
+        } else {
+            format!("the YAML exceeds the parser's limits ({message})")
+        };
+        (
             codes::LIMITS,
-            "the file is nested too deeply or has too many nodes for a config".to_string(),
-        ),
-        _ => (
+            what,
+            "the file is nested too deeply or has too many nodes to be a config".to_string(),
+        )
+    } else {
+        (
             codes::SYNTAX,
+            message.to_string(),
             "fix the YAML syntax here (indentation, quotes, `:` after keys)".to_string(),
-        ),
+        )
     };
     let mut p = Problem::error(code, message).help(help);
     if e.location().is_some() {

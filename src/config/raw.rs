@@ -29,15 +29,16 @@ impl JsonSchema for Text {
     }
 }
 
-/// The whole config file (used for the JSON Schema; the loader walks the sections itself so
-/// that one bad entry does not hide the problems of the others).
+// The whole file. Only the JSON Schema is derived from it: the loader walks the sections
+// itself, so that one bad entry does not hide the problems of the others.
+/// zfleet: ZFS snapshot and replication tasks across fleets of TrueNAS systems, as code.
 #[derive(Debug, JsonSchema)]
 #[schemars(deny_unknown_fields, title = "zfleet configuration")]
 #[allow(dead_code)]
 pub struct RawConfig {
     /// Ownership namespace: zfleet marks what it creates on the systems with this name and
     /// never touches objects of another project. Lower-case letters, digits, `-`, `_`, `.`.
-    pub project: Option<String>,
+    pub project: String,
     /// The TrueNAS systems, by name: reached over SSH, or embedded simulated systems.
     pub systems: Option<BTreeMap<String, RawSystem>>,
     /// Periodic snapshot tasks, by name (TrueNAS tasks have no name; this one is zfleet's).
@@ -51,7 +52,7 @@ pub struct RawConfig {
 
 /// A TrueNAS system: `host` (SSH) or `simulator`.
 #[derive(Debug, Deserialize, JsonSchema)]
-#[schemars(deny_unknown_fields)]
+#[schemars(deny_unknown_fields, rename = "System")]
 pub struct RawSystem {
     /// Host name or address for SSH, or a `Host` alias of `~/.ssh/config`.
     pub host: Option<Sp<String>>,
@@ -76,7 +77,7 @@ pub struct RawSystem {
 /// An embedded simulated TrueNAS system.
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-#[schemars(deny_unknown_fields)]
+#[schemars(deny_unknown_fields, rename = "Simulator")]
 pub struct RawSimulator {
     /// Seed fixture (YAML), relative to this config file.
     pub fixture: Option<Sp<String>>,
@@ -86,7 +87,7 @@ pub struct RawSimulator {
 
 /// A periodic snapshot task.
 #[derive(Debug, Deserialize, JsonSchema)]
-#[schemars(deny_unknown_fields)]
+#[schemars(deny_unknown_fields, rename = "SnapshotTask")]
 pub struct RawSnapshotTask {
     /// The system (a key of `systems`) the task runs on.
     pub system: Sp<String>,
@@ -110,7 +111,7 @@ pub struct RawSnapshotTask {
 
 /// A one-time manual snapshot, taken once if no snapshot matches the naming schema yet.
 #[derive(Debug, Deserialize, JsonSchema)]
-#[schemars(deny_unknown_fields)]
+#[schemars(deny_unknown_fields, rename = "Snapshot")]
 pub struct RawSnapshot {
     /// The system (a key of `systems`).
     pub system: Sp<String>,
@@ -126,7 +127,7 @@ pub struct RawSnapshot {
 
 /// A replication: several sources, possibly on several systems, into one target.
 #[derive(Debug, Deserialize, JsonSchema)]
-#[schemars(deny_unknown_fields)]
+#[schemars(deny_unknown_fields, rename = "Replication")]
 pub struct RawReplication {
     /// Where snapshots come from.
     pub sources: Sp<Vec<Sp<RawSource>>>,
@@ -173,7 +174,7 @@ pub struct RawReplication {
 
 /// One source system of a replication.
 #[derive(Debug, Deserialize, JsonSchema)]
-#[schemars(deny_unknown_fields)]
+#[schemars(deny_unknown_fields, rename = "Source")]
 pub struct RawSource {
     /// The system (a key of `systems`).
     pub system: Sp<String>,
@@ -187,7 +188,7 @@ pub struct RawSource {
 
 /// Where a replication writes.
 #[derive(Debug, Deserialize, JsonSchema)]
-#[schemars(deny_unknown_fields)]
+#[schemars(deny_unknown_fields, rename = "Target")]
 pub struct RawTarget {
     /// The system (a key of `systems`).
     pub system: Sp<String>,
@@ -205,12 +206,14 @@ pub enum OneOrMany {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
+#[schemars(rename = "Direction")]
 pub enum RawDirection {
     Push,
     Pull,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
+#[schemars(rename = "Transport")]
 pub enum RawTransport {
     #[serde(rename = "ssh")]
     Ssh,
@@ -222,6 +225,7 @@ pub enum RawTransport {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
+#[schemars(rename = "Readonly")]
 pub enum RawReadonly {
     Set,
     Require,
@@ -230,6 +234,7 @@ pub enum RawReadonly {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
+#[schemars(rename = "Compression")]
 pub enum RawCompression {
     Lz4,
     Pigz,
@@ -248,7 +253,7 @@ pub enum RawSchedule {
 /// A schedule written as a mapping.
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-#[schemars(deny_unknown_fields)]
+#[schemars(deny_unknown_fields, rename = "ScheduleMap")]
 pub struct RawScheduleMap {
     /// `hourly`, `daily`, `weekly` or `monthly`.
     pub every: Option<Sp<Text>>,
