@@ -779,7 +779,10 @@ fn strptime(data: &str, format: &str) -> Result<Parsed, String> {
     }
     let leap_fix = year.is_none() && month == 2 && day == 29;
     let year = year.unwrap_or(if leap_fix { 1904 } else { 1900 });
-    let y = i32::try_from(year).map_err(|_| "year is out of range".to_string())?;
+    let y = i32::try_from(year)
+        .ok()
+        .filter(|y| (1..=9999).contains(y))
+        .ok_or_else(|| format!("year {year} is out of range"))?;
     let date = match julian {
         None => NaiveDate::from_ymd_opt(y, month as u32, day as u32)
             .ok_or_else(|| "day is out of range for month".to_string())?,

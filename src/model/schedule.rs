@@ -392,10 +392,14 @@ fn parse_field(kind: Kind, raw: &str, mode: Mode) -> Result<Field, String> {
         let base = if base_text == "*" {
             Base::Star
         } else if let Some((a, b)) = base_text.split_once('-') {
-            let lo = parse_value(kind, a, false)?;
+            let mut lo = parse_value(kind, a, false)?;
             let mut hi = parse_value(kind, b, true)?;
             if kind == Kind::Dow && hi == 0 && lo > 0 {
                 hi = 7;
+            }
+            // Sunday as 7 opening a range is Sunday as 0 (croniter folds 7 onto 0).
+            if kind == Kind::Dow && lo == 7 && hi < 7 {
+                lo = 0;
             }
             if lo > hi && mode == Mode::Strict {
                 let (min, max) = kind.bounds();
@@ -1914,6 +1918,14 @@ mod tests {
         let s = tn(["0", "*", "*", "*", "*", "02:00", "02:00"]);
         assert!(s.matches(at(2024, 1, 1, 12, 0)));
 
+        // Sunday as 7 opening a range (`7-3`, `sun-wed`) is Sunday through Wednesday.
+        for dow in ["7-3", "sun-wed", "0-3"] {
+            let c = canonical(&tn(["0", "0", "*", "*", dow, "00:00", "23:59"])).unwrap();
+            assert_eq!(c.dow.values, [1, 2, 3, 7].into(), "{dow}");
+        }
+        assert_eq!(resolve_text("0 0 * * 7-3").unwrap().dow, "1-3,7");
+        assert_eq!(resolve_text("0 0 * * 7-7").unwrap().dow, "7");
+
         // Seconds are ignored; the next run is strictly after.
         let s = resolve_text("*/15 * * * *").unwrap();
         let t = at(2024, 1, 1, 10, 14).with_second(59).unwrap();
@@ -2047,6 +2059,17 @@ mod tests {
             if let Some(n) = theirs {
                 prop_assert!(s.matches(n));
             }
+        }
+
+        #[test]
+        fn never_panics_on_cron_like_text(f in prop::array::uniform5("[0-9a-z*/,?-]{0,7}")) {
+            let s = tn([&f[0], &f[1], &f[2], &f[3], &f[4], "00:00", "23:59"]);
+            // Whatever zfleet accepts means the same once normalised.
+            if let Ok(resolved) = resolve_text(&f.join(" ")) {
+                prop_assert_eq!(canonical(&resolved), canonical(&s), "{:?}", f);
+            }
+            let _ = s.matches(at(2024, 2, 29, 23, 59));
+            let _ = s.next_after(at(2024, 2, 29, 23, 59));
         }
 
         #[test]
