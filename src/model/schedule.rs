@@ -946,7 +946,8 @@ pub fn resolve_text(text: &str) -> Result<TnSchedule, ScheduleError> {
         return Ok(build(preset_fields(every, 0, 0, day), 0, 1439));
     }
     let parts: Vec<&str> = text.split_whitespace().collect();
-    let looks_like_word = parts.len() == 1
+    // Words (`dialy`, `every day`) are a preset gone wrong, not a short cron string.
+    let looks_like_word = parts.len() < 5
         && parts.iter().all(|p| {
             p.chars().any(|c| c.is_alphabetic())
                 && !p.contains(['*', ',', '/'])
@@ -1363,6 +1364,11 @@ mod tests {
             resolve_text("  ").unwrap_err().message,
             "the schedule is empty"
         );
+        let e = resolve_text("every day").unwrap_err();
+        assert_eq!(
+            (e.code, e.message.as_str()),
+            (UNKNOWN_PRESET, "unknown schedule \"every day\"")
+        );
     }
 
     #[test]
@@ -1417,8 +1423,8 @@ mod tests {
                 "Please ensure fields match cron syntax - the schedule never runs: no selected month has the selected day of month",
             ),
             (
-                "every day",
-                "Please ensure fields match cron syntax - expected 5 fields (minute hour day-of-month month day-of-week), found 2",
+                "0 0 * *",
+                "Please ensure fields match cron syntax - expected 5 fields (minute hour day-of-month month day-of-week), found 4",
             ),
             (
                 "0 0 0 * * *",
