@@ -22,7 +22,9 @@
 //!
 //! Semantics follow croniter (what TrueNAS and zettarepl run): day-of-month and day-of-week
 //! are ORed when both are restricted; a field counts as unrestricted when it is `*`, or when
-//! it covers its whole range and the other day field's text contains a `*`. The run window
+//! it covers its whole range and the other day field's text contains a `*` (croniter 6;
+//! older croniter, on older TrueNAS, always treats a full field as `*`, so zfleet refuses a
+//! full non-`*` day field next to a restricted one rather than guess). The run window
 //! follows zettarepl's `CronSchedule.should_run`: `begin < end` is an ordinary inclusive
 //! window, otherwise it wraps past midnight (so `begin == end` admits every minute).
 
@@ -875,6 +877,44 @@ fn check_fields(
         }
     }
     let fields: [Field; 5] = out.try_into().ok()?;
+    let [_, _, dom, _, dow] = &fields;
+    let mut ambiguous = false;
+    for (kind, full, other) in [(Kind::Dom, dom, dow), (Kind::Dow, dow, dom)] {
+        // croniter before 6.0 reads a field covering its whole range as `*` (dom and dow
+        // ANDed), 6.0 only when the other day field has a `*` (ORed): refuse the text
+        // whose meaning depends on the TrueNAS version.
+        let other_kind = if kind == Kind::Dom {
+            Kind::Dow
+        } else {
+            Kind::Dom
+        };
+        if full.mask == kind.full()
+            && !full.literal_star()
+            && !other.text.contains('*')
+            && other.mask != other_kind.full()
+        {
+            ambiguous = true;
+            errors.push(ScheduleError::new(
+                field_of(kind),
+                INVALID_CRON,
+                format!(
+                    "{CRON_PREFIX}the {} field \"{}\" covers every {}, which TrueNAS versions read differently next to a restricted {}",
+                    kind.label(),
+                    full.text,
+                    if kind == Kind::Dom { "day of the month" } else { "day of the week" },
+                    other_kind.label(),
+                ),
+                if kind == Kind::Dom {
+                    "write \"*\" as the day of month to run only on the chosen days of the week"
+                } else {
+                    "write \"*\" as the day of week to run only on the chosen days of the month"
+                },
+            ));
+        }
+    }
+    if ambiguous {
+        return None;
+    }
     let texts = [0, 1, 2, 3, 4].map(|i| emit(KINDS[i], &fields[i].items));
     Some((texts, fields))
 }
@@ -1419,6 +1459,14 @@ mod tests {
                 "Please ensure fields match cron syntax - the hour list \"1,,2\" has an empty item",
             ),
             (
+                "0 0 1-31 * 1-5",
+                "Please ensure fields match cron syntax - the day of month field \"1-31\" covers every day of the month, which TrueNAS versions read differently next to a restricted day of week",
+            ),
+            (
+                "0 0 13 * sun-sat",
+                "Please ensure fields match cron syntax - the day of week field \"sun-sat\" covers every day of the week, which TrueNAS versions read differently next to a restricted day of month",
+            ),
+            (
                 "0 0 30 2 *",
                 "Please ensure fields match cron syntax - the schedule never runs: no selected month has the selected day of month",
             ),
@@ -1446,6 +1494,14 @@ mod tests {
         }
         // Sunday as 0 or 7 inside a Feb-30 schedule still runs (the OR rule).
         assert!(resolve_text("0 0 30 2 0").is_ok());
+        // A full day field is unambiguous next to a `*`.
+        assert!(resolve_text("0 0 1-31 * *").is_ok());
+        assert!(resolve_text("0 0 */1 * */2").is_ok());
+        let e = resolve_text("0 0 */1 * 1-5").unwrap_err();
+        assert_eq!(
+            e.help,
+            "write \"*\" as the day of month to run only on the chosen days of the week"
+        );
     }
 
     #[test]
@@ -2044,7 +2100,10 @@ mod tests {
                     prop_assert_eq!(resolved, canonical(&raw(&f)), "{} -> {:?}", text, s);
                 }
                 // Only a schedule that can never run is refused.
-                Err(e) => prop_assert!(e.message.contains("never runs"), "{text}: {e:?}"),
+                Err(e) => prop_assert!(
+                    e.message.contains("never runs") || e.message.contains("TrueNAS versions read differently"),
+                    "{text}: {e:?}"
+                ),
             }
         }
 
