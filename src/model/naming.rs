@@ -948,6 +948,11 @@ mod tests {
                 "auto-%Y-%m-%d_%H",
                 "%M must be present in snapshot naming schema",
             ),
+            // As recorded from a 25.x system (api-messages.json).
+            (
+                "snap-%Y%m%d",
+                "%H must be present in snapshot naming schema",
+            ),
             (
                 "auto-%Y-%m-%d_%H-%M--%z",
                 "%z and `--` can't be present in snapshot naming schema at the same time. ZFS snapshot names can't contain `+` so we use `--` instead.",

@@ -2015,6 +2015,40 @@ mod tests {
     }
 
     #[test]
+    fn schedules_as_truenas_returns_them_compare_equal_to_zfleets() {
+        // Shapes from the recorded API examples (`/work/shared/truenas-api/examples`).
+        let live = [
+            tn(["0", "*", "*", "*", "*", "00:00", "23:59"]),
+            tn(["30", "8-18", "*", "*", "1,2,3,4,5", "08:00", "18:00"]),
+            tn(["00", "2", "*", "*", "*", "00:00", "23:59"]),
+        ];
+        let desired = [
+            resolve_text("hourly").unwrap(),
+            resolve_map(&ScheduleInput {
+                cron: Some("30 8-18 * * mon-fri"),
+                begin: Some("8:00"),
+                end: Some("18:00"),
+                ..Default::default()
+            })
+            .unwrap(),
+            resolve_map(&ScheduleInput {
+                every: Some("daily"),
+                at: Some("02:00"),
+                ..Default::default()
+            })
+            .unwrap(),
+        ];
+        for (l, d) in live.iter().zip(desired.iter()) {
+            assert_eq!(
+                canonical(l).unwrap(),
+                canonical(d).unwrap(),
+                "{l:?} vs {d:?}"
+            );
+        }
+        assert_ne!(canonical(&live[0]).unwrap(), canonical(&live[2]).unwrap());
+    }
+
+    #[test]
     fn codes_are_registered_with_summaries() {
         let codes: Vec<&str> = CODES.iter().map(|c| c.code).collect();
         assert_eq!(
