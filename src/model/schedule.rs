@@ -696,6 +696,20 @@ fn compile_lenient(s: &TnSchedule) -> Result<Compiled, ScheduleError> {
 }
 
 impl TnSchedule {
+    /// What TrueNAS stores for a snapshot task created without a schedule
+    /// (minute `"00"`, the rest `*`, the whole day).
+    pub fn truenas_default() -> Self {
+        TnSchedule {
+            minute: "00".into(),
+            hour: "*".into(),
+            dom: "*".into(),
+            month: "*".into(),
+            dow: "*".into(),
+            begin: "00:00".into(),
+            end: "23:59".into(),
+        }
+    }
+
     /// Whether the task fires at `t` (seconds ignored, as zettarepl does): cron fields with
     /// the dom/dow OR rule, inside the begin/end window. An unreadable schedule never fires.
     pub fn matches(&self, t: NaiveDateTime) -> bool {
@@ -2046,6 +2060,15 @@ mod tests {
             );
         }
         assert_ne!(canonical(&live[0]).unwrap(), canonical(&live[2]).unwrap());
+        // An object with every key missing is TrueNAS's default: hourly on the hour.
+        assert_eq!(
+            canonical(&resolve_map(&ScheduleInput::default()).unwrap()),
+            canonical(&TnSchedule::truenas_default())
+        );
+        assert_eq!(
+            canonical(&TnSchedule::truenas_default()),
+            canonical(&resolve_text("hourly").unwrap())
+        );
     }
 
     #[test]
