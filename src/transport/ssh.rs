@@ -685,6 +685,7 @@ async fn load_key(
     }
     // Passphrase-protected: the environment, else a prompt on the terminal.
     let mut typed = TYPED_PASSPHRASES.lock().await;
+    let mut prompted = false;
     let passphrase = if let Some(p) = &opts.passphrase {
         Some(p.clone())
     } else if let Some(p) = typed.get(path) {
@@ -695,6 +696,7 @@ async fn load_key(
             .await
             .map_err(|e| key_error(format!("passphrase prompt failed: {e}")))?
             .map_err(|e| key_error(format!("passphrase prompt failed: {e}")))?;
+        prompted = true;
         Some(super::Secret::new(answer))
     } else {
         None
@@ -713,7 +715,9 @@ async fn load_key(
     };
     match russh::keys::decode_secret_key(&text, Some(passphrase.expose())) {
         Ok(key) => {
-            typed.insert(path.to_path_buf(), passphrase);
+            if prompted {
+                typed.insert(path.to_path_buf(), passphrase);
+            }
             Ok(Some(key))
         }
         Err(_) if named => Err(key_error(format!(
