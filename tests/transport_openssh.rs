@@ -311,6 +311,30 @@ async fn known_hosts_plain_hashed_and_system_file() {
 }
 
 #[tokio::test]
+async fn the_recorded_host_key_type_is_asked_for_first() {
+    // The server has ed25519 (preferred) and RSA keys; known_hosts records only RSA, as on
+    // a system first reached by an older client. OpenSSH asks for the recorded type first;
+    // so must zfleet, instead of calling the host unknown.
+    let Some(sshd) = Sshd::start_with(sshd::SshdOptions {
+        extra_host_key_types: vec!["rsa".into()],
+        ..Default::default()
+    }) else {
+        return;
+    };
+    let home = tempfile::tempdir().expect("home");
+    let key = sshd.authorized_key("id_ed25519", "ed25519", None);
+    let rsa_pub = sshd.extra_host_key_pubs[0].clone();
+    let kh = home.path().join("kh");
+    std::fs::write(&kh, sshd.known_hosts_line_for(&rsa_pub, None)).expect("kh");
+    let mut ssh = pinned(&sshd, &key);
+    ssh.host_key = None;
+    ssh.known_hosts = Some(kh);
+    let t = connect(ssh, &opts(home.path())).await.expect("connects");
+    assert_eq!(t.host_key_fingerprint(), Some(sshd::fingerprint(&rsa_pub)));
+    assert_runs(&t).await;
+}
+
+#[tokio::test]
 async fn unknown_host_key_is_refused_with_its_fingerprint() {
     let Some(sshd) = Sshd::start() else { return };
     let home = tempfile::tempdir().expect("home");

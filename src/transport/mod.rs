@@ -300,3 +300,70 @@ pub trait Runner: Send + Sync {
         calls: &[MidcltCall],
     ) -> impl std::future::Future<Output = Result<Vec<RawOutput>, TransportError>> + Send;
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_failure_has_a_registered_code_system_and_help() {
+        let kinds = [
+            TransportErrorKind::Unreachable,
+            TransportErrorKind::AuthFailed,
+            TransportErrorKind::HostKeyUnknown {
+                fingerprint: "SHA256:abc".into(),
+            },
+            TransportErrorKind::HostKeyChanged {
+                expected: "SHA256:abc".into(),
+                found: "SHA256:def".into(),
+            },
+            TransportErrorKind::Timeout,
+            TransportErrorKind::Dropped,
+            TransportErrorKind::KeyFile {
+                path: "/k/id_ed25519".into(),
+            },
+            TransportErrorKind::Other,
+        ];
+        let mut codes = Vec::new();
+        for kind in kinds {
+            let e = TransportError {
+                kind,
+                message: "m".into(),
+            };
+            let p = e.to_problem("nas1");
+            assert!(CODES.iter().any(|c| c.code == p.code), "{}", p.code);
+            assert_eq!(p.system.as_deref(), Some("nas1"));
+            assert_eq!(p.message, "m");
+            assert!(p.help.as_deref().is_some_and(|h| !h.is_empty()));
+            assert!(p.is_error());
+            codes.push(p.code);
+        }
+        codes.dedup();
+        assert_eq!(
+            codes.len(),
+            CODES.len(),
+            "each code used by exactly one kind"
+        );
+        let unknown = TransportError {
+            kind: TransportErrorKind::HostKeyUnknown {
+                fingerprint: "SHA256:abc".into(),
+            },
+            message: String::new(),
+        };
+        assert!(
+            unknown
+                .to_problem("nas1")
+                .help
+                .is_some_and(|h| h.contains("host_key: \"SHA256:abc\""))
+        );
+    }
+
+    #[test]
+    fn secrets_do_not_show_in_debug() {
+        let o = ConnectOptions {
+            passphrase: Some(Secret::new("hunter2")),
+            ..ConnectOptions::default()
+        };
+        assert!(!format!("{o:?}").contains("hunter2"));
+    }
+}
