@@ -95,8 +95,7 @@ pub fn system_name(i: usize) -> String {
 pub fn fixtures(spec: &FleetSpec) -> Vec<(String, Value)> {
     const VERSIONS: &[&str] = &["24.04", "24.10", "25.04", "25.10"];
     let mut rng = Rng::new(spec.seed);
-    let now: DateTime<Utc> = DateTime::<Utc>::from_timestamp(1_761_829_200, 0)
-        .unwrap_or_default()
+    let now: DateTime<Utc> = DateTime::<Utc>::from_timestamp(1_761_829_200, 0).unwrap_or_default()
         + Duration::days(rng.below(365) as i64);
     let n = spec.systems;
     // Replication keys: system i pushes to system i+1 with key i.
@@ -255,7 +254,10 @@ mod tests {
             version: None,
         };
         assert_eq!(fixtures(&spec), fixtures(&spec));
-        let other = FleetSpec { seed: 8, ..spec.clone() };
+        let other = FleetSpec {
+            seed: 8,
+            ..spec.clone()
+        };
         assert_ne!(fixtures(&spec), fixtures(&other));
         let f = fixtures(&spec);
         assert_eq!(f.len(), 3);

@@ -121,12 +121,7 @@ fn step_jobs(st: &mut SimState, state_file: &Path, job_ms: u64) -> Vec<(u64, u64
             };
             let items: Vec<Value> = preview
                 .as_ref()
-                .map(|p| {
-                    p.items()
-                        .into_iter()
-                        .map(|(n, b)| json!([n, b]))
-                        .collect()
-                })
+                .map(|p| p.items().into_iter().map(|(n, b)| json!([n, b])).collect())
                 .unwrap_or_default();
             rec["items"] = Value::Array(items);
             rec["failed"] = json!(preview.is_err());
@@ -161,11 +156,10 @@ fn step_jobs(st: &mut SimState, state_file: &Path, job_ms: u64) -> Vec<(u64, u64
         }
         // Progress: one snapshot per look, or by elapsed time if that is further.
         if total > 0 {
-            let by_time = if job_ms == 0 {
-                total
-            } else {
-                elapsed.saturating_mul(total) / job_ms
-            };
+            let by_time = elapsed
+                .saturating_mul(total)
+                .checked_div(job_ms)
+                .unwrap_or(total);
             let idx = (polls - 1).max(by_time).min(total - 1) as usize;
             let (name, bytes) = items[idx].clone();
             let all: u64 = items.iter().map(|(_, b)| b).sum();

@@ -52,7 +52,7 @@ fn field_matches(field: &str, value: u32, names: &[&str], first: u32) -> bool {
             }
         };
         let base = if range == "*" { first } else { lo };
-        value >= lo && value <= hi && value >= base && (value - base) % step == 0
+        value >= lo && value <= hi && value >= base && (value - base).is_multiple_of(step)
     })
 }
 
@@ -69,7 +69,8 @@ pub fn schedule_matches(s: &Schedule, local: NaiveDateTime) -> bool {
     ];
     const DAYS: &[&str] = &["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
     let dow = local.weekday().number_from_monday();
-    let dow_ok = field_matches(&s.dow, dow, DAYS, 1) || (dow == 7 && field_matches(&s.dow, 0, DAYS, 1));
+    let dow_ok =
+        field_matches(&s.dow, dow, DAYS, 1) || (dow == 7 && field_matches(&s.dow, 0, DAYS, 1));
     let minute_of_day = local.hour() * 60 + local.minute();
     let window_ok = match (hhmm(&s.begin), hhmm(&s.end)) {
         (Some(b), Some(e)) if b <= e => minute_of_day >= b && minute_of_day <= e,
@@ -253,16 +254,46 @@ mod tests {
     #[test]
     fn cron_fields() {
         // 2025-10-30 is a Thursday.
-        assert!(schedule_matches(&sched("00", "*", "*"), at("2025-10-30 13:00")));
-        assert!(!schedule_matches(&sched("00", "*", "*"), at("2025-10-30 13:01")));
-        assert!(schedule_matches(&sched("*/15", "*", "*"), at("2025-10-30 13:45")));
-        assert!(!schedule_matches(&sched("*/15", "*", "*"), at("2025-10-30 13:50")));
-        assert!(schedule_matches(&sched("0", "0", "4"), at("2025-10-30 00:00")));
-        assert!(schedule_matches(&sched("0", "0", "mon-fri"), at("2025-10-30 00:00")));
-        assert!(!schedule_matches(&sched("0", "0", "7"), at("2025-10-30 00:00")));
-        assert!(schedule_matches(&sched("0", "0", "0"), at("2025-11-02 00:00")));
-        assert!(schedule_matches(&sched("0,30", "9-17", "*"), at("2025-10-30 17:30")));
-        assert!(!schedule_matches(&sched("x", "*", "*"), at("2025-10-30 13:00")));
+        assert!(schedule_matches(
+            &sched("00", "*", "*"),
+            at("2025-10-30 13:00")
+        ));
+        assert!(!schedule_matches(
+            &sched("00", "*", "*"),
+            at("2025-10-30 13:01")
+        ));
+        assert!(schedule_matches(
+            &sched("*/15", "*", "*"),
+            at("2025-10-30 13:45")
+        ));
+        assert!(!schedule_matches(
+            &sched("*/15", "*", "*"),
+            at("2025-10-30 13:50")
+        ));
+        assert!(schedule_matches(
+            &sched("0", "0", "4"),
+            at("2025-10-30 00:00")
+        ));
+        assert!(schedule_matches(
+            &sched("0", "0", "mon-fri"),
+            at("2025-10-30 00:00")
+        ));
+        assert!(!schedule_matches(
+            &sched("0", "0", "7"),
+            at("2025-10-30 00:00")
+        ));
+        assert!(schedule_matches(
+            &sched("0", "0", "0"),
+            at("2025-11-02 00:00")
+        ));
+        assert!(schedule_matches(
+            &sched("0,30", "9-17", "*"),
+            at("2025-10-30 17:30")
+        ));
+        assert!(!schedule_matches(
+            &sched("x", "*", "*"),
+            at("2025-10-30 13:00")
+        ));
     }
 
     #[test]

@@ -157,7 +157,10 @@ pub fn plan(src: &SimState, dst: &SimState, task: &ReplicationTask) -> Result<Pl
             ));
         }
         let mut datasets: Vec<&String> = if task.recursive && !task.replicate {
-            src.datasets.keys().filter(|d| is_under(d, source)).collect()
+            src.datasets
+                .keys()
+                .filter(|d| is_under(d, source))
+                .collect()
         } else {
             vec![source]
         };
@@ -348,7 +351,10 @@ pub fn apply(
             if let Some(d) = dst.datasets.get_mut(&step.dst_dataset) {
                 if parent_ro {
                     // Inherit from the parent rather than keep an explicit `off`.
-                    if d.properties.get("readonly").is_some_and(|v| v.value == "off") {
+                    if d.properties
+                        .get("readonly")
+                        .is_some_and(|v| v.value == "off")
+                    {
                         d.properties.remove("readonly");
                     }
                 } else {
@@ -428,9 +434,7 @@ fn retain_target(
                 continue;
             }
             let drop = match cutoff {
-                None => !src
-                    .snapshots
-                    .contains_key(&format!("{src_ds}@{}", s.name)),
+                None => !src.snapshots.contains_key(&format!("{src_ds}@{}", s.name)),
                 Some(c) => s.creation < c,
             };
             if drop {
@@ -457,9 +461,7 @@ pub fn fleet_state_files(dir: &Path) -> Vec<PathBuf> {
                 .filter(|p| {
                     let name = p.file_name().map(|n| n.to_string_lossy().into_owned());
                     name.is_some_and(|n| {
-                        !n.starts_with('.')
-                            && n.ends_with(".json")
-                            && n.matches('.').count() == 1
+                        !n.starts_with('.') && n.ends_with(".json") && n.matches('.').count() == 1
                     })
                 })
                 .collect()
@@ -501,7 +503,7 @@ pub fn resolve_target(
     let found = fleet_state_files(&dir).into_iter().find_map(|p| {
         let st = super::load(&p).ok()?;
         let hit = st.system.hostname == host
-            || st.system.addresses.iter().any(|a| *a == host)
+            || st.system.addresses.contains(&host)
             || p.file_stem().is_some_and(|s| s.to_string_lossy() == host);
         hit.then_some((p, st))
     });
