@@ -224,8 +224,13 @@ pub struct AdvanceReport {
 /// Moves the fleet clock forward and lets every system catch up: due snapshots are
 /// taken and expired, due replications start and run to their end.
 pub fn advance(dir: &Path, secs: i64) -> Result<AdvanceReport, Problem> {
-    let offset = clock::advance_offset(dir, secs)?;
     let files = zettarepl::fleet_state_files(dir);
+    // Catch up at the old time first, so systems never looked at before start their
+    // schedules from there rather than from the new time.
+    for f in &files {
+        tick(f)?;
+    }
+    let offset = clock::advance_offset(dir, secs)?;
     let mut report = AdvanceReport {
         offset_secs: offset,
         systems: files.len(),
