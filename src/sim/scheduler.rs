@@ -323,3 +323,104 @@ mod tests {
         assert!(expiry_cutoff(now, u64::MAX, LifetimeUnit::Hour).is_none());
     }
 }
+
+#[cfg(test)]
+mod state_tests {
+    use super::*;
+    use crate::sim::state::{Dataset, Snapshot, SnapshotTask, TaskState};
+
+    fn snap(ds: &str, name: &str, creation: i64) -> (String, Snapshot) {
+        (
+            format!("{ds}@{name}"),
+            Snapshot {
+                dataset: ds.into(),
+                name: name.into(),
+                creation,
+                createtxg: 1,
+                used: 0,
+                referenced: 0,
+                user_properties: Default::default(),
+                holds: Default::default(),
+            },
+        )
+    }
+
+    #[test]
+    fn expiry_takes_only_old_snapshots_of_the_tasks_schema() {
+        let mut st = SimState::empty("nas1", "25.10", "UTC");
+        st.datasets.insert("tank".into(), Dataset::filesystem(0, 1));
+        st.datasets
+            .insert("tank/data".into(), Dataset::filesystem(0, 1));
+        st.snapshot_tasks.push(SnapshotTask {
+            id: 1,
+            dataset: "tank/data".into(),
+            recursive: false,
+            lifetime_value: 1,
+            lifetime_unit: LifetimeUnit::Day,
+            enabled: true,
+            exclude: Vec::new(),
+            naming_schema: "auto-%Y-%m-%d_%H-%M".into(),
+            allow_empty: true,
+            schedule: Schedule::default(),
+            state: TaskState::default(),
+        });
+        let now = DateTime::<Utc>::from_timestamp(1_761_829_200, 0).unwrap();
+        let day = 86_400;
+        let (old, mut held) = (
+            snap(
+                "tank/data",
+                "auto-2025-10-28_13-00",
+                now.timestamp() - 2 * day,
+            ),
+            snap(
+                "tank/data",
+                "auto-2025-10-28_12-00",
+                now.timestamp() - 2 * day,
+            ),
+        );
+        held.1.holds.insert("truenas".into(), 0);
+        for (k, v) in [
+            old,
+            held,
+            snap("tank/data", "auto-2025-10-30_12-00", now.timestamp() - 3600),
+            snap("tank/data", "manual-2025-10-01", now.timestamp() - 30 * day),
+        ] {
+            st.snapshots.insert(k, v);
+        }
+        assert_eq!(expire(&mut st, now), ["tank/data@auto-2025-10-28_13-00"]);
+        assert_eq!(st.snapshots.len(), 3);
+    }
+
+    #[test]
+    fn first_look_only_starts_the_bookkeeping_then_minutes_replay() {
+        let mut st = SimState::empty("nas1", "25.10", "UTC");
+        st.datasets.insert("tank".into(), Dataset::filesystem(0, 1));
+        st.clock.frozen_at = Some(1_761_829_200 - 30 * 60); // 12:30 UTC
+        st.snapshot_tasks.push(SnapshotTask {
+            id: 1,
+            dataset: "tank".into(),
+            recursive: false,
+            lifetime_value: 2,
+            lifetime_unit: LifetimeUnit::Week,
+            enabled: true,
+            exclude: Vec::new(),
+            naming_schema: "auto-%Y-%m-%d_%H-%M".into(),
+            allow_empty: true,
+            schedule: Schedule::default(),
+            state: TaskState::default(),
+        });
+        assert_eq!(run_due(&mut st), Due::default());
+        st.clock.offset_secs = 2 * 3600; // 14:30
+        let due = run_due(&mut st);
+        assert_eq!(
+            due.snapshots_taken,
+            ["tank@auto-2025-10-30_13-00", "tank@auto-2025-10-30_14-00"]
+        );
+        assert_eq!(
+            st.snapshots["tank@auto-2025-10-30_13-00"].creation,
+            1_761_829_200
+        );
+        // Nothing new without time passing.
+        assert_eq!(run_due(&mut st), Due::default());
+    }
+}
