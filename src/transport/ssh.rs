@@ -280,20 +280,9 @@ impl SshTransport {
             .map_err(|_| err(TransportErrorKind::Dropped, "the connection is closed"))?;
         let waves = calls.len().div_ceil(script::REMOTE_PARALLEL) as u32;
         let limit = self.call_timeout.saturating_mul(waves.max(1));
-        let (stdout, stderr, status) =
-            tokio::time::timeout(limit, self.exec_script(script.into_bytes()))
-                .await
-                .map_err(|_| {
-                    err(
-                        TransportErrorKind::Timeout,
-                        format!(
-                            "{} midclt call(s) on {} took longer than {}s",
-                            calls.len(),
-                            self.target,
-                            limit.as_secs()
-                        ),
-                    )
-                })??;
+        let (stdout, stderr, status) = self
+            .exec_script(script.into_bytes(), limit, calls.len())
+            .await?;
         match script::parse(&stdout, &boundary, calls.len()) {
             Ok(results) => Ok(results),
             Err(FrameError::Truncated { complete }) if status.is_none() => Err(err(
@@ -334,9 +323,13 @@ impl SshTransport {
     }
 
     /// Runs `sh -s` with `script` on stdin; returns its stdout, stderr and exit status.
+    /// Past `limit` the channel is closed (freeing the server's session slot) and the batch
+    /// fails with a timeout.
     async fn exec_script(
         &self,
         script: Vec<u8>,
+        limit: Duration,
+        count: usize,
     ) -> Result<(Vec<u8>, Vec<u8>, Option<u32>), TransportError> {
         let dropped = |e: russh::Error| {
             err(
@@ -344,10 +337,40 @@ impl SshTransport {
                 format!("the connection to {} failed: {e}", self.target),
             )
         };
-        let mut channel = self.handle.channel_open_session().await.map_err(dropped)?;
-        channel.exec(true, "sh -s").await.map_err(dropped)?;
-        channel.data_bytes(script).await.map_err(dropped)?;
-        channel.eof().await.map_err(dropped)?;
+        let timed_out = || {
+            err(
+                TransportErrorKind::Timeout,
+                format!(
+                    "{count} midclt call(s) on {} took longer than {}s",
+                    self.target,
+                    limit.as_secs()
+                ),
+            )
+        };
+        let deadline = tokio::time::Instant::now() + limit;
+        let mut channel = tokio::time::timeout_at(deadline, self.handle.channel_open_session())
+            .await
+            .map_err(|_| timed_out())?
+            .map_err(dropped)?;
+        let exchange = Self::exchange(&mut channel, script, &self.target, dropped);
+        match tokio::time::timeout_at(deadline, exchange).await {
+            Ok(result) => result,
+            Err(_) => {
+                let _ = tokio::time::timeout(Duration::from_secs(2), channel.close()).await;
+                Err(timed_out())
+            }
+        }
+    }
+
+    async fn exchange(
+        channel: &mut russh::Channel<client::Msg>,
+        script: Vec<u8>,
+        target: &str,
+        dropped: impl Fn(russh::Error) -> TransportError,
+    ) -> Result<(Vec<u8>, Vec<u8>, Option<u32>), TransportError> {
+        channel.exec(true, "sh -s").await.map_err(&dropped)?;
+        channel.data_bytes(script).await.map_err(&dropped)?;
+        channel.eof().await.map_err(&dropped)?;
         let (mut out, mut errs, mut status) = (Vec::new(), Vec::new(), None);
         while let Some(msg) = channel.wait().await {
             match msg {
@@ -357,7 +380,7 @@ impl SshTransport {
                 ChannelMsg::Failure => {
                     return Err(err(
                         TransportErrorKind::Other,
-                        format!("{} refused to run `sh -s`", self.target),
+                        format!("{target} refused to run `sh -s`"),
                     ));
                 }
                 _ => {}
@@ -366,8 +389,7 @@ impl SshTransport {
                 return Err(err(
                     TransportErrorKind::Other,
                     format!(
-                        "{} sent more than {} MiB for one batch",
-                        self.target,
+                        "{target} sent more than {} MiB for one batch",
                         MAX_REPLY_BYTES >> 20
                     ),
                 ));
