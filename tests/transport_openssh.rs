@@ -335,6 +335,50 @@ async fn the_recorded_host_key_type_is_asked_for_first() {
 }
 
 #[tokio::test]
+async fn a_pin_may_name_any_of_the_servers_host_keys() {
+    let Some(sshd) = Sshd::start_with(sshd::SshdOptions {
+        extra_host_key_types: vec!["ecdsa".into(), "rsa".into()],
+        ..Default::default()
+    }) else {
+        return;
+    };
+    let home = tempfile::tempdir().expect("home");
+    let key = sshd.authorized_key("id_ed25519", "ed25519", None);
+    // Pinned to the RSA key although the server offers Ed25519 first.
+    let rsa_fp = sshd::fingerprint(&sshd.extra_host_key_pubs[1]);
+    let mut ssh = pinned(&sshd, &key);
+    ssh.host_key = Some(rsa_fp.clone());
+    let t = connect(ssh.clone(), &opts(home.path()))
+        .await
+        .expect("connects");
+    assert_eq!(t.host_key_fingerprint(), Some(rsa_fp));
+    assert_runs(&t).await;
+
+    // A pin matching none of them names every key the server presented.
+    let stranger = sshd::keygen(home.path(), "stranger", "ed25519", None);
+    let pin = sshd::fingerprint(&stranger.with_extension("pub"));
+    ssh.host_key = Some(pin.clone());
+    let e = connect(ssh, &opts(home.path())).await.expect_err("changed");
+    assert!(
+        matches!(e.kind, TransportErrorKind::HostKeyChanged { ref expected, .. } if *expected == pin)
+    );
+    let mut presented = vec![sshd.host_key_fingerprint.clone()];
+    presented.extend(
+        sshd.extra_host_key_pubs
+            .iter()
+            .map(|p| sshd::fingerprint(p)),
+    );
+    for fp in &presented {
+        assert!(
+            e.message.contains(fp.as_str()),
+            "{fp} missing: {}",
+            e.message
+        );
+    }
+    assert_eq!(sshd.exec_count(), 1);
+}
+
+#[tokio::test]
 async fn unknown_host_key_is_refused_with_its_fingerprint() {
     let Some(sshd) = Sshd::start() else { return };
     let home = tempfile::tempdir().expect("home");

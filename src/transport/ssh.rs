@@ -9,7 +9,9 @@ use std::time::Duration;
 use russh::client::{self, Handle};
 use russh::keys::agent::AgentIdentity;
 use russh::keys::agent::client::AgentClient;
-use russh::keys::{HashAlg, PrivateKey, PrivateKeyWithHashAlg, PublicKey, PublicKeyOrCertificate};
+use russh::keys::{
+    Algorithm, HashAlg, PrivateKey, PrivateKeyWithHashAlg, PublicKey, PublicKeyOrCertificate,
+};
 use russh::{ChannelMsg, Preferred};
 use tokio::sync::Semaphore;
 
@@ -142,8 +144,11 @@ pub fn resolve(ssh: &SshSystem, opts: &ConnectOptions) -> Result<Resolved, Trans
 /// Checks the server's key against the policy and remembers why it was refused.
 struct HostKeyCheck {
     policy: HostKeyPolicy,
-    seen: Arc<Mutex<Option<(String, Verdict)>>>,
+    seen: Arc<Mutex<Option<Seen>>>,
 }
+
+/// The key a server presented: fingerprint, algorithm, and what the policy made of it.
+type Seen = (String, Algorithm, Verdict);
 
 impl client::Handler for HostKeyCheck {
     type Error = russh::Error;
@@ -159,7 +164,7 @@ impl client::Handler for HostKeyCheck {
         let verdict = self.policy.check(key);
         let trusted = matches!(verdict, Verdict::Trusted | Verdict::Learned(_));
         if let Ok(mut seen) = self.seen.lock() {
-            *seen = Some((known_hosts::fingerprint(key), verdict));
+            *seen = Some((known_hosts::fingerprint(key), key.algorithm(), verdict));
         }
         Ok(trusted)
     }
@@ -198,43 +203,7 @@ impl SshTransport {
     ) -> Result<SshTransport, TransportError> {
         let resolved = resolve(ssh, opts)?;
         let target = resolved.target();
-        let seen = Arc::new(Mutex::new(None));
-        let config = Arc::new(client_config(opts, &resolved.policy));
-        let handler = HostKeyCheck {
-            policy: resolved.policy.clone(),
-            seen: seen.clone(),
-        };
-        let addr = (resolved.host.clone(), resolved.port);
-        let connecting = async {
-            let stream = tokio::net::TcpStream::connect(addr).await.map_err(|e| {
-                err(
-                    TransportErrorKind::Unreachable,
-                    format!("cannot connect to {}:{}: {e}", resolved.host, resolved.port),
-                )
-            })?;
-            let _ = stream.set_nodelay(true);
-            client::connect_stream(config, stream, handler)
-                .await
-                .map_err(|e| handshake_error(e, &seen, &resolved))
-        };
-        let mut handle = tokio::time::timeout(opts.connect_timeout, connecting)
-            .await
-            .map_err(|_| {
-                err(
-                    TransportErrorKind::Unreachable,
-                    format!(
-                        "no SSH answer from {}:{} within {}s",
-                        resolved.host,
-                        resolved.port,
-                        opts.connect_timeout.as_secs()
-                    ),
-                )
-            })??;
-        let fingerprint = seen
-            .lock()
-            .ok()
-            .and_then(|s| s.as_ref().map(|(fp, _)| fp.clone()))
-            .unwrap_or_default();
+        let (mut handle, fingerprint) = connect_verified(&resolved, opts).await?;
         tokio::time::timeout(
             opts.connect_timeout,
             authenticate(&mut handle, &resolved, opts),
@@ -399,6 +368,134 @@ impl SshTransport {
     }
 }
 
+/// Host key algorithm families, for asking a server for each of its keys in turn.
+fn families() -> Vec<Vec<Algorithm>> {
+    let all = Preferred::DEFAULT.key.to_vec();
+    let ed: Vec<_> = all
+        .iter()
+        .filter(|a| **a == Algorithm::Ed25519)
+        .cloned()
+        .collect();
+    let ecdsa: Vec<_> = all
+        .iter()
+        .filter(|a| matches!(a, Algorithm::Ecdsa { .. }))
+        .cloned()
+        .collect();
+    let rsa: Vec<_> = all
+        .iter()
+        .filter(|a| (*a).clone().is_rsa())
+        .cloned()
+        .collect();
+    vec![ed, ecdsa, rsa]
+}
+
+/// TCP connect and SSH handshake with a verified host key. A pinned fingerprint may be of
+/// any of the server's host keys (TrueNAS has RSA, ECDSA and Ed25519 ones): when the key
+/// first offered does not match the pin, the server is asked for its other key types before
+/// the key is declared changed.
+async fn connect_verified(
+    resolved: &Resolved,
+    opts: &ConnectOptions,
+) -> Result<(Handle<HostKeyCheck>, String), TransportError> {
+    let first = handshake(resolved, opts, None).await;
+    let Err((e, Some(presented))) = first else {
+        return first.map_err(|(e, _)| e);
+    };
+    let TransportErrorKind::HostKeyChanged { expected, found } = &e.kind else {
+        return Err(e);
+    };
+    if resolved.policy.pinned.is_none() {
+        return Err(e);
+    }
+    let (expected, mut seen) = (expected.clone(), vec![found.clone()]);
+    for family in families() {
+        if family.contains(&presented) {
+            continue;
+        }
+        match handshake(resolved, opts, Some(family)).await {
+            Ok(connected) => return Ok(connected),
+            Err((e2, _)) => {
+                if let TransportErrorKind::HostKeyChanged { found, .. } = e2.kind {
+                    seen.push(found);
+                }
+            }
+        }
+    }
+    let name = known_hosts::host_port(&resolved.host, resolved.port);
+    Err(err(
+        TransportErrorKind::HostKeyChanged {
+            expected: expected.clone(),
+            found: seen.first().cloned().unwrap_or_default(),
+        },
+        format!(
+            "the host key of {name} has changed: the pinned host_key is {expected}, the \
+             server presented {}; this may be an attack, or the system was reinstalled — \
+             verify the new key on the system before changing host_key",
+            seen.join(", ")
+        ),
+    ))
+}
+
+/// One connection attempt; `keys` restricts the host key algorithms asked for. On failure,
+/// also the algorithm of the key the server presented, if it got that far.
+async fn handshake(
+    resolved: &Resolved,
+    opts: &ConnectOptions,
+    keys: Option<Vec<Algorithm>>,
+) -> Result<(Handle<HostKeyCheck>, String), (TransportError, Option<Algorithm>)> {
+    let seen = Arc::new(Mutex::new(None));
+    let mut config = client_config(opts, &resolved.policy);
+    if let Some(keys) = keys {
+        config.preferred.key = keys.into();
+    }
+    let handler = HostKeyCheck {
+        policy: resolved.policy.clone(),
+        seen: seen.clone(),
+    };
+    let addr = (resolved.host.clone(), resolved.port);
+    let connecting = async {
+        let stream = tokio::net::TcpStream::connect(addr).await.map_err(|e| {
+            err(
+                TransportErrorKind::Unreachable,
+                format!("cannot connect to {}:{}: {e}", resolved.host, resolved.port),
+            )
+        })?;
+        let _ = stream.set_nodelay(true);
+        client::connect_stream(Arc::new(config), stream, handler)
+            .await
+            .map_err(|e| handshake_error(e, &seen, resolved))
+    };
+    let presented = || {
+        seen.lock()
+            .ok()
+            .and_then(|s| s.as_ref().map(|(_, alg, _)| alg.clone()))
+    };
+    let handle = match tokio::time::timeout(opts.connect_timeout, connecting).await {
+        Ok(Ok(handle)) => handle,
+        Ok(Err(e)) => return Err((e, presented())),
+        Err(_) => {
+            return Err((
+                err(
+                    TransportErrorKind::Unreachable,
+                    format!(
+                        "no SSH answer from {}:{} within {}s",
+                        resolved.host,
+                        resolved.port,
+                        opts.connect_timeout.as_secs()
+                    ),
+                ),
+                presented(),
+            ));
+        }
+    };
+    let fingerprint = seen
+        .lock()
+        .ok()
+        .and_then(|s| s.as_ref().map(|(fp, _, _)| fp.clone()))
+        .unwrap_or_default();
+    Ok((handle, fingerprint))
+}
+
 fn client_config(opts: &ConnectOptions, policy: &HostKeyPolicy) -> client::Config {
     // Ask first for the host key types already recorded, as OpenSSH does, so a server with
     // several keys shows the one known_hosts can vouch for.
@@ -424,13 +521,13 @@ fn client_config(opts: &ConnectOptions, policy: &HostKeyPolicy) -> client::Confi
 
 fn handshake_error(
     e: russh::Error,
-    seen: &Mutex<Option<(String, Verdict)>>,
+    seen: &Mutex<Option<Seen>>,
     resolved: &Resolved,
 ) -> TransportError {
     let verdict = seen
         .lock()
         .ok()
-        .and_then(|s| s.as_ref().map(|(_, v)| v.clone()));
+        .and_then(|s| s.as_ref().map(|(_, _, v)| v.clone()));
     let name = known_hosts::host_port(&resolved.host, resolved.port);
     match verdict {
         Some(Verdict::Unknown {
