@@ -557,6 +557,72 @@ async fn ssh_config_alias_supplies_host_port_user_key_and_known_hosts() {
 }
 
 #[tokio::test]
+async fn proxy_jump_tunnels_through_the_jump_host() {
+    let Some(target) = Sshd::start() else { return };
+    let Some(jump) = Sshd::start() else { return };
+    let Some(closed_jump) = Sshd::start_with(sshd::SshdOptions {
+        extra_config: vec!["AllowTcpForwarding no".into()],
+        ..Default::default()
+    }) else {
+        return;
+    };
+    let home = tempfile::tempdir().expect("home");
+    let target_key = target.authorized_key("target_key", "ed25519", None);
+    let jump_key = jump.authorized_key("jump_key", "ed25519", None);
+    closed_jump.authorize(&jump_key.with_extension("pub"));
+    let ssh_dir = home.path().join(".ssh");
+    std::fs::create_dir_all(&ssh_dir).expect("mkdir");
+    std::fs::write(
+        ssh_dir.join("known_hosts"),
+        format!(
+            "{}{}{}",
+            target.known_hosts_line(None),
+            jump.known_hosts_line(None),
+            closed_jump.known_hosts_line(None)
+        ),
+    )
+    .expect("known_hosts");
+    let user = current_user();
+    std::fs::write(
+        ssh_dir.join("config"),
+        format!(
+            "Host target closed-target\n  HostName 127.0.0.1\n  Port {}\n  User {user}\n  IdentityFile {}\n\n\
+             Host target\n  ProxyJump jump\n\nHost closed-target\n  ProxyJump {user}@127.0.0.1:{}\n\n\
+             Host jump\n  HostName 127.0.0.1\n  Port {}\n  User {user}\n  IdentityFile {}\n\n\
+             Host 127.0.0.1\n  IdentityFile {}\n",
+            target.port,
+            target_key.display(),
+            closed_jump.port,
+            jump.port,
+            jump_key.display(),
+            jump_key.display(),
+        ),
+    )
+    .expect("config");
+
+    let t = connect(ssh_system("target", None), &opts(home.path()))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_runs(&t).await;
+    assert_eq!(
+        t.host_key_fingerprint().as_deref(),
+        Some(target.host_key_fingerprint.as_str())
+    );
+    assert_eq!((jump.exec_count(), target.exec_count()), (0, 1));
+
+    // A jump host that refuses to forward: the target is not reached directly instead.
+    let e = connect(ssh_system("closed-target", None), &opts(home.path()))
+        .await
+        .expect_err("no forwarding");
+    assert_eq!(e.kind, TransportErrorKind::Unreachable, "{}", e.message);
+    assert!(
+        e.message.contains("jump host could not reach"),
+        "{}",
+        e.message
+    );
+}
+
+#[tokio::test]
 async fn default_key_files_are_tried_when_none_is_named() {
     let Some(sshd) = Sshd::start() else { return };
     let home = tempfile::tempdir().expect("home");

@@ -37,6 +37,8 @@ pub struct Resolved {
     /// read is an error; a default one is skipped).
     pub identity_files: Vec<(PathBuf, bool)>,
     pub policy: HostKeyPolicy,
+    /// `ProxyJump` hops (`[user@]host[:port]`), first hop first.
+    pub jumps: Vec<String>,
 }
 
 impl Resolved {
@@ -126,7 +128,26 @@ pub fn resolve(ssh: &SshSystem, opts: &ConnectOptions) -> Result<Resolved, Trans
         ],
     };
     files.extend(opts.global_known_hosts.iter().cloned());
+    let jumps: Vec<String> = match (&cfg.proxy_jump, &cfg.proxy_command) {
+        (Some(j), _) if !j.eq_ignore_ascii_case("none") => j
+            .split(',')
+            .map(|h| h.trim().to_string())
+            .filter(|h| !h.is_empty())
+            .collect(),
+        (None, Some(c)) if !c.eq_ignore_ascii_case("none") => {
+            return Err(err(
+                TransportErrorKind::Other,
+                format!(
+                    "{} sets ProxyCommand for {}, which zfleet does not run; use ProxyJump",
+                    config_path.display(),
+                    ssh.host
+                ),
+            ));
+        }
+        _ => Vec::new(),
+    };
     Ok(Resolved {
+        jumps,
         policy: HostKeyPolicy {
             host: host.clone(),
             port,
@@ -173,6 +194,8 @@ impl client::Handler for HostKeyCheck {
 /// An authenticated SSH connection to one system.
 pub struct SshTransport {
     handle: Arc<Handle<HostKeyCheck>>,
+    /// Connections to the ProxyJump hosts this one is tunnelled through, kept open.
+    _jumps: Vec<Arc<Handle<HostKeyCheck>>>,
     channels: Arc<Semaphore>,
     sudo: bool,
     call_timeout: Duration,
@@ -203,7 +226,33 @@ impl SshTransport {
     ) -> Result<SshTransport, TransportError> {
         let resolved = resolve(ssh, opts)?;
         let target = resolved.target();
-        let (mut handle, fingerprint) = connect_verified(&resolved, opts).await?;
+        let mut jumps: Vec<Arc<Handle<HostKeyCheck>>> = Vec::new();
+        for hop in &resolved.jumps {
+            let mut hop_resolved = resolve(&parse_hop(hop), opts)?;
+            hop_resolved.jumps.clear();
+            let in_hop = |e: TransportError| TransportError {
+                message: format!("jump host {hop}: {}", e.message),
+                ..e
+            };
+            let (mut h, _) = connect_verified(&hop_resolved, opts, jumps.last().map(|j| &**j))
+                .await
+                .map_err(in_hop)?;
+            tokio::time::timeout(
+                opts.connect_timeout,
+                authenticate(&mut h, &hop_resolved, opts),
+            )
+            .await
+            .map_err(|_| {
+                err(
+                    TransportErrorKind::Timeout,
+                    format!("authentication at jump host {hop} took too long"),
+                )
+            })?
+            .map_err(in_hop)?;
+            jumps.push(Arc::new(h));
+        }
+        let (mut handle, fingerprint) =
+            connect_verified(&resolved, opts, jumps.last().map(|j| &**j)).await?;
         tokio::time::timeout(
             opts.connect_timeout,
             authenticate(&mut handle, &resolved, opts),
@@ -220,6 +269,7 @@ impl SshTransport {
         })??;
         Ok(SshTransport {
             handle: Arc::new(handle),
+            _jumps: jumps,
             channels: Arc::new(Semaphore::new(opts.max_channels.clamp(1, 8))),
             sudo: ssh.sudo,
             call_timeout: opts.call_timeout,
@@ -368,6 +418,39 @@ impl SshTransport {
     }
 }
 
+/// A `ProxyJump` hop, `[ssh://][user@]host[:port]`, as a system to resolve.
+fn parse_hop(hop: &str) -> SshSystem {
+    let hop = hop.strip_prefix("ssh://").unwrap_or(hop);
+    let (user, rest) = match hop.rsplit_once('@') {
+        Some((u, r)) => (Some(u.to_string()), r),
+        None => (None, hop),
+    };
+    let (host, port) = if let Some(v6) = rest.strip_prefix('[') {
+        match v6.split_once(']') {
+            Some((h, p)) => (
+                h.to_string(),
+                p.strip_prefix(':').and_then(|p| p.parse().ok()),
+            ),
+            None => (rest.to_string(), None),
+        }
+    } else {
+        match rest.split_once(':') {
+            Some((h, p)) if !p.contains(':') => (h.to_string(), p.parse().ok()),
+            _ => (rest.to_string(), None),
+        }
+    };
+    SshSystem {
+        host,
+        port,
+        user,
+        identity_file: None,
+        host_key: None,
+        known_hosts: None,
+        replication_address: None,
+        sudo: false,
+    }
+}
+
 /// Host key algorithm families, for asking a server for each of its keys in turn.
 fn families() -> Vec<Vec<Algorithm>> {
     let all = Preferred::DEFAULT.key.to_vec();
@@ -396,8 +479,9 @@ fn families() -> Vec<Vec<Algorithm>> {
 async fn connect_verified(
     resolved: &Resolved,
     opts: &ConnectOptions,
+    via: Option<&Handle<HostKeyCheck>>,
 ) -> Result<(Handle<HostKeyCheck>, String), TransportError> {
-    let first = handshake(resolved, opts, None).await;
+    let first = handshake(resolved, opts, None, via).await;
     let Err((e, Some(presented))) = first else {
         return first.map_err(|(e, _)| e);
     };
@@ -412,7 +496,7 @@ async fn connect_verified(
         if family.contains(&presented) {
             continue;
         }
-        match handshake(resolved, opts, Some(family)).await {
+        match handshake(resolved, opts, Some(family), via).await {
             Ok(connected) => return Ok(connected),
             Err((e2, _)) => {
                 if let TransportErrorKind::HostKeyChanged { found, .. } = e2.kind {
@@ -442,6 +526,7 @@ async fn handshake(
     resolved: &Resolved,
     opts: &ConnectOptions,
     keys: Option<Vec<Algorithm>>,
+    via: Option<&Handle<HostKeyCheck>>,
 ) -> Result<(Handle<HostKeyCheck>, String), (TransportError, Option<Algorithm>)> {
     let seen = Arc::new(Mutex::new(None));
     let mut config = client_config(opts, &resolved.policy);
@@ -453,17 +538,41 @@ async fn handshake(
         seen: seen.clone(),
     };
     let addr = (resolved.host.clone(), resolved.port);
+    let config = Arc::new(config);
     let connecting = async {
-        let stream = tokio::net::TcpStream::connect(addr).await.map_err(|e| {
-            err(
-                TransportErrorKind::Unreachable,
-                format!("cannot connect to {}:{}: {e}", resolved.host, resolved.port),
-            )
-        })?;
-        let _ = stream.set_nodelay(true);
-        client::connect_stream(Arc::new(config), stream, handler)
-            .await
-            .map_err(|e| handshake_error(e, &seen, resolved))
+        let connected = match via {
+            Some(jump) => {
+                let channel = jump
+                    .channel_open_direct_tcpip(
+                        resolved.host.clone(),
+                        resolved.port.into(),
+                        "127.0.0.1",
+                        0,
+                    )
+                    .await
+                    .map_err(|e| {
+                        err(
+                            TransportErrorKind::Unreachable,
+                            format!(
+                                "the jump host could not reach {}:{}: {e}",
+                                resolved.host, resolved.port
+                            ),
+                        )
+                    })?;
+                client::connect_stream(config, channel.into_stream(), handler).await
+            }
+            None => {
+                let stream = tokio::net::TcpStream::connect(addr).await.map_err(|e| {
+                    err(
+                        TransportErrorKind::Unreachable,
+                        format!("cannot connect to {}:{}: {e}", resolved.host, resolved.port),
+                    )
+                })?;
+                let _ = stream.set_nodelay(true);
+                client::connect_stream(config, stream, handler).await
+            }
+        };
+        connected.map_err(|e| handshake_error(e, &seen, resolved))
     };
     let presented = || {
         seen.lock()
@@ -853,4 +962,46 @@ async fn load_key(
 /// Fingerprint of a public key, for callers that hold one.
 pub fn fingerprint(key: &PublicKey) -> String {
     known_hosts::fingerprint(key)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn proxy_jump_hops() {
+        let h = parse_hop("admin@bastion.example:2222");
+        assert_eq!(
+            (h.user.as_deref(), h.host.as_str(), h.port),
+            (Some("admin"), "bastion.example", Some(2222))
+        );
+        let h = parse_hop("ssh://[fd00::1]:22");
+        assert_eq!(
+            (h.user, h.host.as_str(), h.port),
+            (None, "fd00::1", Some(22))
+        );
+        let h = parse_hop("bastion");
+        assert_eq!((h.host.as_str(), h.port), ("bastion", None));
+    }
+
+    #[test]
+    fn proxy_command_is_refused_not_ignored() {
+        let home = tempfile::tempdir().expect("home");
+        let config = home.path().join("config");
+        std::fs::write(&config, "Host nas\n  ProxyCommand nc %h %p\n").expect("write");
+        let opts = ConnectOptions {
+            home: Some(home.path().to_path_buf()),
+            ssh_config: Some(config),
+            ..ConnectOptions::default()
+        };
+        let e = resolve(&parse_hop("nas"), &opts).expect_err("refused");
+        assert!(e.message.contains("use ProxyJump"), "{}", e.message);
+        std::fs::write(
+            home.path().join("config"),
+            "Host nas\n  ProxyJump j1,admin@j2:2200\n",
+        )
+        .expect("write");
+        let r = resolve(&parse_hop("nas"), &opts).expect("resolves");
+        assert_eq!(r.jumps, vec!["j1", "admin@j2:2200"]);
+    }
 }

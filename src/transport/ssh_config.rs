@@ -1,5 +1,6 @@
 //! The part of `~/.ssh/config` zfleet honours: for a host alias, `HostName`, `Port`, `User`,
-//! `IdentityFile` and `UserKnownHostsFile`, with OpenSSH's rules (first value wins, `Host`
+//! `IdentityFile`, `UserKnownHostsFile` and `ProxyJump` (`ProxyCommand` is recognised only to
+//! be refused), with OpenSSH's rules (first value wins, `Host`
 //! patterns with `*`, `?` and `!`, `%` tokens, `~`). `Match` blocks are skipped (they never
 //! apply) and `Include` is not followed; both are rare in per-user configs.
 
@@ -15,6 +16,8 @@ pub struct HostConfig {
     pub user: Option<String>,
     pub identity_files: Vec<String>,
     pub user_known_hosts_files: Vec<String>,
+    pub proxy_jump: Option<String>,
+    pub proxy_command: Option<String>,
 }
 
 /// Settings for `alias` from the config text.
@@ -34,6 +37,10 @@ pub fn lookup(text: &str, alias: &str) -> HostConfig {
             "port" if cfg.port.is_none() => cfg.port = unquote(value).parse().ok(),
             "user" if cfg.user.is_none() => cfg.user = Some(unquote(value)),
             "identityfile" => cfg.identity_files.push(unquote(value)),
+            "proxyjump" if cfg.proxy_jump.is_none() => cfg.proxy_jump = Some(unquote(value)),
+            "proxycommand" if cfg.proxy_command.is_none() => {
+                cfg.proxy_command = Some(value.trim().to_string())
+            }
             "userknownhostsfile" if cfg.user_known_hosts_files.is_empty() => {
                 cfg.user_known_hosts_files = words(value)
             }
