@@ -64,7 +64,9 @@ pub fn resolve(ssh: &SshSystem, opts: &ConnectOptions) -> Result<Resolved, Trans
         .clone()
         .unwrap_or_else(|| home.join(".ssh").join("config"));
     let cfg = match std::fs::read(&config_path) {
-        Ok(bytes) => ssh_config::lookup(&String::from_utf8_lossy(&bytes), &ssh.host),
+        Ok(bytes) => {
+            ssh_config::lookup_with_includes(&String::from_utf8_lossy(&bytes), &ssh.host, &home)
+        }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Default::default(),
         Err(e) => {
             return Err(TransportError {

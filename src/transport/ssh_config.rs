@@ -1,8 +1,8 @@
 //! The part of `~/.ssh/config` zfleet honours: for a host alias, `HostName`, `Port`, `User`,
 //! `IdentityFile`, `UserKnownHostsFile` and `ProxyJump` (`ProxyCommand` is recognised only to
 //! be refused), with OpenSSH's rules (first value wins, `Host`
-//! patterns with `*`, `?` and `!`, `%` tokens, `~`). `Match` blocks are skipped (they never
-//! apply) and `Include` is not followed; both are rare in per-user configs.
+//! patterns with `*`, `?` and `!`, `%` tokens, `~`, `Include` with wildcards in the file
+//! name). `Match` blocks are skipped: they never apply.
 
 use std::path::{Path, PathBuf};
 
@@ -20,9 +20,25 @@ pub struct HostConfig {
     pub proxy_command: Option<String>,
 }
 
-/// Settings for `alias` from the config text.
+/// How deep `Include`s may nest (OpenSSH's limit too).
+const MAX_INCLUDE_DEPTH: usize = 16;
+
+/// Settings for `alias` from the config text, not following `Include`.
 pub fn lookup(text: &str, alias: &str) -> HostConfig {
     let mut cfg = HostConfig::default();
+    apply(text, alias, None, &mut cfg, 0);
+    cfg
+}
+
+/// Settings for `alias` from the config text, following `Include` (relative paths are under
+/// `home/.ssh`).
+pub fn lookup_with_includes(text: &str, alias: &str, home: &Path) -> HostConfig {
+    let mut cfg = HostConfig::default();
+    apply(text, alias, Some(home), &mut cfg, 0);
+    cfg
+}
+
+fn apply(text: &str, alias: &str, home: Option<&Path>, cfg: &mut HostConfig, depth: usize) {
     let mut active = true; // lines before the first Host apply to every host
     for raw in text.lines() {
         let Some((key, value)) = split_line(raw) else {
@@ -44,10 +60,59 @@ pub fn lookup(text: &str, alias: &str) -> HostConfig {
             "userknownhostsfile" if cfg.user_known_hosts_files.is_empty() => {
                 cfg.user_known_hosts_files = words(value)
             }
+            "include" => {
+                let Some(home) = home else { continue };
+                if depth >= MAX_INCLUDE_DEPTH {
+                    continue;
+                }
+                for file in include_files(value, home) {
+                    if let Ok(bytes) = std::fs::read(&file) {
+                        apply(
+                            &String::from_utf8_lossy(&bytes),
+                            alias,
+                            Some(home),
+                            cfg,
+                            depth + 1,
+                        );
+                    }
+                }
+            }
             _ => {}
         }
     }
-    cfg
+}
+
+/// The files one `Include` line names, wildcards in the file name expanded, sorted.
+fn include_files(value: &str, home: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for word in words(value) {
+        let path = expand_tilde(&word, home);
+        let path = if path.is_relative() {
+            home.join(".ssh").join(path)
+        } else {
+            path
+        };
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        if !name.contains(['*', '?']) {
+            out.push(path);
+            continue;
+        }
+        let Some(dir) = path.parent() else { continue };
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            continue;
+        };
+        let mut matched: Vec<PathBuf> = entries
+            .filter_map(|e| e.ok())
+            .filter(|e| wildcard_match(&name, &e.file_name().to_string_lossy()))
+            .map(|e| e.path())
+            .collect();
+        matched.sort();
+        out.extend(matched);
+    }
+    out
 }
 
 /// `Keyword value` or `Keyword=value`, comments and blank lines skipped.
@@ -210,6 +275,28 @@ Host *
         let c = lookup(CONFIG, "nas3.lan");
         assert_eq!(c.port, Some(22));
         assert_eq!(c.host_name, None);
+    }
+
+    #[test]
+    fn includes_with_wildcards_relative_to_dot_ssh() {
+        let home = tempfile::tempdir().expect("home");
+        let d = home.path().join(".ssh/config.d");
+        std::fs::create_dir_all(&d).expect("mkdir");
+        std::fs::write(d.join("10-fleet.conf"), "Host nas*\n  Port 2201\n").expect("write");
+        std::fs::write(
+            d.join("20-more.conf"),
+            "Host nas1\n  Port 2202\n  User ops\n",
+        )
+        .expect("write");
+        std::fs::write(d.join("ignored.txt"), "Host *\n  Port 1\n").expect("write");
+        let text = "Include config.d/*.conf\nHost *\n  Port 22\n  User root\n";
+        let c = lookup_with_includes(text, "nas1", home.path());
+        assert_eq!((c.port, c.user.as_deref()), (Some(2201), Some("ops")));
+        // A self-including file stops at the depth limit.
+        std::fs::write(d.join("30-loop.conf"), "Include config.d/30-loop.conf\n").expect("write");
+        let c = lookup_with_includes(text, "other", home.path());
+        assert_eq!(c.port, Some(22));
+        assert_eq!(lookup(text, "nas1").port, Some(22));
     }
 
     #[test]
