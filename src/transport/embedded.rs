@@ -61,7 +61,11 @@ impl EmbeddedTransport {
 }
 
 // The two calls into the simulator (branch `simapi`: `crate::sim::seed` and
-// `crate::sim::midclt`), kept here so wiring them in is a two-line change.
+// `crate::sim::midclt`), kept here so wiring them in is a two-line change once it is merged:
+//   sim_seed:   crate::sim::seed(state_file, fixture, version).map_err(|p| p.to_string())
+//   sim_midclt: let o = crate::sim::midclt(state_file, argv);
+//               RawOutput { stdout: o.stdout, stderr: o.stderr, exit: o.exit }
+// Until then opening a simulator system fails with this message (never a fake answer).
 
 fn sim_seed(
     _state_file: &Path,
