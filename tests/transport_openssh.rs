@@ -180,6 +180,105 @@ fn passphrase_from_the_environment() {
     assert!(text.contains("1 passed"), "{text}");
 }
 
+/// Runs in a child process on a pseudo-terminal (see the test below).
+#[tokio::test]
+#[ignore = "run by passphrase_typed_at_the_terminal_prompt on a pseudo-terminal"]
+async fn passphrase_prompt_child() {
+    let Ok(dir) = std::env::var("ZFLEET_TEST_PROMPT_DIR") else {
+        panic!("run with ZFLEET_TEST_PROMPT_DIR set");
+    };
+    let port: u16 = std::env::var("ZFLEET_TEST_PROMPT_PORT")
+        .expect("port")
+        .parse()
+        .expect("port number");
+    let fp = std::env::var("ZFLEET_TEST_PROMPT_FP").expect("fingerprint");
+    let dir = PathBuf::from(dir);
+    // Defaults decide: a terminal and no ZFLEET_SSH_PASSPHRASE, so zfleet asks.
+    let o = ConnectOptions {
+        home: Some(dir.clone()),
+        global_known_hosts: Vec::new(),
+        agent_socket: None,
+        ..ConnectOptions::default()
+    };
+    assert!(o.prompt_passphrase, "stdin and stderr are a terminal here");
+    let ssh = SshSystem {
+        user: Some(current_user()),
+        identity_file: Some(dir.join("id_prompt")),
+        host_key: Some(fp),
+        ..ssh_system("127.0.0.1", Some(port))
+    };
+    let t = connect(ssh, &o).await.expect("connects after the prompt");
+    assert_runs(&t).await;
+    println!("PROMPT-CHILD-CONNECTED");
+}
+
+#[test]
+fn passphrase_typed_at_the_terminal_prompt() {
+    let Some(sshd) = Sshd::start() else { return };
+    let dir = tempfile::tempdir().expect("dir");
+    let key = sshd::keygen(dir.path(), "id_prompt", "ed25519", Some("typed secret"));
+    sshd.authorize(&key.with_extension("pub"));
+    let exe = std::env::current_exe().expect("test binary");
+    let command = format!(
+        "{} --exact passphrase_prompt_child --ignored --nocapture --test-threads 1",
+        exe.display()
+    );
+    let mut child = Command::new("script")
+        .args(["-qec", &command, "/dev/null"])
+        .env_remove("ZFLEET_SSH_PASSPHRASE")
+        .env("ZFLEET_TEST_PROMPT_DIR", dir.path())
+        .env("ZFLEET_TEST_PROMPT_PORT", sshd.port.to_string())
+        .env("ZFLEET_TEST_PROMPT_FP", &sshd.host_key_fingerprint)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("script(1) runs");
+    // Read the terminal's output as it comes; type only once the prompt (echo off) is up.
+    let mut stdout = child.stdout.take().expect("stdout");
+    let seen = Arc::new(std::sync::Mutex::new(Vec::<u8>::new()));
+    let reader = {
+        let seen = seen.clone();
+        std::thread::spawn(move || {
+            use std::io::Read;
+            let mut buf = [0u8; 4096];
+            while let Ok(n) = stdout.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                seen.lock().expect("lock").extend_from_slice(&buf[..n]);
+            }
+        })
+    };
+    let prompt = format!("Passphrase for {}: ", key.display());
+    let deadline = std::time::Instant::now() + Duration::from_secs(120);
+    loop {
+        let text = String::from_utf8_lossy(&seen.lock().expect("lock")).into_owned();
+        if text.contains(&prompt) {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no passphrase prompt: {text}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    {
+        use std::io::Write;
+        let mut stdin = child.stdin.take().expect("stdin");
+        stdin.write_all(b"typed secret\n").expect("type");
+    }
+    let status = child.wait().expect("child ends");
+    reader.join().expect("reader");
+    let text = String::from_utf8_lossy(&seen.lock().expect("lock")).into_owned();
+    assert!(status.success(), "{text}");
+    assert!(
+        !text.contains("typed secret"),
+        "the passphrase was echoed: {text}"
+    );
+    assert!(text.contains("PROMPT-CHILD-CONNECTED"), "{text}");
+}
+
 struct Agent {
     child: Child,
     socket: PathBuf,
