@@ -3,6 +3,18 @@
 //! The client above speaks only in [`MidcltCall`]s and [`RawOutput`]s: what `midclt` was asked
 //! and exactly what it printed. A batch of calls is one round trip to the system, with the
 //! calls inside it run concurrently there.
+//!
+//! [`connect`] gives a [`Transport`]: over SSH ([`SshTransport`]) or into the embedded
+//! simulator ([`EmbeddedTransport`]). Over SSH:
+//! - where: the system's `host`/`port`/`user`/`identity_file`/`known_hosts`, else
+//!   `~/.ssh/config` for `host` as an alias (`ssh_config`), else port 22, `root`, default keys;
+//! - trust: a pinned `SHA256:` fingerprint (any of the server's key types), else known_hosts
+//!   (`known_hosts`); unknown keys are refused unless `accept_new_host_keys`, changed keys
+//!   always;
+//! - auth: named key files (passphrase from `ZFLEET_SSH_PASSPHRASE` or a terminal prompt),
+//!   ssh-agent, then default key files;
+//! - each batch: one `sh -s` exec with the script on stdin (`script`, `quote`), at most 8 at
+//!   once per connection, a timeout per wave of calls.
 
 pub mod embedded;
 pub mod known_hosts;
