@@ -736,6 +736,39 @@ async fn default_key_files_are_tried_when_none_is_named() {
 }
 
 #[tokio::test]
+async fn running_out_of_auth_tries_is_an_auth_failure() {
+    let Some(sshd) = Sshd::start_with(sshd::SshdOptions {
+        extra_config: vec!["MaxAuthTries 2".into()],
+        ..Default::default()
+    }) else {
+        return;
+    };
+    let home = tempfile::tempdir().expect("home");
+    let ssh_dir = home.path().join(".ssh");
+    std::fs::create_dir_all(&ssh_dir).expect("mkdir");
+    // Three default keys, none authorised: the server hangs up before the last one.
+    for (name, kind) in [
+        ("id_rsa", "rsa"),
+        ("id_ecdsa", "ecdsa"),
+        ("id_ed25519", "ed25519"),
+    ] {
+        sshd::keygen(&ssh_dir, name, kind, None);
+    }
+    let _authorized = sshd.authorized_key("other", "ed25519", None);
+    let mut ssh = pinned(&sshd, &ssh_dir.join("unused"));
+    ssh.identity_file = None;
+    let e = connect(ssh, &opts(home.path())).await.expect_err("refused");
+    assert_eq!(e.kind, TransportErrorKind::AuthFailed, "{}", e.message);
+    assert!(
+        e.message
+            .contains("closed the connection after refusing 2 key(s)"),
+        "{}",
+        e.message
+    );
+    assert!(e.message.contains("identity_file"), "{}", e.message);
+}
+
+#[tokio::test]
 async fn closed_port_is_unreachable() {
     let Some(sshd) = Sshd::start() else { return };
     let home = tempfile::tempdir().expect("home");

@@ -756,11 +756,10 @@ async fn authenticate(
         let Some(key) = load_key(path, true, opts, &mut skipped).await? else {
             continue;
         };
-        if try_key(handle, &resolved.user, key, rsa_hash, &mut tried, path)
-            .await
-            .map_err(dropped)?
-        {
-            return Ok(());
+        match try_key(handle, &resolved.user, key, rsa_hash, &mut tried, path).await {
+            Ok(true) => return Ok(()),
+            Ok(false) => {}
+            Err(e) => return Err(closed_during_auth(e, &target, &tried)),
         }
     }
     if let Some(sock) = &opts.agent_socket
@@ -780,11 +779,10 @@ async fn authenticate(
         let Some(key) = load_key(path, false, opts, &mut skipped).await? else {
             continue;
         };
-        if try_key(handle, &resolved.user, key, rsa_hash, &mut tried, path)
-            .await
-            .map_err(dropped)?
-        {
-            return Ok(());
+        match try_key(handle, &resolved.user, key, rsa_hash, &mut tried, path).await {
+            Ok(true) => return Ok(()),
+            Ok(false) => {}
+            Err(e) => return Err(closed_during_auth(e, &target, &tried)),
         }
     }
     let mut message = if tried.is_empty() {
@@ -796,6 +794,27 @@ async fn authenticate(
         message.push_str(&format!(" (not offered: {})", skipped.join("; ")));
     }
     Err(err(TransportErrorKind::AuthFailed, message))
+}
+
+/// The server hung up while keys were being offered: after refusals, most likely its
+/// `MaxAuthTries` (6 by default) ran out before the right key came up.
+fn closed_during_auth(e: russh::Error, target: &str, tried: &[String]) -> TransportError {
+    if tried.len() > 1 {
+        err(
+            TransportErrorKind::AuthFailed,
+            format!(
+                "{target} closed the connection after refusing {} key(s) (its MaxAuthTries?): \
+                 {}; name the right key with identity_file",
+                tried.len() - 1,
+                tried.join(", ")
+            ),
+        )
+    } else {
+        err(
+            TransportErrorKind::Dropped,
+            format!("the connection to {target} failed during authentication: {e}"),
+        )
+    }
 }
 
 async fn try_key(
