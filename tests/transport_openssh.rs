@@ -353,6 +353,50 @@ async fn ssh_agent_keys_authenticate() {
     o.agent_socket = None;
     let e = connect(ssh, &o).await.expect_err("no agent, no key");
     assert_eq!(e.kind, TransportErrorKind::AuthFailed);
+
+    // The agent named by ~/.ssh/config (IdentityAgent), and IdentitiesOnly limiting it to
+    // the identity files' keys (only `key.pub` is left of the agent's key).
+    let other = sshd::keygen(home.path(), "id_other", "ed25519", None);
+    let ssh_dir = home.path().join(".ssh");
+    std::fs::create_dir_all(&ssh_dir).expect("mkdir");
+    std::fs::write(ssh_dir.join("known_hosts"), sshd.known_hosts_line(None)).expect("kh");
+    let block = |name: &str, extra: &str| {
+        format!(
+            "Host {name}\n  HostName 127.0.0.1\n  Port {}\n  User {}\n  IdentityAgent {}\n{extra}\n",
+            sshd.port,
+            current_user(),
+            agent.socket.display()
+        )
+    };
+    std::fs::write(
+        ssh_dir.join("config"),
+        [
+            block("via-agent", ""),
+            block(
+                "only-other",
+                &format!("  IdentitiesOnly yes\n  IdentityFile {}\n", other.display()),
+            ),
+            block(
+                "only-agent-key",
+                &format!("  IdentitiesOnly yes\n  IdentityFile {}\n", key.display()),
+            ),
+        ]
+        .concat(),
+    )
+    .expect("config");
+    let t = connect(ssh_system("via-agent", None), &o)
+        .await
+        .expect("IdentityAgent");
+    assert_runs(&t).await;
+    let e = connect(ssh_system("only-other", None), &o)
+        .await
+        .expect_err("IdentitiesOnly keeps the agent key back");
+    assert_eq!(e.kind, TransportErrorKind::AuthFailed, "{}", e.message);
+    assert!(!e.message.contains("ssh-agent key"), "{}", e.message);
+    let t = connect(ssh_system("only-agent-key", None), &o)
+        .await
+        .expect("the agent signs for the named identity");
+    assert_runs(&t).await;
 }
 
 #[tokio::test]

@@ -39,6 +39,10 @@ pub struct Resolved {
     pub policy: HostKeyPolicy,
     /// `ProxyJump` hops (`[user@]host[:port]`), first hop first.
     pub jumps: Vec<String>,
+    /// The ssh-agent to ask (`IdentityAgent`, else the options' socket).
+    pub agent_socket: Option<PathBuf>,
+    /// `IdentitiesOnly yes`: offer only agent keys that belong to the identity files.
+    pub identities_only: bool,
 }
 
 impl Resolved {
@@ -148,8 +152,19 @@ pub fn resolve(ssh: &SshSystem, opts: &ConnectOptions) -> Result<Resolved, Trans
         }
         _ => Vec::new(),
     };
+    let agent_socket = match cfg.identity_agent.as_deref() {
+        None => opts.agent_socket.clone(),
+        Some(a) if a.eq_ignore_ascii_case("none") => None,
+        Some("SSH_AUTH_SOCK") | Some("$SSH_AUTH_SOCK") => opts.agent_socket.clone(),
+        Some(a) => match a.strip_prefix('$') {
+            Some(var) => std::env::var_os(var).map(PathBuf::from),
+            None => Some(PathBuf::from(ssh_config::expand(a, &tokens))),
+        },
+    };
     Ok(Resolved {
         jumps,
+        agent_socket,
+        identities_only: cfg.identities_only.unwrap_or(false),
         policy: HostKeyPolicy {
             host: host.clone(),
             port,
@@ -762,12 +777,25 @@ async fn authenticate(
             Err(e) => return Err(closed_during_auth(e, &target, &tried)),
         }
     }
-    if let Some(sock) = &opts.agent_socket
+    // With IdentitiesOnly, the agent may only sign for the identity files' keys.
+    let only: Option<Vec<PublicKey>> = resolved.identities_only.then(|| {
+        resolved
+            .identity_files
+            .iter()
+            .filter_map(|(path, _)| {
+                let mut pub_file = path.clone().into_os_string();
+                pub_file.push(".pub");
+                russh::keys::load_public_key(PathBuf::from(pub_file)).ok()
+            })
+            .collect()
+    });
+    if let Some(sock) = &resolved.agent_socket
         && try_agent(
             handle,
             &resolved.user,
             sock,
             rsa_hash,
+            only.as_deref(),
             &mut tried,
             &mut skipped,
         )
@@ -840,6 +868,7 @@ async fn try_agent(
     user: &str,
     sock: &Path,
     rsa_hash: Option<HashAlg>,
+    only: Option<&[PublicKey]>,
     tried: &mut Vec<String>,
     skipped: &mut Vec<String>,
 ) -> Result<bool, TransportError> {
@@ -861,6 +890,9 @@ async fn try_agent(
         let AgentIdentity::PublicKey { key, comment } = identity else {
             continue;
         };
+        if only.is_some_and(|keys| !keys.iter().any(|k| k.key_data() == key.key_data())) {
+            continue;
+        }
         tried.push(format!(
             "ssh-agent key {comment:?} ({} {})",
             key.algorithm().as_str(),

@@ -1,5 +1,5 @@
 //! The part of `~/.ssh/config` zfleet honours: for a host alias, `HostName`, `Port`, `User`,
-//! `IdentityFile`, `UserKnownHostsFile` and `ProxyJump` (`ProxyCommand` is recognised only to
+//! `IdentityFile`, `IdentityAgent`, `IdentitiesOnly`, `UserKnownHostsFile` and `ProxyJump` (`ProxyCommand` is recognised only to
 //! be refused), with OpenSSH's rules (first value wins, `Host`
 //! patterns with `*`, `?` and `!`, `%` tokens, `~`, `Include` with wildcards in the file
 //! name). `Match` blocks are skipped: they never apply.
@@ -18,6 +18,8 @@ pub struct HostConfig {
     pub user_known_hosts_files: Vec<String>,
     pub proxy_jump: Option<String>,
     pub proxy_command: Option<String>,
+    pub identity_agent: Option<String>,
+    pub identities_only: Option<bool>,
 }
 
 /// How deep `Include`s may nest (OpenSSH's limit too).
@@ -53,6 +55,12 @@ fn apply(text: &str, alias: &str, home: Option<&Path>, cfg: &mut HostConfig, dep
             "port" if cfg.port.is_none() => cfg.port = unquote(value).parse().ok(),
             "user" if cfg.user.is_none() => cfg.user = Some(unquote(value)),
             "identityfile" => cfg.identity_files.push(unquote(value)),
+            "identityagent" if cfg.identity_agent.is_none() => {
+                cfg.identity_agent = Some(unquote(value))
+            }
+            "identitiesonly" if cfg.identities_only.is_none() => {
+                cfg.identities_only = Some(unquote(value).eq_ignore_ascii_case("yes"))
+            }
             "proxyjump" if cfg.proxy_jump.is_none() => cfg.proxy_jump = Some(unquote(value)),
             "proxycommand" if cfg.proxy_command.is_none() => {
                 cfg.proxy_command = Some(value.trim().to_string())
