@@ -90,6 +90,14 @@ fn main() {
     let text = generate();
     std::fs::write(&path, &text).expect("write config");
 
+    let mut parse_times = Vec::with_capacity(RUNS);
+    for _ in 0..RUNS {
+        let start = Instant::now();
+        let doc = zfleet::config::load::read(&path).expect("parse");
+        parse_times.push(start.elapsed().as_secs_f64() * 1000.0);
+        drop(doc);
+    }
+    parse_times.sort_by(f64::total_cmp);
     let mut times = Vec::with_capacity(RUNS);
     let mut peak = 0;
     for _ in 0..RUNS {
@@ -118,6 +126,7 @@ fn main() {
         times[0],
         times[RUNS - 1]
     );
+    println!("| of which YAML parse into the document, median | {:.1} ms |", parse_times[RUNS / 2]);
     println!(
         "| peak heap in use | {:.1} MiB |",
         peak as f64 / (1024.0 * 1024.0)

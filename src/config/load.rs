@@ -188,6 +188,7 @@ pub fn parse(name: &str, bytes: Vec<u8>) -> Result<Document, Problem> {
 
 fn parse_yaml(text: &str) -> Result<Node, Problem> {
     let mut options = serde_saphyr::Options::default();
+    options.emit_comments = false;
     if let Some(budget) = options.budget.as_mut() {
         // Room for fleets of tens of thousands of tasks; depth stays bounded.
         budget.max_nodes = 4_000_000;
