@@ -555,9 +555,7 @@ fn cases() -> Vec<(&'static str, &'static str, Vec<String>, String)> {
             vec![ok_with(
                 r#"{"direction":"PULL","naming_schema":["auto-%Y-%m-%d_%H-%M"],"retention_policy":"CUSTOM","compression":"LZ4"}"#,
             )],
-            format!(
-                "[EINVAL] replication_create.compression: Compression has no sense for local replication\n[EINVAL] replication_create.lifetime_value: This field is required for custom retention policy\n[EINVAL] replication_create.lifetime_value: This field is required for custom retention policy\n"
-            ),
+            "[EINVAL] replication_create.compression: Compression has no sense for local replication\n[EINVAL] replication_create.lifetime_value: This field is required for custom retention policy\n[EINVAL] replication_create.lifetime_value: This field is required for custom retention policy\n".to_string(),
         ),
         (
             "25.10",
