@@ -114,10 +114,9 @@ fn render(st: &SimState, s: &Snapshot, props: Option<&[String]>, holds: bool) ->
             p.insert(k.into(), v);
         }
     }
+    // User properties come along even when `extra.properties` picks native ones.
     for (k, v) in &s.user_properties {
-        if props.is_none_or(|ps| ps.iter().any(|x| x == k)) {
-            p.insert(k.clone(), prop(v.clone(), v.clone(), "LOCAL", json!(v)));
-        }
+        p.insert(k.clone(), prop(v.clone(), v.clone(), "LOCAL", json!(v)));
     }
     let mut m = Map::new();
     m.insert("properties".into(), Value::Object(p));
