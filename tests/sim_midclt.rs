@@ -1232,3 +1232,63 @@ fn binary_prints_the_same_bytes_and_exit_code() {
     );
     assert_eq!(out.status.code(), Some(0));
 }
+
+#[test]
+fn snapshot_task_run_names_snapshots_in_the_system_timezone() {
+    // nas1 is in Europe/Berlin and its clock is frozen at 2025-10-30T14:05:00Z (15:05 local).
+    let (_dir, state) = system("25.10");
+    let out = run(&state, &["call", "pool.snapshottask.run", "1"]);
+    assert_eq!(
+        (out.stdout.as_str(), out.exit),
+        ("null\n", 0),
+        "{}",
+        out.stderr
+    );
+    let names = run(
+        &state,
+        &[
+            "call",
+            "pool.snapshot.query",
+            r#"[["snapshot_name","=","auto-2025-10-30_15-05"]]"#,
+            r#"{"select":["name"],"order_by":["name"]}"#,
+        ],
+    );
+    // Recursive, with the task's exclude honoured.
+    assert_eq!(
+        names.stdout,
+        "[{\"name\": \"tank/data/photos@auto-2025-10-30_15-05\"}, {\"name\": \"tank/data@auto-2025-10-30_15-05\"}]\n"
+    );
+    let task = run(&state, &["call", "pool.snapshottask.get_instance", "1"]);
+    let v: serde_json::Value = serde_json::from_str(&task.stdout).unwrap();
+    assert_eq!(
+        v["state"],
+        serde_json::json!({"state": "FINISHED", "datetime": {"$date": 1761833100000u64}, "last_snapshot": "tank/data@auto-2025-10-30_15-05"})
+    );
+    // A manual snapshot from a naming schema, and the duplicate refused like ZFS does.
+    let made = run(
+        &state,
+        &[
+            "call",
+            "pool.snapshot.create",
+            r#"{"dataset":"tank/vms","naming_schema":"manual-%Y-%m-%d_%H-%M"}"#,
+        ],
+    );
+    assert_eq!(made.exit, 0, "{}", made.stderr);
+    assert!(
+        made.stdout
+            .contains("\"id\": \"tank/vms@manual-2025-10-30_15-05\""),
+        "{}",
+        made.stdout
+    );
+    let again = run(
+        &state,
+        &[
+            "call",
+            "pool.snapshot.create",
+            r#"{"dataset":"tank/vms","name":"manual-2025-10-30_15-05"}"#,
+        ],
+    );
+    assert!(again.stderr.starts_with(
+        "[EEXIST] Failed to snapshot tank/vms@manual-2025-10-30_15-05: dataset already exists\n"
+    ));
+}

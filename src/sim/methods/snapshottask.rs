@@ -406,7 +406,7 @@ pub fn take_task_snapshot(st: &mut SimState, id: u64) -> Vec<String> {
         }
         return Vec::new();
     }
-    let name = super::schema::naming::expand(&task.naming_schema, &now.with_timezone(&st.tz()));
+    let name = super::schema::naming::expand(&task.naming_schema, now.with_timezone(&st.tz()));
     let mut targets = vec![task.dataset.clone()];
     if task.recursive {
         let prefix = format!("{}/", task.dataset);
