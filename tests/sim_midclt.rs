@@ -1292,3 +1292,53 @@ fn snapshot_task_run_names_snapshots_in_the_system_timezone() {
         "[EEXIST] Failed to snapshot tank/vms@manual-2025-10-30_15-05: dataset already exists\n"
     ));
 }
+
+mod hostile {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn token() -> impl Strategy<Value = String> {
+        prop_oneof![
+            Just("call".to_string()),
+            Just("-j".to_string()),
+            Just("-job".to_string()),
+            Just("-q".to_string()),
+            Just("ping".to_string()),
+            prop::sample::select(vec![
+                "replication.create",
+                "replication.update",
+                "pool.snapshottask.create",
+                "pool.snapshottask.update",
+                "keychaincredential.create",
+                "pool.dataset.update",
+                "core.get_jobs",
+                "replication.query",
+                "user.update",
+                "service.update",
+                "pool.snapshot.create",
+                "zfs.snapshot.delete",
+                "replication.run",
+            ])
+            .prop_map(String::from),
+            r#"[\[\]{}",:a-z0-9 .\-_%@/\\é]{0,40}"#,
+            Just(r#"[["OR",[["id","=",1],["name","~","(a"]]]]"#.to_string()),
+            Just(
+                r#"{"name":"x","direction":"PUSH","schedule":{"minute":"99"},"lifetimes":[{}]}"#
+                    .to_string()
+            ),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 96, ..ProptestConfig::default() })]
+        /// Any command line gets midclt's answer (exit 0, 1 or 2) and never a panic.
+        #[test]
+        fn any_argv_is_answered(argv in prop::collection::vec(token(), 0..6), v in prop::sample::select(vec!["13.0", "24.04", "25.04", "25.10"])) {
+            let (_dir, state) = system(v);
+            let argv: Vec<&str> = argv.iter().map(String::as_str).collect();
+            let out = run(&state, &argv);
+            prop_assert!([0, 1, 2].contains(&out.exit), "{:?}", out);
+            prop_assert!(out.exit == 0 || !out.stderr.is_empty());
+        }
+    }
+}

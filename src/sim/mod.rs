@@ -181,6 +181,23 @@ fn state_problem(state_file: &Path, why: &str) -> Problem {
     .help("seed it again with `zfleet sim` (delete the file to start over)")
 }
 
+/// The state file of the fleet member (`<dir>/*.json`) whose hostname, address or file
+/// name is `host`.
+pub fn find_system_file(dir: &Path, host: &str) -> Option<PathBuf> {
+    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
+        .ok()?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "json"))
+        .collect();
+    entries.sort();
+    entries.into_iter().find(|p| {
+        p.file_stem().is_some_and(|s| s == host)
+            || load(p).is_ok_and(|st| {
+                st.system.hostname == host || st.system.addresses.iter().any(|a| a == host)
+            })
+    })
+}
+
 /// Hook the engine can install to run a job to its end (used by `midclt call -j`).
 pub static JOB_DRIVER: std::sync::OnceLock<fn(&mut SimState, u64)> = std::sync::OnceLock::new();
 

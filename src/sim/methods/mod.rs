@@ -141,18 +141,6 @@ pub fn find_system(ctx: &Ctx<'_>, host: &str) -> Option<SimState> {
     if host == ctx.state.system.hostname || ctx.state.system.addresses.iter().any(|a| a == host) {
         return Some(ctx.state.clone());
     }
-    let dir = ctx.fleet_dir.as_ref()?;
-    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
-        .ok()?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|x| x == "json"))
-        .collect();
-    entries.sort();
-    entries.into_iter().find_map(|p| {
-        let st = super::load(&p).ok()?;
-        let hit = st.system.hostname == host
-            || st.system.addresses.iter().any(|a| a == host)
-            || p.file_stem().is_some_and(|s| s == host);
-        hit.then_some(st)
-    })
+    let file = super::find_system_file(ctx.fleet_dir.as_ref()?, host)?;
+    super::load(&file).ok()
 }
