@@ -1342,3 +1342,46 @@ mod hostile {
         }
     }
 }
+
+#[test]
+fn retention_previews_list_the_tasks_snapshots() {
+    let (_dir, state) = system("25.10");
+    let del = run(
+        &state,
+        &[
+            "call",
+            "pool.snapshottask.delete_will_change_retention_for",
+            "1",
+        ],
+    );
+    assert_eq!(
+        del.stdout,
+        "{\"tank/data\": [\"auto-2025-10-30_12-00\", \"auto-2025-10-30_13-00\"], \"tank/data/photos\": [\"auto-2025-10-30_13-00\"]}\n"
+    );
+    let same = run(
+        &state,
+        &[
+            "call",
+            "pool.snapshottask.update_will_change_retention_for",
+            "1",
+            r#"{"enabled":true}"#,
+        ],
+    );
+    assert_eq!(same.stdout, "{}\n");
+    let longer = run(
+        &state,
+        &[
+            "call",
+            "pool.snapshottask.update_will_change_retention_for",
+            "1",
+            r#"{"lifetime_value":4}"#,
+        ],
+    );
+    assert!(
+        longer
+            .stdout
+            .starts_with("{\"tank/data\": [\"auto-2025-10-30_12-00\""),
+        "{}",
+        longer.stdout
+    );
+}

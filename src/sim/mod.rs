@@ -5,6 +5,17 @@
 //! an exclusive lock and prints exactly what the real `midclt` of that system's version would
 //! print. The simulator reads the wire (argv with JSON arguments) and validates with its own
 //! rules, written from the middleware's; it shares no API types with the client.
+//!
+//! What the engine (clock, jobs, replication, SSH server) builds on:
+//! - [`with_state`] (locked read-modify-write), [`load`] (lock-free read of any fleet
+//!   member), [`write_state`], [`find_system_file`] (fleet member by hostname/address);
+//! - [`state::SimState`]: `now()` (frozen or real time plus `clock.offset_secs`),
+//!   `add_job` / `finish_job` / `fail_job`, `extensions` for the engine's own data;
+//!   replications keep their last run in `ReplicationTask::job` and zettarepl's view in
+//!   `state` (a [`state::TaskState`]); `replication.run` leaves a `WAITING` job to drive;
+//! - [`methods::snapshottask::take_task_snapshot`] for scheduled snapshot runs;
+//! - [`JOB_DRIVER`], called by `midclt call -j` to run a job to its end.
+//! Fixture format: see [`fixture`].
 
 // `seed` returns a `Problem` by contract; these errors are rare and leave the hot path.
 #![allow(clippy::result_large_err)]

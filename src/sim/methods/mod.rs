@@ -42,8 +42,7 @@ pub type MResult = Result<Value, SimError>;
 
 /// Methods that are jobs (midclt prints their id).
 pub fn is_job_method(p: Personality, method: &str) -> bool {
-    matches!(method, "replication.run" | "core.job_wait")
-        || (method == "service.control" && p.has_service_control())
+    method == "replication.run" || (method == "service.control" && p.has_service_control())
 }
 
 /// Runs one method with its positional arguments.
@@ -78,6 +77,12 @@ pub fn call(ctx: &mut Ctx<'_>, method: &str, args: Vec<Value>) -> MResult {
         "pool.snapshottask.update" => snapshottask::update(ctx, args),
         "pool.snapshottask.delete" => snapshottask::delete(ctx, args),
         "pool.snapshottask.run" => snapshottask::run(ctx, args),
+        "pool.snapshottask.update_will_change_retention_for" => {
+            snapshottask::will_change_retention_for(ctx, args, true)
+        }
+        "pool.snapshottask.delete_will_change_retention_for" => {
+            snapshottask::will_change_retention_for(ctx, args, false)
+        }
         "pool.snapshottask.max_count" => Ok(Value::from(512)),
         "pool.snapshottask.max_total_count" => Ok(Value::from(10000)),
         "replication.query" => replication::query(ctx, args),
