@@ -15,6 +15,7 @@
 //!   `state` (a [`state::TaskState`]); `replication.run` leaves a `WAITING` job to drive;
 //! - [`methods::snapshottask::take_task_snapshot`] for scheduled snapshot runs;
 //! - [`JOB_DRIVER`], called by `midclt call -j` to run a job to its end.
+//!
 //! Fixture format: see [`fixture`].
 
 // `seed` returns a `Problem` by contract; these errors are rare and leave the hot path.

@@ -498,13 +498,13 @@ pub fn will_change_retention_for(ctx: &mut Ctx<'_>, args: Vec<Value>, update: bo
                     .exclude
                     .iter()
                     .any(|e| s.dataset == *e || s.dataset.starts_with(&format!("{e}/"))));
-        if in_scope && super::schema::naming::matches(&task.naming_schema, &s.name) {
-            if let Value::Array(list) = out
+        if in_scope
+            && super::schema::naming::matches(&task.naming_schema, &s.name)
+            && let Value::Array(list) = out
                 .entry(s.dataset.clone())
                 .or_insert_with(|| Value::Array(Vec::new()))
-            {
-                list.push(json!(s.name));
-            }
+        {
+            list.push(json!(s.name));
         }
     }
     Ok(Value::Object(out))
