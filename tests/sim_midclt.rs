@@ -1232,3 +1232,156 @@ fn binary_prints_the_same_bytes_and_exit_code() {
     );
     assert_eq!(out.status.code(), Some(0));
 }
+
+#[test]
+fn snapshot_task_run_names_snapshots_in_the_system_timezone() {
+    // nas1 is in Europe/Berlin and its clock is frozen at 2025-10-30T14:05:00Z (15:05 local).
+    let (_dir, state) = system("25.10");
+    let out = run(&state, &["call", "pool.snapshottask.run", "1"]);
+    assert_eq!(
+        (out.stdout.as_str(), out.exit),
+        ("null\n", 0),
+        "{}",
+        out.stderr
+    );
+    let names = run(
+        &state,
+        &[
+            "call",
+            "pool.snapshot.query",
+            r#"[["snapshot_name","=","auto-2025-10-30_15-05"]]"#,
+            r#"{"select":["name"],"order_by":["name"]}"#,
+        ],
+    );
+    // Recursive, with the task's exclude honoured.
+    assert_eq!(
+        names.stdout,
+        "[{\"name\": \"tank/data/photos@auto-2025-10-30_15-05\"}, {\"name\": \"tank/data@auto-2025-10-30_15-05\"}]\n"
+    );
+    let task = run(&state, &["call", "pool.snapshottask.get_instance", "1"]);
+    let v: serde_json::Value = serde_json::from_str(&task.stdout).unwrap();
+    assert_eq!(
+        v["state"],
+        serde_json::json!({"state": "FINISHED", "datetime": {"$date": 1761833100000u64}, "last_snapshot": "tank/data@auto-2025-10-30_15-05"})
+    );
+    // A manual snapshot from a naming schema, and the duplicate refused like ZFS does.
+    let made = run(
+        &state,
+        &[
+            "call",
+            "pool.snapshot.create",
+            r#"{"dataset":"tank/vms","naming_schema":"manual-%Y-%m-%d_%H-%M"}"#,
+        ],
+    );
+    assert_eq!(made.exit, 0, "{}", made.stderr);
+    assert!(
+        made.stdout
+            .contains("\"id\": \"tank/vms@manual-2025-10-30_15-05\""),
+        "{}",
+        made.stdout
+    );
+    let again = run(
+        &state,
+        &[
+            "call",
+            "pool.snapshot.create",
+            r#"{"dataset":"tank/vms","name":"manual-2025-10-30_15-05"}"#,
+        ],
+    );
+    assert!(again.stderr.starts_with(
+        "[EEXIST] Failed to snapshot tank/vms@manual-2025-10-30_15-05: dataset already exists\n"
+    ));
+}
+
+mod hostile {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn token() -> impl Strategy<Value = String> {
+        prop_oneof![
+            Just("call".to_string()),
+            Just("-j".to_string()),
+            Just("-job".to_string()),
+            Just("-q".to_string()),
+            Just("ping".to_string()),
+            prop::sample::select(vec![
+                "replication.create",
+                "replication.update",
+                "pool.snapshottask.create",
+                "pool.snapshottask.update",
+                "keychaincredential.create",
+                "pool.dataset.update",
+                "core.get_jobs",
+                "replication.query",
+                "user.update",
+                "service.update",
+                "pool.snapshot.create",
+                "zfs.snapshot.delete",
+                "replication.run",
+            ])
+            .prop_map(String::from),
+            r#"[\[\]{}",:a-z0-9 .\-_%@/\\é]{0,40}"#,
+            Just(r#"[["OR",[["id","=",1],["name","~","(a"]]]]"#.to_string()),
+            Just(
+                r#"{"name":"x","direction":"PUSH","schedule":{"minute":"99"},"lifetimes":[{}]}"#
+                    .to_string()
+            ),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 96, ..ProptestConfig::default() })]
+        /// Any command line gets midclt's answer (exit 0, 1 or 2) and never a panic.
+        #[test]
+        fn any_argv_is_answered(argv in prop::collection::vec(token(), 0..6), v in prop::sample::select(vec!["13.0", "24.04", "25.04", "25.10"])) {
+            let (_dir, state) = system(v);
+            let argv: Vec<&str> = argv.iter().map(String::as_str).collect();
+            let out = run(&state, &argv);
+            prop_assert!([0, 1, 2].contains(&out.exit), "{:?}", out);
+            prop_assert!(out.exit == 0 || !out.stderr.is_empty());
+        }
+    }
+}
+
+#[test]
+fn retention_previews_list_the_tasks_snapshots() {
+    let (_dir, state) = system("25.10");
+    let del = run(
+        &state,
+        &[
+            "call",
+            "pool.snapshottask.delete_will_change_retention_for",
+            "1",
+        ],
+    );
+    assert_eq!(
+        del.stdout,
+        "{\"tank/data\": [\"auto-2025-10-30_12-00\", \"auto-2025-10-30_13-00\"], \"tank/data/photos\": [\"auto-2025-10-30_13-00\"]}\n"
+    );
+    let same = run(
+        &state,
+        &[
+            "call",
+            "pool.snapshottask.update_will_change_retention_for",
+            "1",
+            r#"{"enabled":true}"#,
+        ],
+    );
+    assert_eq!(same.stdout, "{}\n");
+    let longer = run(
+        &state,
+        &[
+            "call",
+            "pool.snapshottask.update_will_change_retention_for",
+            "1",
+            r#"{"lifetime_value":4}"#,
+        ],
+    );
+    assert!(
+        longer
+            .stdout
+            .starts_with("{\"tank/data\": [\"auto-2025-10-30_12-00\""),
+        "{}",
+        longer.stdout
+    );
+}

@@ -5,6 +5,18 @@
 //! an exclusive lock and prints exactly what the real `midclt` of that system's version would
 //! print. The simulator reads the wire (argv with JSON arguments) and validates with its own
 //! rules, written from the middleware's; it shares no API types with the client.
+//!
+//! What the engine (clock, jobs, replication, SSH server) builds on:
+//! - [`with_state`] (locked read-modify-write), [`load`] (lock-free read of any fleet
+//!   member), [`write_state`], [`find_system_file`] (fleet member by hostname/address);
+//! - [`state::SimState`]: `now()` (frozen or real time plus `clock.offset_secs`),
+//!   `add_job` / `finish_job` / `fail_job`, `extensions` for the engine's own data;
+//!   replications keep their last run in `ReplicationTask::job` and zettarepl's view in
+//!   `state` (a [`state::TaskState`]); `replication.run` leaves a `WAITING` job to drive;
+//! - [`methods::snapshottask::take_task_snapshot`] for scheduled snapshot runs;
+//! - [`JOB_DRIVER`], called by `midclt call -j` to run a job to its end.
+//!
+//! Fixture format: see [`fixture`].
 
 // `seed` returns a `Problem` by contract; these errors are rare and leave the hot path.
 #![allow(clippy::result_large_err)]
@@ -189,6 +201,23 @@ fn state_problem(state_file: &Path, why: &str) -> Problem {
     )
     .object(state_file.display().to_string())
     .help("seed it again with `zfleet sim` (delete the file to start over)")
+}
+
+/// The state file of the fleet member (`<dir>/*.json`) whose hostname, address or file
+/// name is `host`.
+pub fn find_system_file(dir: &Path, host: &str) -> Option<PathBuf> {
+    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
+        .ok()?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "json"))
+        .collect();
+    entries.sort();
+    entries.into_iter().find(|p| {
+        p.file_stem().is_some_and(|s| s == host)
+            || load(p).is_ok_and(|st| {
+                st.system.hostname == host || st.system.addresses.iter().any(|a| a == host)
+            })
+    })
 }
 
 /// Hook the engine can install to run a job to its end (used by `midclt call -j`).

@@ -42,8 +42,7 @@ pub type MResult = Result<Value, SimError>;
 
 /// Methods that are jobs (midclt prints their id).
 pub fn is_job_method(p: Personality, method: &str) -> bool {
-    matches!(method, "replication.run" | "core.job_wait")
-        || (method == "service.control" && p.has_service_control())
+    method == "replication.run" || (method == "service.control" && p.has_service_control())
 }
 
 /// Runs one method with its positional arguments.
@@ -78,6 +77,12 @@ pub fn call(ctx: &mut Ctx<'_>, method: &str, args: Vec<Value>) -> MResult {
         "pool.snapshottask.update" => snapshottask::update(ctx, args),
         "pool.snapshottask.delete" => snapshottask::delete(ctx, args),
         "pool.snapshottask.run" => snapshottask::run(ctx, args),
+        "pool.snapshottask.update_will_change_retention_for" => {
+            snapshottask::will_change_retention_for(ctx, args, true)
+        }
+        "pool.snapshottask.delete_will_change_retention_for" => {
+            snapshottask::will_change_retention_for(ctx, args, false)
+        }
         "pool.snapshottask.max_count" => Ok(Value::from(512)),
         "pool.snapshottask.max_total_count" => Ok(Value::from(10000)),
         "replication.query" => replication::query(ctx, args),
@@ -141,18 +146,6 @@ pub fn find_system(ctx: &Ctx<'_>, host: &str) -> Option<SimState> {
     if host == ctx.state.system.hostname || ctx.state.system.addresses.iter().any(|a| a == host) {
         return Some(ctx.state.clone());
     }
-    let dir = ctx.fleet_dir.as_ref()?;
-    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
-        .ok()?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|x| x == "json"))
-        .collect();
-    entries.sort();
-    entries.into_iter().find_map(|p| {
-        let st = super::load(&p).ok()?;
-        let hit = st.system.hostname == host
-            || st.system.addresses.iter().any(|a| a == host)
-            || p.file_stem().is_some_and(|s| s == host);
-        hit.then_some(st)
-    })
+    let file = super::find_system_file(ctx.fleet_dir.as_ref()?, host)?;
+    super::load(&file).ok()
 }

@@ -883,7 +883,7 @@ fn schedule_hits_window(minute: &str, hour: &str, begin: u32, end: u32) -> bool 
 /// Snapshot naming schemas, behind a small wrapper so the checks can move to
 /// `crate::model::naming` (zettarepl's rules) without touching the callers.
 pub mod naming {
-    use chrono::{DateTime, NaiveDateTime, TimeZone};
+    use chrono::{DateTime, NaiveDateTime};
 
     /// zettarepl's `validate_snapshot_naming_schema`, first failing rule wins.
     pub fn validate(schema: &str) -> Result<(), String> {
@@ -973,34 +973,41 @@ pub mod naming {
         n.format(schema).to_string()
     }
 
-    /// The snapshot name for `schema` at `when` (zone of `when`), `+` written as `--`.
-    pub fn expand<Tz: TimeZone>(schema: &str, when: &DateTime<Tz>) -> String
-    where
-        Tz::Offset: std::fmt::Display,
-    {
-        let mut out = String::new();
+    /// The snapshot name for `schema` at `when`, `+` written as `--` (same signature as
+    /// `crate::model::naming::expand`).
+    pub fn expand(schema: &str, when: DateTime<chrono_tz::Tz>) -> String {
         use std::fmt::Write;
+        let mut out = String::new();
         if write!(out, "{}", when.format(schema)).is_err() {
             return schema.to_string();
         }
         out.replace('+', "--")
     }
 
-    /// Whether a snapshot name was made from `schema` (its time parses back).
-    pub fn matches(schema: &str, name: &str) -> bool {
+    /// The wall-clock time a snapshot name made from `schema` encodes, if it was made from
+    /// it (same signature as `crate::model::naming::parse`).
+    pub fn parse(schema: &str, name: &str) -> Option<NaiveDateTime> {
         if schema.contains("%s") {
             let (pre, post) = schema.split_once("%s").unwrap_or((schema, ""));
-            return name
-                .strip_prefix(pre)
-                .and_then(|r| r.strip_suffix(post))
-                .is_some_and(|d| !d.is_empty() && d.bytes().all(|b| b.is_ascii_digit()));
+            let digits = name.strip_prefix(pre)?.strip_suffix(post)?;
+            if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+                return None;
+            }
+            return DateTime::from_timestamp(digits.parse().ok()?, 0).map(|d| d.naive_utc());
         }
         let fixed = schema.replace("--", "+");
         let name = name.replace("--", "+");
         if fixed.contains("%z") {
-            return DateTime::parse_from_str(&name, &fixed).is_ok();
+            return DateTime::parse_from_str(&name, &fixed)
+                .ok()
+                .map(|d| d.naive_local());
         }
-        NaiveDateTime::parse_from_str(&name, &fixed).is_ok()
+        NaiveDateTime::parse_from_str(&name, &fixed).ok()
+    }
+
+    /// Whether a snapshot name was made from `schema`.
+    pub fn matches(schema: &str, name: &str) -> bool {
+        parse(schema, name).is_some()
     }
 }
 

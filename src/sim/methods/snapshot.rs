@@ -277,7 +277,7 @@ fn create(ctx: &mut Ctx<'_>, method: &str, args: Vec<Value>) -> MResult {
                 .get("naming_schema")
                 .and_then(Value::as_str)
                 .unwrap_or("");
-            super::schema::naming::expand(schema, &ctx.state.now().with_timezone(&ctx.state.tz()))
+            super::schema::naming::expand(schema, ctx.state.now().with_timezone(&ctx.state.tz()))
         }
     };
     if name.is_empty()

@@ -406,7 +406,7 @@ pub fn take_task_snapshot(st: &mut SimState, id: u64) -> Vec<String> {
         }
         return Vec::new();
     }
-    let name = super::schema::naming::expand(&task.naming_schema, &now.with_timezone(&st.tz()));
+    let name = super::schema::naming::expand(&task.naming_schema, now.with_timezone(&st.tz()));
     let mut targets = vec![task.dataset.clone()];
     if task.recursive {
         let prefix = format!("{}/", task.dataset);
@@ -456,4 +456,56 @@ pub fn take_task_snapshot(st: &mut SimState, id: u64) -> Vec<String> {
         };
     }
     taken
+}
+
+/// `update_will_change_retention_for(id, data)` / `delete_will_change_retention_for(id)`:
+/// the task's existing snapshots whose removal date the change would move.
+pub fn will_change_retention_for(ctx: &mut Ctx<'_>, args: Vec<Value>, update: bool) -> MResult {
+    let layer = ctx.p.layer(Family::SnapshotTask);
+    check_arg_count(ctx.p, &args, if update { 2 } else { 1 })?;
+    let id = validate_id(layer, "id", args.first())?;
+    let task = find(ctx.state, id)?.clone();
+    if update {
+        let changes = args
+            .get(1)
+            .and_then(Value::as_object)
+            .cloned()
+            .unwrap_or_default();
+        let retention_keys = [
+            "dataset",
+            "recursive",
+            "exclude",
+            "naming_schema",
+            "lifetime_value",
+            "lifetime_unit",
+        ];
+        let current = serde_json::to_value(&task).unwrap_or(Value::Null);
+        let moves = changes
+            .iter()
+            .any(|(k, v)| retention_keys.contains(&k.as_str()) && current.get(k) != Some(v));
+        if !moves {
+            return Ok(json!({}));
+        }
+    }
+    let mut out = Map::new();
+    let mut snaps: Vec<_> = ctx.state.snapshots.values().collect();
+    snaps.sort_by(|a, b| (&a.dataset, a.createtxg).cmp(&(&b.dataset, b.createtxg)));
+    for s in snaps {
+        let in_scope = s.dataset == task.dataset
+            || (task.recursive
+                && s.dataset.starts_with(&format!("{}/", task.dataset))
+                && !task
+                    .exclude
+                    .iter()
+                    .any(|e| s.dataset == *e || s.dataset.starts_with(&format!("{e}/"))));
+        if in_scope
+            && super::schema::naming::matches(&task.naming_schema, &s.name)
+            && let Value::Array(list) = out
+                .entry(s.dataset.clone())
+                .or_insert_with(|| Value::Array(Vec::new()))
+        {
+            list.push(json!(s.name));
+        }
+    }
+    Ok(Value::Object(out))
 }
