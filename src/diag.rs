@@ -28,6 +28,8 @@ pub fn all_codes() -> Vec<&'static CodeInfo> {
         crate::sim::CODES,
         crate::sim::faults::CODES,
         crate::sim::server::CODES,
+        crate::sim::clock::CODES,
+        crate::sim::fleetgen::CODES,
         crate::cli::CODES,
     ]
     .into_iter()

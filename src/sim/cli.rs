@@ -3,6 +3,7 @@
 // `Problem` is the project-wide diagnostic; boxing it here alone would gain nothing.
 #![allow(clippy::result_large_err)]
 
+use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -12,7 +13,20 @@ use super::server;
 #[derive(Debug, clap::Subcommand)]
 pub enum SimCommand {
     /// Behave like TrueNAS's `midclt` against a simulated system's state.
+    ///
+    /// Prints byte-exactly what `midclt` prints and exits with its code, so it can stand as
+    /// `midclt` on the PATH of a real sshd.
     Midclt {
+        /// The system's state file.
+        #[arg(long, env = "ZFLEET_SIM_STATE")]
+        state: PathBuf,
+        /// Seed the state from this fixture (YAML) when the state file does not exist yet.
+        #[arg(long, env = "ZFLEET_SIM_FIXTURE")]
+        fixture: Option<PathBuf>,
+        /// Version personality for a newly seeded state (13.0, 24.04, 24.10, 25.04, 25.10).
+        #[arg(long = "sim-version", env = "ZFLEET_SIM_VERSION")]
+        version: Option<String>,
+        /// midclt's own arguments, e.g. `call system.version`.
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<String>,
     },
@@ -22,6 +36,40 @@ pub enum SimCommand {
     Faults(FaultsArgs),
     /// Show how many connections, execs and midclt calls each simulated system served.
     Counters(CountersArgs),
+    /// Generate a fleet: N systems × M datasets with snapshot tasks, snapshots and
+    /// replications, the same for the same seed.
+    Generate(GenerateArgs),
+    /// Move the fleet's clock forward (`90s`, `15m`, `2h`, `3d`, `1w`) and run everything due.
+    Advance(AdvanceArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct GenerateArgs {
+    /// The fleet directory to create.
+    #[arg(long)]
+    pub out: PathBuf,
+    #[arg(long, default_value_t = 3)]
+    pub systems: usize,
+    /// Datasets per system.
+    #[arg(long, default_value_t = 4)]
+    pub datasets: usize,
+    /// Snapshot tasks per system (each with a replication to the next system).
+    #[arg(long, default_value_t = 2)]
+    pub tasks: usize,
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// TrueNAS version of every system (default: a mix chosen by the seed).
+    #[arg(long)]
+    pub version: Option<String>,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct AdvanceArgs {
+    /// The fleet directory.
+    #[arg(long)]
+    pub state: PathBuf,
+    /// How far: `90s`, `15m`, `2h`, `3d`, `1w`, or combined like `1d12h`.
+    pub duration: String,
 }
 
 #[derive(Debug, clap::Args)]
@@ -84,13 +132,27 @@ pub struct CountersArgs {
 
 pub fn run(cmd: SimCommand) -> ExitCode {
     let result = match cmd {
-        SimCommand::Midclt { .. } => {
-            eprintln!("zfleet sim midclt: not built yet");
-            return ExitCode::FAILURE;
+        SimCommand::Midclt {
+            state,
+            fixture,
+            version,
+            args,
+        } => {
+            if let Err(p) = super::seed(&state, fixture.as_deref(), version.as_deref()) {
+                crate::cli::report(&[p]);
+                return ExitCode::from(1);
+            }
+            let out = super::midclt(&state, &args);
+            let _ = std::io::stdout().write_all(out.stdout.as_bytes());
+            let _ = std::io::stderr().write_all(out.stderr.as_bytes());
+            let _ = std::io::stdout().flush();
+            return ExitCode::from(u8::try_from(out.exit).unwrap_or(1));
         }
         SimCommand::Serve(args) => serve(args),
         SimCommand::Faults(args) => set_faults(args),
         SimCommand::Counters(args) => show_counters(args),
+        SimCommand::Generate(args) => generate(args),
+        SimCommand::Advance(args) => advance(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -149,5 +211,32 @@ fn show_counters(args: CountersArgs) -> Result<(), crate::diag::Problem> {
     if args.reset {
         faults::reset_counters(&args.state)?;
     }
+    Ok(())
+}
+
+fn generate(args: GenerateArgs) -> Result<(), crate::diag::Problem> {
+    let spec = super::fleetgen::FleetSpec {
+        systems: args.systems,
+        datasets: args.datasets,
+        tasks: args.tasks,
+        seed: args.seed,
+        version: args.version,
+    };
+    let states = super::fleetgen::generate(&args.out, &spec)?;
+    println!(
+        "generated {} systems in {}",
+        states.len(),
+        args.out.display()
+    );
+    Ok(())
+}
+
+fn advance(args: AdvanceArgs) -> Result<(), crate::diag::Problem> {
+    let secs = super::clock::parse_duration(&args.duration)?;
+    let report = super::jobs::advance(&args.state, secs)?;
+    println!(
+        "clock +{}s (offset {}s); {} systems caught up, {} replication runs completed",
+        secs, report.offset_secs, report.systems, report.jobs_completed
+    );
     Ok(())
 }

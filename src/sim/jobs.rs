@@ -2,10 +2,11 @@
 //! catch up — the fleet clock is applied, due snapshot tasks and replications run, and
 //! replication jobs move on (WAITING → RUNNING with progress → SUCCESS/FAILED).
 //!
-//! A job advances once per look (each `core.get_jobs` poll is one) and with real time: it
-//! completes on the first look after it has run the fleet's `job_ms` (default 1 s) or after
-//! one look per snapshot to send, whichever comes first, but never before it was seen
-//! RUNNING once. Bookkeeping lives in `extensions["zettarepl"]` of the state.
+//! A job advances once per look (each `core.get_jobs` poll is one) and with real time: the
+//! first look finds it WAITING, the next RUNNING with progress; it completes on the first
+//! look after it has run the fleet's `job_ms` (default 1 s) or after one look per snapshot
+//! to send, whichever comes first, but never before it was seen RUNNING once. Bookkeeping
+//! lives in `extensions["zettarepl"]` of the state while jobs run.
 
 // `Problem` is the project-wide diagnostic; boxing it here alone would gain nothing.
 #![allow(clippy::result_large_err)]
@@ -65,7 +66,7 @@ pub fn tick(state_file: &Path) -> Result<Vec<u64>, Problem> {
         if let Some(c) = &fleet {
             st.clock.offset_secs = c.offset_secs;
         }
-        super::scheduler::run_due(st);
+        super::scheduler::run_due_for(st, state_file);
         step_jobs(st, state_file, job_ms)
     })?;
     let mut done = Vec::new();
@@ -106,6 +107,11 @@ fn step_jobs(st: &mut SimState, state_file: &Path, job_ms: u64) -> Vec<(u64, u64
             ready.push((job, task_id));
             continue;
         };
+        // The first look finds the job WAITING, as the middleware queues it.
+        if polls == 1 {
+            continue;
+        }
+        let running_looks = polls - 1;
         if state == JobState::Waiting {
             // First look: plan against the target as it is now, to show progress.
             let preview = match zettarepl::resolve_target(state_file, st, &task) {
@@ -150,7 +156,7 @@ fn step_jobs(st: &mut SimState, state_file: &Path, job_ms: u64) -> Vec<(u64, u64
         let failed = rec.get("failed").and_then(Value::as_bool).unwrap_or(false);
         let total = items.len() as u64;
         let elapsed = now.saturating_sub(started);
-        if failed || (polls >= 2 && (elapsed >= job_ms || polls > total)) {
+        if failed || (running_looks >= 2 && (elapsed >= job_ms || running_looks > total)) {
             ready.push((job, task_id));
             continue;
         }
@@ -160,7 +166,7 @@ fn step_jobs(st: &mut SimState, state_file: &Path, job_ms: u64) -> Vec<(u64, u64
                 .saturating_mul(total)
                 .checked_div(job_ms)
                 .unwrap_or(total);
-            let idx = (polls - 1).max(by_time).min(total - 1) as usize;
+            let idx = (running_looks - 1).max(by_time).min(total - 1) as usize;
             let (name, bytes) = items[idx].clone();
             let all: u64 = items.iter().map(|(_, b)| b).sum();
             let done: u64 = items[..idx].iter().map(|(_, b)| b).sum();
@@ -192,8 +198,13 @@ fn step_jobs(st: &mut SimState, state_file: &Path, job_ms: u64) -> Vec<(u64, u64
             .iter()
             .any(|j| j.id.to_string() == *k && !j.state.is_finished())
     });
-    st.extensions
-        .insert(EXT_KEY.into(), json!({ "jobs": Value::Object(book) }));
+    // No bookkeeping, no key: a read that moves nothing must not change the state.
+    if book.is_empty() {
+        st.extensions.remove(EXT_KEY);
+    } else {
+        st.extensions
+            .insert(EXT_KEY.into(), json!({ "jobs": Value::Object(book) }));
+    }
     ready
 }
 

@@ -2,9 +2,13 @@
 //! replications that run after their snapshot task or on their own schedule — what
 //! zettarepl's scheduler does every minute on a real system.
 //!
-//! The engine remembers the last minute it looked at (`extensions["scheduler"]`); each
-//! look covers every whole minute since, so `zfleet sim advance 2h` takes the 2 hourly
-//! snapshots a real system would have taken. The first look only starts the bookkeeping.
+//! The engine remembers the last minute it looked at, beside the state file
+//! (`DIR/.<system>.scheduler.json`, so a look that takes nothing leaves the state file as it
+//! was); each look covers every whole minute since, so `zfleet sim advance 2h` takes the 2
+//! hourly snapshots a real system would have taken. The first look only starts the
+//! bookkeeping.
+
+use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Datelike, Months, NaiveDateTime, TimeZone, Timelike, Utc};
 use serde_json::{Value, json};
@@ -174,17 +178,51 @@ pub struct Due {
     pub jobs_started: Vec<u64>,
 }
 
-/// Runs everything due between the last look and `state.now()`.
+/// Where the scheduler of the system in `state_file` keeps its last look.
+pub fn bookkeeping_path(state_file: &Path) -> PathBuf {
+    let (dir, system) = super::faults::locate(state_file);
+    dir.join(format!(".{system}.{EXT_KEY}.json"))
+}
+
+/// The last minute looked at, kept beside the state file (`None`: never looked).
+pub fn last_minute(state_file: &Path) -> Option<i64> {
+    let text = std::fs::read_to_string(bookkeeping_path(state_file)).ok()?;
+    serde_json::from_str::<Value>(&text)
+        .ok()?
+        .get("last_minute")?
+        .as_i64()
+}
+
+/// Runs everything due since the last look recorded beside `state_file`, and records this
+/// look. Call with the state's lock held.
+pub fn run_due_for(st: &mut SimState, state_file: &Path) -> Due {
+    let last = last_minute(state_file);
+    let now_min = st.now().timestamp().div_euclid(60);
+    let due = run_due_since(st, last);
+    if last != Some(now_min) {
+        let text = json!({ "last_minute": now_min }).to_string();
+        let _ = super::faults::write_atomic(&bookkeeping_path(state_file), text.as_bytes());
+    }
+    due
+}
+
+/// Runs everything due between the last look and `state.now()`, keeping the bookkeeping
+/// in the state itself (for states without a file).
 pub fn run_due(st: &mut SimState) -> Due {
-    let now = st.now();
-    let now_min = now.timestamp().div_euclid(60);
     let last = st
         .extensions
         .get(EXT_KEY)
         .and_then(|v| v.get("last_minute"))
         .and_then(Value::as_i64);
+    let now_min = st.now().timestamp().div_euclid(60);
     st.extensions
         .insert(EXT_KEY.into(), json!({ "last_minute": now_min }));
+    run_due_since(st, last)
+}
+
+fn run_due_since(st: &mut SimState, last: Option<i64>) -> Due {
+    let now = st.now();
+    let now_min = now.timestamp().div_euclid(60);
     let mut due = Due::default();
     let Some(last) = last else {
         return due;

@@ -7,6 +7,9 @@
 //! script sent to `sh -s` behaves as it would on TrueNAS. Output is streamed, the exit status
 //! sent, the channel closed. Like sshd's `MaxSessions 10`, a connection holds at most
 //! [`MAX_SESSIONS`] channels at once. Faults from [`super::faults`] apply per exec.
+//!
+//! Commands run as the user running the server, like any shell account: it is a test
+//! fixture, meant for loopback addresses and keys you control.
 
 // `Problem` is the project-wide diagnostic; boxing it here alone would gain nothing.
 #![allow(clippy::result_large_err)]
