@@ -126,7 +126,10 @@ fn main() {
         times[0],
         times[RUNS - 1]
     );
-    println!("| of which YAML parse into the document, median | {:.1} ms |", parse_times[RUNS / 2]);
+    println!(
+        "| of which YAML parse into the document, median | {:.1} ms |",
+        parse_times[RUNS / 2]
+    );
     println!(
         "| peak heap in use | {:.1} MiB |",
         peak as f64 / (1024.0 * 1024.0)
