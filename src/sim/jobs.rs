@@ -38,7 +38,23 @@ pub fn before_midclt(state_file: &Path, argv: &[String]) -> Option<super::Midclt
         return Some(out);
     }
     let _ = tick(state_file);
+    CURRENT_STATE.with(|c| *c.borrow_mut() = Some(state_file.to_path_buf()));
+    let _ = super::JOB_DRIVER.set(drive_for_job_flag);
     None
+}
+
+thread_local! {
+    /// The state file of the midclt call in progress on this thread (for the `-j` driver,
+    /// whose signature carries only the state).
+    static CURRENT_STATE: std::cell::RefCell<Option<std::path::PathBuf>> =
+        const { std::cell::RefCell::new(None) };
+}
+
+/// `midclt call -j replication.run ID`: the job runs to its end before midclt returns.
+fn drive_for_job_flag(st: &mut SimState, job: u64) {
+    if let Some(file) = CURRENT_STATE.with(|c| c.borrow().clone()) {
+        zettarepl::complete_in_place(&file, st, job);
+    }
 }
 
 /// Human sizes as the middleware's job descriptions show them (binary units).

@@ -691,3 +691,80 @@ mod tests {
         assert_eq!(py_repr("it's"), "\"it's\"");
     }
 }
+
+/// Tries to take another state file's lock for up to `patience`, never blocking for good:
+/// used while this system's own lock is held, so two systems replicating to each other at
+/// the same moment cannot wait on each other forever. The lock file follows the
+/// simulator's convention (`<state file>.lock`).
+fn try_lock_for(state_file: &Path, patience: std::time::Duration) -> Option<std::fs::File> {
+    let mut name = state_file.file_name()?.to_os_string();
+    name.push(".lock");
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(state_file.with_file_name(name))
+        .ok()?;
+    let deadline = std::time::Instant::now() + patience;
+    loop {
+        match file.try_lock() {
+            Ok(()) => return Some(file),
+            Err(std::fs::TryLockError::WouldBlock) if std::time::Instant::now() < deadline => {
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            }
+            Err(_) => return None,
+        }
+    }
+}
+
+/// Runs job `job` to its end on a state whose lock the caller holds (`midclt call -j`).
+/// If the target system stays locked by someone else, the job is left running.
+pub fn complete_in_place(src_file: &Path, st: &mut SimState, job: u64) {
+    if !still_running(st, job) {
+        return;
+    }
+    let Some(task_id) = st
+        .jobs
+        .iter()
+        .find(|j| j.id == job && j.method == "replication.run")
+        .and_then(|j| j.arguments.first().and_then(Value::as_u64))
+    else {
+        return;
+    };
+    let Some(task) = st.replications.iter().find(|r| r.id == task_id).cloned() else {
+        return;
+    };
+    if !task.enabled {
+        return;
+    }
+    let now = st.now();
+    match resolve_target(src_file, st, &task) {
+        Err(e) => record(st, job, task_id, Err(e)),
+        Ok(Target::Same) => {
+            let src = st.clone();
+            let outcome = plan(&src, st, &task).map(|p| apply(&p, &src, st, &task, now));
+            record(st, job, task_id, outcome);
+        }
+        Ok(Target::Other(dst_file)) => {
+            let Some(_lock) = try_lock_for(&dst_file, std::time::Duration::from_secs(2)) else {
+                return;
+            };
+            let Ok(mut dst) = super::load(&dst_file) else {
+                return;
+            };
+            let outcome = match task.direction {
+                Direction::Push => {
+                    let src = st.clone();
+                    plan(&src, &dst, &task).map(|p| apply(&p, &src, &mut dst, &task, now))
+                }
+                Direction::Pull => {
+                    let from = dst.clone();
+                    plan(&from, st, &task).map(|p| apply(&p, &from, st, &task, now))
+                }
+            };
+            if super::save(&dst_file, &dst).is_ok() {
+                record(st, job, task_id, outcome);
+            }
+        }
+    }
+}
