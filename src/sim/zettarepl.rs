@@ -670,28 +670,6 @@ pub fn progress_state(item: &str, sent: usize, total: usize, bytes: (u64, u64)) 
     })
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn base_and_targets_follow_zettarepl() {
-        let one = vec!["tank/data".to_string()];
-        assert_eq!(source_base(&one), "tank/data");
-        let two = vec!["tank/a".to_string(), "tank/b".to_string()];
-        assert_eq!(source_base(&two), "tank");
-        assert_eq!(source_base(&["tank/a".into(), "pool/b".into()]), "");
-    }
-
-    #[test]
-    fn sentences() {
-        assert_eq!(make_sentence("x failed"), "x failed.");
-        assert_eq!(make_sentence("Refusing."), "Refusing.");
-        assert_eq!(py_repr("tank/x"), "'tank/x'");
-        assert_eq!(py_repr("it's"), "\"it's\"");
-    }
-}
-
 /// Tries to take another state file's lock for up to `patience`, never blocking for good:
 /// used while this system's own lock is held, so two systems replicating to each other at
 /// the same moment cannot wait on each other forever. The lock file follows the
@@ -766,5 +744,27 @@ pub fn complete_in_place(src_file: &Path, st: &mut SimState, job: u64) {
                 record(st, job, task_id, outcome);
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base_and_targets_follow_zettarepl() {
+        let one = vec!["tank/data".to_string()];
+        assert_eq!(source_base(&one), "tank/data");
+        let two = vec!["tank/a".to_string(), "tank/b".to_string()];
+        assert_eq!(source_base(&two), "tank");
+        assert_eq!(source_base(&["tank/a".into(), "pool/b".into()]), "");
+    }
+
+    #[test]
+    fn sentences() {
+        assert_eq!(make_sentence("x failed"), "x failed.");
+        assert_eq!(make_sentence("Refusing."), "Refusing.");
+        assert_eq!(py_repr("tank/x"), "'tank/x'");
+        assert_eq!(py_repr("it's"), "\"it's\"");
     }
 }
