@@ -31,30 +31,15 @@ fn now_ms() -> u64 {
         .unwrap_or(0)
 }
 
-/// The single hook `sim::midclt` calls before anything else: counts the call, applies
-/// injected faults (their output replaces the call's), then lets the engine catch up.
+/// The engine hook (`sim::ENGINE_HOOK`) `sim::midclt` runs before anything else, outside
+/// the state lock, and `-j` runs while it waits: counts the call, applies injected faults
+/// (their output replaces the call's), then lets the engine catch up.
 pub fn before_midclt(state_file: &Path, argv: &[String]) -> Option<super::MidcltOutput> {
     if let Some(out) = faults::before_midclt(state_file, argv) {
         return Some(out);
     }
     let _ = tick(state_file);
-    CURRENT_STATE.with(|c| *c.borrow_mut() = Some(state_file.to_path_buf()));
-    let _ = super::JOB_DRIVER.set(drive_for_job_flag);
     None
-}
-
-thread_local! {
-    /// The state file of the midclt call in progress on this thread (for the `-j` driver,
-    /// whose signature carries only the state).
-    static CURRENT_STATE: std::cell::RefCell<Option<std::path::PathBuf>> =
-        const { std::cell::RefCell::new(None) };
-}
-
-/// `midclt call -j replication.run ID`: the job runs to its end before midclt returns.
-fn drive_for_job_flag(st: &mut SimState, job: u64) {
-    if let Some(file) = CURRENT_STATE.with(|c| c.borrow().clone()) {
-        zettarepl::complete_in_place(&file, st, job);
-    }
 }
 
 /// Human sizes as the middleware's job descriptions show them (binary units).
