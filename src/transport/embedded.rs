@@ -1,0 +1,78 @@
+//! The embedded simulator as a transport: each call goes straight to the simulator's
+//! midclt-compatible entry point on the system's state file, off the async threads.
+
+use std::path::{Path, PathBuf};
+
+use super::{MidcltCall, RawOutput, TransportError, TransportErrorKind};
+use crate::model::SimSystem;
+
+#[derive(Debug, Clone)]
+pub struct EmbeddedTransport {
+    state_file: PathBuf,
+}
+
+fn failed(message: String) -> TransportError {
+    TransportError {
+        kind: TransportErrorKind::Other,
+        message,
+    }
+}
+
+impl EmbeddedTransport {
+    /// Seeds the state file (once; seeding is idempotent) and returns the transport.
+    pub async fn open(sim: &SimSystem) -> Result<EmbeddedTransport, TransportError> {
+        let state_file = sim.state_file.clone();
+        let fixture = sim.fixture.clone();
+        let version = sim.version.clone();
+        let seeded = state_file.clone();
+        tokio::task::spawn_blocking(move || {
+            sim_seed(&seeded, fixture.as_deref(), version.as_deref())
+        })
+        .await
+        .map_err(|e| failed(format!("the simulator stopped: {e}")))?
+        .map_err(|e| failed(format!("cannot seed {}: {e}", sim.state_file.display())))?;
+        Ok(EmbeddedTransport { state_file })
+    }
+
+    pub async fn midclt_batch(
+        &self,
+        calls: &[MidcltCall],
+    ) -> Result<Vec<RawOutput>, TransportError> {
+        let mut argvs = Vec::with_capacity(calls.len());
+        for call in calls {
+            let mut argv = vec!["call".to_string(), call.method.clone()];
+            for arg in &call.args {
+                argv.push(serde_json::to_string(arg).map_err(|e| {
+                    failed(format!("cannot encode an argument of {}: {e}", call.method))
+                })?);
+            }
+            argvs.push(argv);
+        }
+        let state_file = self.state_file.clone();
+        tokio::task::spawn_blocking(move || {
+            argvs
+                .iter()
+                .map(|argv| sim_midclt(&state_file, argv))
+                .collect()
+        })
+        .await
+        .map_err(|e| failed(format!("the simulator stopped: {e}")))
+    }
+}
+
+fn sim_seed(
+    state_file: &Path,
+    fixture: Option<&Path>,
+    version: Option<&str>,
+) -> Result<(), String> {
+    crate::sim::seed(state_file, fixture, version).map_err(|p| p.to_string())
+}
+
+fn sim_midclt(state_file: &Path, argv: &[String]) -> RawOutput {
+    let o = crate::sim::midclt(state_file, argv);
+    RawOutput {
+        stdout: o.stdout,
+        stderr: o.stderr,
+        exit: o.exit,
+    }
+}
