@@ -8,7 +8,7 @@
 use std::borrow::Cow;
 use std::collections::HashMap;
 
-use granit_parser::{Event, Parser, ScalarStyle};
+use serde_saphyr::granit_parser::{self, Event, Parser, ScalarStyle};
 
 /// Deepest nesting accepted, and most nodes (aliases expanded) in one file.
 pub const MAX_DEPTH: usize = 64;
