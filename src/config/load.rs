@@ -170,7 +170,7 @@ pub fn parse(name: &str, bytes: Vec<u8>) -> Result<Document, Problem> {
                     format!("unknown key `{section}`"),
                     "not a section of the config",
                 );
-                p = match suggest(&section, SECTIONS) {
+                p = match suggest(section, SECTIONS) {
                     Some(s) => p.help(format!("did you mean `{s}`?")),
                     None => p.help(format!("the sections are {}", SECTIONS.join(", "))),
                 };
