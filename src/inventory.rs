@@ -178,13 +178,14 @@ pub async fn read_all<R: Runner + 'static>(
         .iter()
         .zip(out)
         .map(|(c, r)| {
-            let r = r.unwrap_or_else(|| {
-                Err(Problem::error(
+            let r = match r {
+                Some(r) => r,
+                None => Err(Problem::error(
                     "zfleet::api::call_failed",
                     "reading the inventory stopped unexpectedly",
                 )
-                .system(c.system().to_string()))
-            });
+                .system(c.system().to_string())),
+            };
             (c.system().to_string(), r)
         })
         .collect()

@@ -129,7 +129,7 @@ impl Version {
 }
 
 fn major_minor(number: &str) -> Option<(u32, u32)> {
-    let mut parts = number.splitn(3, |c: char| c == '.' || c == '-');
+    let mut parts = number.splitn(3, ['.', '-']);
     let major: u32 = parts.next()?.parse().ok()?;
     let minor_text = parts.next()?;
     let digits: String = minor_text
