@@ -4,7 +4,19 @@
 //! and exactly what it printed. A batch of calls is one round trip to the system, with the
 //! calls inside it run concurrently there.
 
-use crate::diag::CodeInfo;
+pub mod embedded;
+pub mod known_hosts;
+pub mod quote;
+pub mod script;
+pub mod ssh;
+pub mod ssh_config;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::diag::{CodeInfo, Problem};
+pub use embedded::EmbeddedTransport;
+pub use ssh::SshTransport;
 
 /// One `midclt call METHOD ARG...` invocation; every argument is sent JSON-encoded.
 #[derive(Debug, Clone, PartialEq)]
@@ -30,7 +42,40 @@ pub struct RawOutput {
     pub exit: i32,
 }
 
-pub const CODES: &[CodeInfo] = &[];
+pub const CODES: &[CodeInfo] = &[
+    CodeInfo {
+        code: "zfleet::ssh::unreachable",
+        summary: "no SSH connection to the system (refused, no route, DNS, connect timeout)",
+    },
+    CodeInfo {
+        code: "zfleet::ssh::auth_failed",
+        summary: "the system refused every SSH key offered",
+    },
+    CodeInfo {
+        code: "zfleet::ssh::host_key_unknown",
+        summary: "the system's host key is neither pinned nor in known_hosts",
+    },
+    CodeInfo {
+        code: "zfleet::ssh::host_key_changed",
+        summary: "the system's host key differs from the pinned or known one (or is revoked)",
+    },
+    CodeInfo {
+        code: "zfleet::ssh::timeout",
+        summary: "a round trip to the system took longer than its timeout",
+    },
+    CodeInfo {
+        code: "zfleet::ssh::dropped",
+        summary: "the connection closed before the commands finished",
+    },
+    CodeInfo {
+        code: "zfleet::ssh::key_file",
+        summary: "an SSH identity file is unreadable, not a key, or its passphrase is wrong",
+    },
+    CodeInfo {
+        code: "zfleet::ssh::failed",
+        summary: "the transport failed otherwise (protocol error, malformed reply, simulator)",
+    },
+];
 
 /// Why a round trip to a system failed (before or instead of `midclt` answering).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -47,7 +92,9 @@ pub enum TransportErrorKind {
     Timeout,
     /// The connection or channel closed before the command finished.
     Dropped,
-    /// Anything else (protocol error, unreadable key file, malformed reply).
+    /// An identity file is unreadable, not a private key, or its passphrase is wrong.
+    KeyFile { path: PathBuf },
+    /// Anything else (protocol error, malformed reply, simulator failure).
     Other,
 }
 
@@ -64,6 +111,187 @@ impl std::fmt::Display for TransportError {
 }
 
 impl std::error::Error for TransportError {}
+
+impl TransportError {
+    /// The user-facing diagnostic for this failure on `system`.
+    pub fn to_problem(&self, system: &str) -> Problem {
+        let (code, help) = match &self.kind {
+            TransportErrorKind::Unreachable => (
+                "zfleet::ssh::unreachable",
+                "check the host name and port (also in ~/.ssh/config), that the system is up \
+                 and that its SSH service is running"
+                    .to_string(),
+            ),
+            TransportErrorKind::AuthFailed => (
+                "zfleet::ssh::auth_failed",
+                "authorise one of these keys for the user on the system (Credentials → Users → \
+                 SSH public key), or set identity_file / user for this system"
+                    .to_string(),
+            ),
+            TransportErrorKind::HostKeyUnknown { fingerprint } => (
+                "zfleet::ssh::host_key_unknown",
+                format!(
+                    "after checking the fingerprint on the system, pin it with \
+                     `host_key: \"{fingerprint}\"` under this system, or run with \
+                     --accept-new-host-keys to record it in known_hosts"
+                ),
+            ),
+            TransportErrorKind::HostKeyChanged { .. } => (
+                "zfleet::ssh::host_key_changed",
+                "do not connect until you know why: if the system was reinstalled, verify the \
+                 new fingerprint on its console, then update host_key or remove the old \
+                 known_hosts line (ssh-keygen -R HOST)"
+                    .to_string(),
+            ),
+            TransportErrorKind::Timeout => (
+                "zfleet::ssh::timeout",
+                "the system may be overloaded or its middleware hung; retry, or raise the \
+                 timeout"
+                    .to_string(),
+            ),
+            TransportErrorKind::Dropped => (
+                "zfleet::ssh::dropped",
+                "the network or the system closed the connection; retry — zfleet re-reads live \
+                 state before changing anything"
+                    .to_string(),
+            ),
+            TransportErrorKind::KeyFile { .. } => (
+                "zfleet::ssh::key_file",
+                "check the identity_file path and permissions; for a passphrase-protected key \
+                 set ZFLEET_SSH_PASSPHRASE, run in a terminal to be asked, or add it to ssh-agent"
+                    .to_string(),
+            ),
+            TransportErrorKind::Other => (
+                "zfleet::ssh::failed",
+                "run again; if it persists, check that `sh` and `midclt` work for this user on \
+                 the system"
+                    .to_string(),
+            ),
+        };
+        let problem = Problem::error(code, self.message.clone())
+            .system(system)
+            .help(help);
+        match &self.kind {
+            TransportErrorKind::KeyFile { path } => problem.object(path.display().to_string()),
+            _ => problem,
+        }
+    }
+}
+
+/// A secret string (a key passphrase): never shown by `Debug`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Secret(value.into())
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
+/// How to connect: timeouts, trust decisions and where the user's SSH files are.
+/// `Default` reads the environment (`HOME`, `SSH_AUTH_SOCK`, `ZFLEET_SSH_PASSPHRASE`, whether
+/// stdin is a terminal); tests set every field instead.
+#[derive(Debug, Clone)]
+pub struct ConnectOptions {
+    /// TCP connect plus SSH handshake, and authentication, each.
+    pub connect_timeout: Duration,
+    /// One `midclt` call; a batch gets this per wave of parallel calls.
+    pub call_timeout: Duration,
+    /// Keepalive probe interval; three missed replies close the connection.
+    pub keepalive_interval: Duration,
+    /// Record unknown host keys in known_hosts and trust them (`--accept-new-host-keys`).
+    pub accept_new_host_keys: bool,
+    /// Home for `~`, `~/.ssh/config`, default key files and known_hosts; `None`: `$HOME`.
+    pub home: Option<PathBuf>,
+    /// `ssh_config` file; `None`: `~/.ssh/config`.
+    pub ssh_config: Option<PathBuf>,
+    /// The user's known_hosts when neither the system nor `~/.ssh/config` names one;
+    /// `None`: `~/.ssh/known_hosts`.
+    pub known_hosts: Option<PathBuf>,
+    /// Read-only known_hosts files consulted after the user's.
+    pub global_known_hosts: Vec<PathBuf>,
+    /// ssh-agent socket; `None`: no agent.
+    pub agent_socket: Option<PathBuf>,
+    /// Passphrase for protected key files.
+    pub passphrase: Option<Secret>,
+    /// Ask for a passphrase on the terminal when none is given.
+    pub prompt_passphrase: bool,
+    /// Concurrent channels (batches in flight) per connection, at most 8.
+    pub max_channels: usize,
+}
+
+impl Default for ConnectOptions {
+    fn default() -> Self {
+        use std::io::IsTerminal;
+        ConnectOptions {
+            connect_timeout: Duration::from_secs(15),
+            call_timeout: Duration::from_secs(90),
+            keepalive_interval: Duration::from_secs(15),
+            accept_new_host_keys: false,
+            home: None,
+            ssh_config: None,
+            known_hosts: None,
+            global_known_hosts: vec![PathBuf::from("/etc/ssh/ssh_known_hosts")],
+            agent_socket: std::env::var_os("SSH_AUTH_SOCK")
+                .filter(|s| !s.is_empty())
+                .map(PathBuf::from),
+            passphrase: std::env::var("ZFLEET_SSH_PASSPHRASE").ok().map(Secret),
+            prompt_passphrase: std::io::stdin().is_terminal() && std::io::stderr().is_terminal(),
+            max_channels: 8,
+        }
+    }
+}
+
+/// A connected system: over SSH, or the embedded simulator.
+#[derive(Debug)]
+pub enum Transport {
+    Ssh(SshTransport),
+    Embedded(EmbeddedTransport),
+}
+
+/// Connects to `system` (SSH: TCP, host key check, authentication; simulator: seeding).
+pub async fn connect(
+    system: &crate::model::System,
+    opts: &ConnectOptions,
+) -> Result<Transport, TransportError> {
+    match &system.kind {
+        crate::model::SystemKind::Ssh(ssh) => {
+            Ok(Transport::Ssh(SshTransport::connect(ssh, opts).await?))
+        }
+        crate::model::SystemKind::Simulator(sim) => {
+            Ok(Transport::Embedded(EmbeddedTransport::open(sim).await?))
+        }
+    }
+}
+
+impl Transport {
+    /// `SHA256:...` of the verified host key (SSH only).
+    pub fn host_key_fingerprint(&self) -> Option<String> {
+        match self {
+            Transport::Ssh(t) => t.host_key_fingerprint(),
+            Transport::Embedded(_) => None,
+        }
+    }
+}
+
+impl Runner for Transport {
+    async fn midclt_batch(&self, calls: &[MidcltCall]) -> Result<Vec<RawOutput>, TransportError> {
+        match self {
+            Transport::Ssh(t) => t.midclt_batch(calls).await,
+            Transport::Embedded(t) => t.midclt_batch(calls).await,
+        }
+    }
+}
 
 /// Something that runs batches of `midclt` calls on one system: one batch, one round trip.
 pub trait Runner: Send + Sync {

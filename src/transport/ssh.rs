@@ -1,0 +1,733 @@
+//! The SSH transport (russh): connect, verify the host key, authenticate, and run each batch
+//! of `midclt` calls as one `sh -s` exec on a bounded pool of channels.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, LazyLock, Mutex};
+use std::time::Duration;
+
+use russh::client::{self, Handle};
+use russh::keys::agent::AgentIdentity;
+use russh::keys::agent::client::AgentClient;
+use russh::keys::{HashAlg, PrivateKey, PrivateKeyWithHashAlg, PublicKey, PublicKeyOrCertificate};
+use russh::{ChannelMsg, Preferred};
+use tokio::sync::Semaphore;
+
+use super::known_hosts::{self, HostKeyPolicy, Verdict};
+use super::script::{self, FrameError};
+use super::ssh_config::{self, Tokens};
+use super::{ConnectOptions, MidcltCall, RawOutput, TransportError, TransportErrorKind};
+use crate::model::SshSystem;
+
+/// Key files tried when neither the config nor `~/.ssh/config` names one (OpenSSH's order).
+const DEFAULT_KEY_FILES: &[&str] = &["id_rsa", "id_ecdsa", "id_ed25519"];
+
+/// Upper bound on one batch's reply, so a hostile or broken system cannot exhaust memory.
+const MAX_REPLY_BYTES: usize = 512 * 1024 * 1024;
+
+/// Where and as whom to connect, after `~/.ssh/config` and defaults.
+#[derive(Debug, Clone)]
+pub struct Resolved {
+    pub host: String,
+    pub port: u16,
+    pub user: String,
+    /// Key files to offer, and whether the user named them (a named file that cannot be
+    /// read is an error; a default one is skipped).
+    pub identity_files: Vec<(PathBuf, bool)>,
+    pub policy: HostKeyPolicy,
+}
+
+impl Resolved {
+    /// `user@host:port`, for messages.
+    pub fn target(&self) -> String {
+        format!("{}@{}:{}", self.user, self.host, self.port)
+    }
+}
+
+fn home_dir(opts: &ConnectOptions) -> PathBuf {
+    opts.home
+        .clone()
+        .or_else(|| std::env::var_os("HOME").map(PathBuf::from))
+        .unwrap_or_else(|| PathBuf::from("/"))
+}
+
+/// Applies `~/.ssh/config` (for `ssh.host` as an alias) and the defaults to the system's
+/// settings; the zfleet config wins over `~/.ssh/config`.
+pub fn resolve(ssh: &SshSystem, opts: &ConnectOptions) -> Result<Resolved, TransportError> {
+    let home = home_dir(opts);
+    let config_path = opts
+        .ssh_config
+        .clone()
+        .unwrap_or_else(|| home.join(".ssh").join("config"));
+    let cfg = match std::fs::read(&config_path) {
+        Ok(bytes) => ssh_config::lookup(&String::from_utf8_lossy(&bytes), &ssh.host),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Default::default(),
+        Err(e) => {
+            return Err(TransportError {
+                kind: TransportErrorKind::Other,
+                message: format!("cannot read {}: {e}", config_path.display()),
+            });
+        }
+    };
+    let port = ssh.port.or(cfg.port).unwrap_or(22);
+    let user = ssh
+        .user
+        .clone()
+        .or(cfg.user.clone())
+        .unwrap_or_else(|| "root".to_string());
+    let alias = ssh.host.as_str();
+    let host_tokens = Tokens {
+        home: &home,
+        alias,
+        host: alias,
+        port,
+        user: &user,
+    };
+    let host = cfg
+        .host_name
+        .as_deref()
+        .map(|h| ssh_config::expand(h, &host_tokens))
+        .unwrap_or_else(|| ssh.host.clone());
+    let tokens = Tokens {
+        home: &home,
+        alias,
+        host: &host,
+        port,
+        user: &user,
+    };
+    let identity_files: Vec<(PathBuf, bool)> = match &ssh.identity_file {
+        Some(path) => vec![(
+            ssh_config::expand_tilde(&path.to_string_lossy(), &home),
+            true,
+        )],
+        None if !cfg.identity_files.is_empty() => cfg
+            .identity_files
+            .iter()
+            .map(|f| (PathBuf::from(ssh_config::expand(f, &tokens)), false))
+            .collect(),
+        None => DEFAULT_KEY_FILES
+            .iter()
+            .map(|f| (home.join(".ssh").join(f), false))
+            .collect(),
+    };
+    let mut files: Vec<PathBuf> = match &ssh.known_hosts {
+        Some(path) => vec![ssh_config::expand_tilde(&path.to_string_lossy(), &home)],
+        None if !cfg.user_known_hosts_files.is_empty() => cfg
+            .user_known_hosts_files
+            .iter()
+            .map(|f| PathBuf::from(ssh_config::expand(f, &tokens)))
+            .collect(),
+        None => vec![
+            opts.known_hosts
+                .clone()
+                .unwrap_or_else(|| home.join(".ssh").join("known_hosts")),
+        ],
+    };
+    files.extend(opts.global_known_hosts.iter().cloned());
+    Ok(Resolved {
+        policy: HostKeyPolicy {
+            host: host.clone(),
+            port,
+            pinned: ssh.host_key.clone(),
+            files,
+            accept_new: opts.accept_new_host_keys,
+        },
+        host,
+        port,
+        user,
+        identity_files,
+    })
+}
+
+/// Checks the server's key against the policy and remembers why it was refused.
+struct HostKeyCheck {
+    policy: HostKeyPolicy,
+    seen: Arc<Mutex<Option<(String, Verdict)>>>,
+}
+
+impl client::Handler for HostKeyCheck {
+    type Error = russh::Error;
+
+    async fn check_server_key(
+        &mut self,
+        server_key: &PublicKeyOrCertificate,
+    ) -> Result<bool, Self::Error> {
+        // No certificate host-key algorithms are advertised, so a certificate is unexpected.
+        let PublicKeyOrCertificate::PublicKey { key, .. } = server_key else {
+            return Ok(false);
+        };
+        let verdict = self.policy.check(key);
+        let trusted = matches!(verdict, Verdict::Trusted | Verdict::Learned(_));
+        if let Ok(mut seen) = self.seen.lock() {
+            *seen = Some((known_hosts::fingerprint(key), verdict));
+        }
+        Ok(trusted)
+    }
+}
+
+/// An authenticated SSH connection to one system.
+pub struct SshTransport {
+    handle: Arc<Handle<HostKeyCheck>>,
+    channels: Arc<Semaphore>,
+    sudo: bool,
+    call_timeout: Duration,
+    fingerprint: String,
+    target: String,
+}
+
+impl std::fmt::Debug for SshTransport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SshTransport")
+            .field("target", &self.target)
+            .field("fingerprint", &self.fingerprint)
+            .finish()
+    }
+}
+
+fn err(kind: TransportErrorKind, message: impl Into<String>) -> TransportError {
+    TransportError {
+        kind,
+        message: message.into(),
+    }
+}
+
+impl SshTransport {
+    pub async fn connect(
+        ssh: &SshSystem,
+        opts: &ConnectOptions,
+    ) -> Result<SshTransport, TransportError> {
+        let resolved = resolve(ssh, opts)?;
+        let target = resolved.target();
+        let seen = Arc::new(Mutex::new(None));
+        let config = Arc::new(client_config(opts, &resolved.policy));
+        let handler = HostKeyCheck {
+            policy: resolved.policy.clone(),
+            seen: seen.clone(),
+        };
+        let addr = (resolved.host.clone(), resolved.port);
+        let connecting = async {
+            let stream = tokio::net::TcpStream::connect(addr).await.map_err(|e| {
+                err(
+                    TransportErrorKind::Unreachable,
+                    format!("cannot connect to {}:{}: {e}", resolved.host, resolved.port),
+                )
+            })?;
+            let _ = stream.set_nodelay(true);
+            client::connect_stream(config, stream, handler)
+                .await
+                .map_err(|e| handshake_error(e, &seen, &resolved))
+        };
+        let mut handle = tokio::time::timeout(opts.connect_timeout, connecting)
+            .await
+            .map_err(|_| {
+                err(
+                    TransportErrorKind::Unreachable,
+                    format!(
+                        "no SSH answer from {}:{} within {}s",
+                        resolved.host,
+                        resolved.port,
+                        opts.connect_timeout.as_secs()
+                    ),
+                )
+            })??;
+        let fingerprint = seen
+            .lock()
+            .ok()
+            .and_then(|s| s.as_ref().map(|(fp, _)| fp.clone()))
+            .unwrap_or_default();
+        tokio::time::timeout(
+            opts.connect_timeout,
+            authenticate(&mut handle, &resolved, opts),
+        )
+        .await
+        .map_err(|_| {
+            err(
+                TransportErrorKind::Timeout,
+                format!(
+                    "authentication at {target} took longer than {}s",
+                    opts.connect_timeout.as_secs()
+                ),
+            )
+        })??;
+        Ok(SshTransport {
+            handle: Arc::new(handle),
+            channels: Arc::new(Semaphore::new(opts.max_channels.clamp(1, 8))),
+            sudo: ssh.sudo,
+            call_timeout: opts.call_timeout,
+            fingerprint,
+            target,
+        })
+    }
+
+    /// `SHA256:...` of the host key this connection verified.
+    pub fn host_key_fingerprint(&self) -> Option<String> {
+        (!self.fingerprint.is_empty()).then(|| self.fingerprint.clone())
+    }
+
+    pub async fn midclt_batch(
+        &self,
+        calls: &[MidcltCall],
+    ) -> Result<Vec<RawOutput>, TransportError> {
+        if calls.is_empty() {
+            return Ok(Vec::new());
+        }
+        let boundary = script::new_boundary()?;
+        let script = script::build(calls, self.sudo, &boundary)?;
+        let _permit = self
+            .channels
+            .acquire()
+            .await
+            .map_err(|_| err(TransportErrorKind::Dropped, "the connection is closed"))?;
+        let waves = calls.len().div_ceil(script::REMOTE_PARALLEL) as u32;
+        let limit = self.call_timeout.saturating_mul(waves.max(1));
+        let (stdout, stderr, status) =
+            tokio::time::timeout(limit, self.exec_script(script.into_bytes()))
+                .await
+                .map_err(|_| {
+                    err(
+                        TransportErrorKind::Timeout,
+                        format!(
+                            "{} midclt call(s) on {} took longer than {}s",
+                            calls.len(),
+                            self.target,
+                            limit.as_secs()
+                        ),
+                    )
+                })??;
+        match script::parse(&stdout, &boundary, calls.len()) {
+            Ok(results) => Ok(results),
+            Err(FrameError::Truncated { complete }) if status.is_none() => Err(err(
+                TransportErrorKind::Dropped,
+                format!(
+                    "the connection to {} closed after {complete} of {} result(s)",
+                    self.target,
+                    calls.len()
+                ),
+            )),
+            Err(e) => {
+                let why = String::from_utf8_lossy(&stderr);
+                let why = why.trim();
+                let detail = match e {
+                    FrameError::Truncated { complete } => {
+                        format!(
+                            "the reply stopped after {complete} of {} result(s)",
+                            calls.len()
+                        )
+                    }
+                    FrameError::Malformed(m) => m,
+                };
+                Err(err(
+                    TransportErrorKind::Other,
+                    format!(
+                        "{} did not run the midclt batch ({detail}; exit {}){}",
+                        self.target,
+                        status.map_or("none".to_string(), |s| s.to_string()),
+                        if why.is_empty() {
+                            String::new()
+                        } else {
+                            format!(": {why}")
+                        }
+                    ),
+                ))
+            }
+        }
+    }
+
+    /// Runs `sh -s` with `script` on stdin; returns its stdout, stderr and exit status.
+    async fn exec_script(
+        &self,
+        script: Vec<u8>,
+    ) -> Result<(Vec<u8>, Vec<u8>, Option<u32>), TransportError> {
+        let dropped = |e: russh::Error| {
+            err(
+                TransportErrorKind::Dropped,
+                format!("the connection to {} failed: {e}", self.target),
+            )
+        };
+        let mut channel = self.handle.channel_open_session().await.map_err(dropped)?;
+        channel.exec(true, "sh -s").await.map_err(dropped)?;
+        channel.data_bytes(script).await.map_err(dropped)?;
+        channel.eof().await.map_err(dropped)?;
+        let (mut out, mut errs, mut status) = (Vec::new(), Vec::new(), None);
+        while let Some(msg) = channel.wait().await {
+            match msg {
+                ChannelMsg::Data { data } => out.extend_from_slice(&data),
+                ChannelMsg::ExtendedData { data, ext: 1 } => errs.extend_from_slice(&data),
+                ChannelMsg::ExitStatus { exit_status } => status = Some(exit_status),
+                ChannelMsg::Failure => {
+                    return Err(err(
+                        TransportErrorKind::Other,
+                        format!("{} refused to run `sh -s`", self.target),
+                    ));
+                }
+                _ => {}
+            }
+            if out.len() + errs.len() > MAX_REPLY_BYTES {
+                return Err(err(
+                    TransportErrorKind::Other,
+                    format!(
+                        "{} sent more than {} MiB for one batch",
+                        self.target,
+                        MAX_REPLY_BYTES >> 20
+                    ),
+                ));
+            }
+        }
+        Ok((out, errs, status))
+    }
+}
+
+fn client_config(opts: &ConnectOptions, policy: &HostKeyPolicy) -> client::Config {
+    // Ask first for the host key types already recorded, as OpenSSH does, so a server with
+    // several keys shows the one known_hosts can vouch for.
+    let known = policy.known_algorithms();
+    let mut keys: Vec<_> = Preferred::DEFAULT.key.to_vec();
+    keys.sort_by_key(|a| {
+        !known
+            .iter()
+            .any(|k| k == a || (k.clone().is_rsa() && a.clone().is_rsa()))
+    });
+    client::Config {
+        inactivity_timeout: None,
+        keepalive_interval: Some(opts.keepalive_interval),
+        keepalive_max: 3,
+        nodelay: true,
+        preferred: Preferred {
+            key: keys.into(),
+            ..Preferred::DEFAULT
+        },
+        ..Default::default()
+    }
+}
+
+fn handshake_error(
+    e: russh::Error,
+    seen: &Mutex<Option<(String, Verdict)>>,
+    resolved: &Resolved,
+) -> TransportError {
+    let verdict = seen
+        .lock()
+        .ok()
+        .and_then(|s| s.as_ref().map(|(_, v)| v.clone()));
+    let name = known_hosts::host_port(&resolved.host, resolved.port);
+    match verdict {
+        Some(Verdict::Unknown {
+            fingerprint,
+            algorithm,
+            other_types,
+        }) => {
+            let others = if other_types.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    " (known_hosts has only {} key(s) for it)",
+                    other_types.join(", ")
+                )
+            };
+            err(
+                TransportErrorKind::HostKeyUnknown {
+                    fingerprint: fingerprint.clone(),
+                },
+                format!(
+                    "the host key of {name} is not known{others}: {algorithm} {fingerprint}; \
+                     check it on the system (ssh-keygen -lf /etc/ssh/ssh_host_{}_key.pub) \
+                     and pin it with `host_key: \"{fingerprint}\"` in the config, or run with \
+                     --accept-new-host-keys",
+                    key_file_kind(&algorithm)
+                ),
+            )
+        }
+        Some(Verdict::Changed {
+            expected,
+            found,
+            source,
+        }) => err(
+            TransportErrorKind::HostKeyChanged {
+                expected: expected.clone(),
+                found: found.clone(),
+            },
+            format!(
+                "the host key of {name} has changed: expected {expected} ({source}), \
+                 the server presented {found}; this may be an attack, or the system was \
+                 reinstalled — verify the new key before updating {source}"
+            ),
+        ),
+        Some(Verdict::Revoked {
+            fingerprint,
+            source,
+        }) => err(
+            TransportErrorKind::HostKeyChanged {
+                expected: String::new(),
+                found: fingerprint.clone(),
+            },
+            format!("the host key of {name} ({fingerprint}) is marked @revoked at {source}"),
+        ),
+        Some(Verdict::NotRecorded { fingerprint, error }) => err(
+            TransportErrorKind::HostKeyUnknown {
+                fingerprint: fingerprint.clone(),
+            },
+            format!(
+                "the host key of {name} ({fingerprint}) is new and could not be recorded: {error}"
+            ),
+        ),
+        Some(Verdict::Trusted | Verdict::Learned(_)) | None => match e {
+            russh::Error::IO(io) => err(
+                TransportErrorKind::Unreachable,
+                format!("SSH handshake with {name} failed: {io}"),
+            ),
+            russh::Error::Disconnect | russh::Error::HUP => err(
+                TransportErrorKind::Dropped,
+                format!("{name} closed the connection during the SSH handshake"),
+            ),
+            other => err(
+                TransportErrorKind::Other,
+                format!("SSH handshake with {name} failed: {other}"),
+            ),
+        },
+    }
+}
+
+/// `ed25519` for `ssh-ed25519`, as in the server's host key file names.
+fn key_file_kind(algorithm: &str) -> &'static str {
+    if algorithm.contains("ed25519") {
+        "ed25519"
+    } else if algorithm.contains("ecdsa") {
+        "ecdsa"
+    } else {
+        "rsa"
+    }
+}
+
+async fn authenticate(
+    handle: &mut Handle<HostKeyCheck>,
+    resolved: &Resolved,
+    opts: &ConnectOptions,
+) -> Result<(), TransportError> {
+    let target = resolved.target();
+    let dropped = |e: russh::Error| {
+        err(
+            TransportErrorKind::Dropped,
+            format!("the connection to {target} failed during authentication: {e}"),
+        )
+    };
+    let rsa_hash = match handle.best_supported_rsa_hash().await.map_err(dropped)? {
+        Some(hash) => hash,
+        None => Some(HashAlg::Sha256),
+    };
+    let mut tried: Vec<String> = Vec::new();
+    let mut skipped: Vec<String> = Vec::new();
+
+    // Named key files first, then the agent, then (with no named file) the default files.
+    let (named, defaults): (Vec<_>, Vec<_>) = resolved
+        .identity_files
+        .iter()
+        .partition(|(_, named)| *named);
+    for (path, _) in &named {
+        let Some(key) = load_key(path, true, opts, &mut skipped).await? else {
+            continue;
+        };
+        if try_key(handle, &resolved.user, key, rsa_hash, &mut tried, path)
+            .await
+            .map_err(dropped)?
+        {
+            return Ok(());
+        }
+    }
+    if let Some(sock) = &opts.agent_socket
+        && try_agent(
+            handle,
+            &resolved.user,
+            sock,
+            rsa_hash,
+            &mut tried,
+            &mut skipped,
+        )
+        .await?
+    {
+        return Ok(());
+    }
+    for (path, _) in &defaults {
+        let Some(key) = load_key(path, false, opts, &mut skipped).await? else {
+            continue;
+        };
+        if try_key(handle, &resolved.user, key, rsa_hash, &mut tried, path)
+            .await
+            .map_err(dropped)?
+        {
+            return Ok(());
+        }
+    }
+    let mut message = if tried.is_empty() {
+        format!("no SSH key to offer to {target}")
+    } else {
+        format!("{target} refused every key offered: {}", tried.join(", "))
+    };
+    if !skipped.is_empty() {
+        message.push_str(&format!(" (not offered: {})", skipped.join("; ")));
+    }
+    Err(err(TransportErrorKind::AuthFailed, message))
+}
+
+async fn try_key(
+    handle: &mut Handle<HostKeyCheck>,
+    user: &str,
+    key: PrivateKey,
+    rsa_hash: Option<HashAlg>,
+    tried: &mut Vec<String>,
+    path: &Path,
+) -> Result<bool, russh::Error> {
+    tried.push(format!(
+        "{} ({} {})",
+        path.display(),
+        key.algorithm().as_str(),
+        key.public_key().fingerprint(HashAlg::Sha256)
+    ));
+    let key = PrivateKeyWithHashAlg::new(Arc::new(key), rsa_hash);
+    Ok(handle.authenticate_publickey(user, key).await?.success())
+}
+
+async fn try_agent(
+    handle: &mut Handle<HostKeyCheck>,
+    user: &str,
+    sock: &Path,
+    rsa_hash: Option<HashAlg>,
+    tried: &mut Vec<String>,
+    skipped: &mut Vec<String>,
+) -> Result<bool, TransportError> {
+    let mut agent = match AgentClient::connect_uds(sock).await {
+        Ok(agent) => agent,
+        Err(e) => {
+            skipped.push(format!("ssh-agent at {}: {e}", sock.display()));
+            return Ok(false);
+        }
+    };
+    let identities = match agent.request_identities().await {
+        Ok(ids) => ids,
+        Err(e) => {
+            skipped.push(format!("ssh-agent at {}: {e}", sock.display()));
+            return Ok(false);
+        }
+    };
+    for identity in identities {
+        let AgentIdentity::PublicKey { key, comment } = identity else {
+            continue;
+        };
+        tried.push(format!(
+            "ssh-agent key {comment:?} ({} {})",
+            key.algorithm().as_str(),
+            key.fingerprint(HashAlg::Sha256)
+        ));
+        let hash = if key.algorithm().is_rsa() {
+            rsa_hash
+        } else {
+            None
+        };
+        match handle
+            .authenticate_publickey_with(user, key, hash, &mut agent)
+            .await
+        {
+            Ok(result) if result.success() => return Ok(true),
+            Ok(_) => {}
+            Err(e) => skipped.push(format!("ssh-agent could not sign: {e}")),
+        }
+    }
+    Ok(false)
+}
+
+/// Passphrases typed at the prompt, per key file, for the life of the process (so a fleet
+/// sharing one key asks once); the lock also keeps concurrent prompts from interleaving.
+static TYPED_PASSPHRASES: LazyLock<tokio::sync::Mutex<HashMap<PathBuf, super::Secret>>> =
+    LazyLock::new(|| tokio::sync::Mutex::new(HashMap::new()));
+
+/// Reads a private key. A named file that cannot be used is an error; a default one is
+/// skipped with a note.
+async fn load_key(
+    path: &Path,
+    named: bool,
+    opts: &ConnectOptions,
+    skipped: &mut Vec<String>,
+) -> Result<Option<PrivateKey>, TransportError> {
+    let key_error = |why: String| {
+        err(
+            TransportErrorKind::KeyFile {
+                path: path.to_path_buf(),
+            },
+            why,
+        )
+    };
+    let text = match std::fs::read(path) {
+        Ok(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
+        Err(e) if !named && e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) if !named => {
+            skipped.push(format!("{}: {e}", path.display()));
+            return Ok(None);
+        }
+        Err(e) => {
+            return Err(key_error(format!(
+                "cannot read the identity file {}: {e}",
+                path.display()
+            )));
+        }
+    };
+    match russh::keys::decode_secret_key(&text, None) {
+        Ok(key) => return Ok(Some(key)),
+        Err(russh::keys::Error::KeyIsEncrypted) => {}
+        Err(e) if named => {
+            return Err(key_error(format!(
+                "{} is not a private key zfleet can use: {e}",
+                path.display()
+            )));
+        }
+        Err(e) => {
+            skipped.push(format!("{}: {e}", path.display()));
+            return Ok(None);
+        }
+    }
+    // Passphrase-protected: the environment, else a prompt on the terminal.
+    let mut typed = TYPED_PASSPHRASES.lock().await;
+    let passphrase = if let Some(p) = &opts.passphrase {
+        Some(p.clone())
+    } else if let Some(p) = typed.get(path) {
+        Some(p.clone())
+    } else if opts.prompt_passphrase {
+        let prompt = format!("Passphrase for {}: ", path.display());
+        let answer = tokio::task::spawn_blocking(move || rpassword::prompt_password(prompt))
+            .await
+            .map_err(|e| key_error(format!("passphrase prompt failed: {e}")))?
+            .map_err(|e| key_error(format!("passphrase prompt failed: {e}")))?;
+        Some(super::Secret::new(answer))
+    } else {
+        None
+    };
+    let Some(passphrase) = passphrase else {
+        let why = format!(
+            "{} is passphrase-protected; set ZFLEET_SSH_PASSPHRASE, run zfleet in a terminal, \
+             or add the key to ssh-agent",
+            path.display()
+        );
+        if named {
+            return Err(key_error(why));
+        }
+        skipped.push(why);
+        return Ok(None);
+    };
+    match russh::keys::decode_secret_key(&text, Some(passphrase.expose())) {
+        Ok(key) => {
+            typed.insert(path.to_path_buf(), passphrase);
+            Ok(Some(key))
+        }
+        Err(_) if named => Err(key_error(format!(
+            "wrong passphrase for {}",
+            path.display()
+        ))),
+        Err(_) => {
+            skipped.push(format!("wrong passphrase for {}", path.display()));
+            Ok(None)
+        }
+    }
+}
+
+/// Fingerprint of a public key, for callers that hold one.
+pub fn fingerprint(key: &PublicKey) -> String {
+    known_hosts::fingerprint(key)
+}

@@ -1,0 +1,224 @@
+//! The part of `~/.ssh/config` zfleet honours: for a host alias, `HostName`, `Port`, `User`,
+//! `IdentityFile` and `UserKnownHostsFile`, with OpenSSH's rules (first value wins, `Host`
+//! patterns with `*`, `?` and `!`, `%` tokens, `~`). `Match` blocks are skipped (they never
+//! apply) and `Include` is not followed; both are rare in per-user configs.
+
+use std::path::{Path, PathBuf};
+
+use super::known_hosts::wildcard_match;
+
+/// What the config says about one alias; `None`/empty where it says nothing.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct HostConfig {
+    pub host_name: Option<String>,
+    pub port: Option<u16>,
+    pub user: Option<String>,
+    pub identity_files: Vec<String>,
+    pub user_known_hosts_files: Vec<String>,
+}
+
+/// Settings for `alias` from the config text.
+pub fn lookup(text: &str, alias: &str) -> HostConfig {
+    let mut cfg = HostConfig::default();
+    let mut active = true; // lines before the first Host apply to every host
+    for raw in text.lines() {
+        let Some((key, value)) = split_line(raw) else {
+            continue;
+        };
+        let key = key.to_ascii_lowercase();
+        match key.as_str() {
+            "host" => active = host_matches(value, alias),
+            "match" => active = false,
+            _ if !active => {}
+            "hostname" if cfg.host_name.is_none() => cfg.host_name = Some(unquote(value)),
+            "port" if cfg.port.is_none() => cfg.port = unquote(value).parse().ok(),
+            "user" if cfg.user.is_none() => cfg.user = Some(unquote(value)),
+            "identityfile" => cfg.identity_files.push(unquote(value)),
+            "userknownhostsfile" if cfg.user_known_hosts_files.is_empty() => {
+                cfg.user_known_hosts_files = words(value)
+            }
+            _ => {}
+        }
+    }
+    cfg
+}
+
+/// `Keyword value` or `Keyword=value`, comments and blank lines skipped.
+fn split_line(raw: &str) -> Option<(&str, &str)> {
+    let line = raw.trim();
+    if line.is_empty() || line.starts_with('#') {
+        return None;
+    }
+    let end = line
+        .find(|c: char| c.is_ascii_whitespace() || c == '=')
+        .unwrap_or(line.len());
+    let (key, rest) = line.split_at(end);
+    let rest = rest.trim_start();
+    let rest = rest.strip_prefix('=').unwrap_or(rest).trim();
+    Some((key, rest))
+}
+
+fn unquote(value: &str) -> String {
+    let v = value.trim();
+    match v.strip_prefix('"').and_then(|v| v.strip_suffix('"')) {
+        Some(inner) => inner.to_string(),
+        None => v.split_ascii_whitespace().next().unwrap_or("").to_string(),
+    }
+}
+
+/// Whitespace-separated words, double quotes grouping.
+fn words(value: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    let mut quoted = false;
+    for c in value.chars() {
+        match c {
+            '"' => quoted = !quoted,
+            c if c.is_ascii_whitespace() && !quoted => {
+                if !cur.is_empty() {
+                    out.push(std::mem::take(&mut cur));
+                }
+            }
+            c => cur.push(c),
+        }
+    }
+    if !cur.is_empty() {
+        out.push(cur);
+    }
+    out
+}
+
+/// `Host` pattern list: a negated match vetoes, else any positive match.
+fn host_matches(patterns: &str, alias: &str) -> bool {
+    let alias = alias.to_ascii_lowercase();
+    let mut matched = false;
+    for p in words(patterns) {
+        let p = p.to_ascii_lowercase();
+        if let Some(neg) = p.strip_prefix('!') {
+            if wildcard_match(neg, &alias) {
+                return false;
+            }
+        } else if wildcard_match(&p, &alias) {
+            matched = true;
+        }
+    }
+    matched
+}
+
+/// Values for `%` tokens in paths and `HostName`.
+pub struct Tokens<'a> {
+    pub home: &'a Path,
+    pub alias: &'a str,
+    pub host: &'a str,
+    pub port: u16,
+    pub user: &'a str,
+}
+
+/// Expands `%%`, `%d`, `%h`, `%n`, `%p`, `%r` and a leading `~`.
+pub fn expand(value: &str, t: &Tokens<'_>) -> String {
+    let mut out = String::new();
+    let mut chars = value.chars();
+    while let Some(c) = chars.next() {
+        if c != '%' {
+            out.push(c);
+            continue;
+        }
+        match chars.next() {
+            Some('%') => out.push('%'),
+            Some('d') => out.push_str(&t.home.to_string_lossy()),
+            Some('h') => out.push_str(t.host),
+            Some('n') => out.push_str(t.alias),
+            Some('p') => out.push_str(&t.port.to_string()),
+            Some('r') => out.push_str(t.user),
+            Some(other) => {
+                out.push('%');
+                out.push(other);
+            }
+            None => out.push('%'),
+        }
+    }
+    expand_tilde(&out, t.home).to_string_lossy().into_owned()
+}
+
+/// `~` or `~/...` against `home`; other paths unchanged.
+pub fn expand_tilde(path: &str, home: &Path) -> PathBuf {
+    if path == "~" {
+        home.to_path_buf()
+    } else if let Some(rest) = path.strip_prefix("~/") {
+        home.join(rest)
+    } else {
+        PathBuf::from(path)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const CONFIG: &str = r#"
+# global defaults
+User fallback
+
+Host nas1 nas1.lan
+    HostName 10.0.0.5
+    Port=2222
+    IdentityFile ~/.ssh/nas_%n
+    IdentityFile "/keys/with space"
+    UserKnownHostsFile ~/.ssh/kh_fleet /etc/ssh/other
+
+Match host nas1
+    Port 9999
+
+Host *.lan !nas3.lan
+    Port 2200
+    User admin
+    HostName %h.example
+
+Host *
+    Port 22
+    IdentityFile ~/.ssh/id_ed25519
+"#;
+
+    #[test]
+    fn first_value_wins_and_identity_files_accumulate() {
+        let c = lookup(CONFIG, "nas1");
+        assert_eq!(c.host_name.as_deref(), Some("10.0.0.5"));
+        assert_eq!(c.port, Some(2222));
+        assert_eq!(c.user.as_deref(), Some("fallback"));
+        assert_eq!(
+            c.identity_files,
+            vec!["~/.ssh/nas_%n", "/keys/with space", "~/.ssh/id_ed25519"]
+        );
+        assert_eq!(
+            c.user_known_hosts_files,
+            vec!["~/.ssh/kh_fleet", "/etc/ssh/other"]
+        );
+    }
+
+    #[test]
+    fn wildcards_negation_and_case() {
+        let c = lookup(CONFIG, "NAS2.lan");
+        assert_eq!(c.port, Some(2200));
+        assert_eq!(c.host_name.as_deref(), Some("%h.example"));
+        let c = lookup(CONFIG, "nas3.lan");
+        assert_eq!(c.port, Some(22));
+        assert_eq!(c.host_name, None);
+    }
+
+    #[test]
+    fn tokens_and_tilde() {
+        let home = Path::new("/home/u");
+        let t = Tokens {
+            home,
+            alias: "nas1",
+            host: "10.0.0.5",
+            port: 2222,
+            user: "root",
+        };
+        assert_eq!(expand("~/.ssh/nas_%n", &t), "/home/u/.ssh/nas_nas1");
+        assert_eq!(
+            expand("%d/%r@%h:%p %% %x", &t),
+            "/home/u/root@10.0.0.5:2222 % %x"
+        );
+    }
+}

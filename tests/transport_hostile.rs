@@ -1,0 +1,285 @@
+//! Hostile data through the SSH transport and a real sshd: arguments reach `midclt`
+//! byte-for-byte, any output parses back into the right call, a batch is one exec, and a
+//! hung or killed session is reported as such.
+
+#[path = "support/sshd.rs"]
+mod sshd;
+
+use std::path::Path;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use serde_json::json;
+use sshd::Sshd;
+use zfleet::model::{SshSystem, System, SystemKind};
+use zfleet::transport::{
+    self, ConnectOptions, MidcltCall, RawOutput, Runner, Transport, TransportErrorKind,
+};
+
+fn current_user() -> String {
+    let out = Command::new("id").arg("-un").output().expect("id -un");
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+async fn connect_with(sshd: &Sshd, home: &Path, sudo: bool, call_timeout: Duration) -> Transport {
+    let key = sshd.authorized_key("id_ed25519", "ed25519", None);
+    let system = System {
+        name: "nas1".into(),
+        kind: SystemKind::Ssh(SshSystem {
+            host: "127.0.0.1".into(),
+            port: Some(sshd.port),
+            user: Some(current_user()),
+            identity_file: Some(key),
+            host_key: Some(sshd.host_key_fingerprint.clone()),
+            known_hosts: None,
+            replication_address: None,
+            sudo,
+        }),
+    };
+    let opts = ConnectOptions {
+        connect_timeout: Duration::from_secs(20),
+        call_timeout,
+        home: Some(home.to_path_buf()),
+        global_known_hosts: Vec::new(),
+        agent_socket: None,
+        passphrase: None,
+        prompt_passphrase: false,
+        ..ConnectOptions::default()
+    };
+    transport::connect(&system, &opts)
+        .await
+        .unwrap_or_else(|e| panic!("{e}\n{}", sshd.log()))
+}
+
+/// Strings a shell would love to interpret.
+fn hostile_strings() -> Vec<String> {
+    vec![
+        "tank/with space/ds".into(),
+        "it's".into(),
+        "'".into(),
+        "''".into(),
+        "\"double\"".into(),
+        "$HOME ${PATH} $(id) $((1+1))".into(),
+        "`touch /tmp/zfleet-pwned`".into(),
+        "a;b|c&d>e<f".into(),
+        "line1\nline2\n".into(),
+        "\r\t\\n\\".into(),
+        "naïve/ünïcødé/数据/🚀".into(),
+        "auto-%Y-%m-%d_%H-%M".into(),
+        "-j".into(),
+        "*?[a-z]~".into(),
+        "\u{1b}[31mred".into(),
+        String::new(),
+    ]
+}
+
+/// What the fake midclt prints back: its argv, each argument NUL-terminated.
+fn argv_echo(argv: &[String]) -> String {
+    argv.iter().map(|a| format!("{a}\0")).collect()
+}
+
+#[tokio::test]
+async fn hostile_arguments_reach_midclt_byte_for_byte_in_one_exec() {
+    let Some(sshd) = Sshd::start() else { return };
+    let home = tempfile::tempdir().expect("home");
+    let t = connect_with(&sshd, home.path(), false, Duration::from_secs(30)).await;
+    let strings = hostile_strings();
+    let calls: Vec<MidcltCall> = strings
+        .iter()
+        .map(|s| {
+            MidcltCall::new(
+                "pool.snapshottask.create",
+                vec![
+                    json!({ "dataset": s, "naming_schema": s }),
+                    json!(s),
+                    json!(null),
+                ],
+            )
+        })
+        .chain([MidcltCall::new("we'ird;method $x", vec![])])
+        .collect();
+    let expected: Vec<Vec<String>> = calls
+        .iter()
+        .map(|c| {
+            let mut argv = vec!["call".to_string(), c.method.clone()];
+            argv.extend(
+                c.args
+                    .iter()
+                    .map(|a| serde_json::to_string(a).expect("json")),
+            );
+            argv
+        })
+        .collect();
+
+    let out = t.midclt_batch(&calls).await.expect("batch runs");
+
+    assert_eq!(sshd.exec_count(), 1, "one batch, one exec");
+    assert_eq!(out.len(), calls.len());
+    for (got, argv) in out.iter().zip(&expected) {
+        assert_eq!(
+            got,
+            &RawOutput {
+                stdout: argv_echo(argv),
+                stderr: String::new(),
+                exit: 0
+            }
+        );
+    }
+    let mut want: Vec<Vec<Vec<u8>>> = expected
+        .iter()
+        .map(|argv| argv.iter().map(|a| a.as_bytes().to_vec()).collect())
+        .collect();
+    want.sort();
+    assert_eq!(sshd.midclt_calls(), want);
+    assert!(!Path::new("/tmp/zfleet-pwned").exists());
+}
+
+#[tokio::test]
+async fn any_output_parses_back_to_its_own_call() {
+    let Some(sshd) = Sshd::start() else { return };
+    let home = tempfile::tempdir().expect("home");
+    let t = connect_with(&sshd, home.path(), false, Duration::from_secs(30)).await;
+
+    let all_bytes: Vec<u8> = (0..=255u8).collect();
+    let lookalike = "ZFLEET-00000000000000000000000000000000 1 0 4 0\nfake\n\
+                     ZFLEET-00000000000000000000000000000000 end\n";
+    let big: Vec<u8> = (0..3_000_000u32)
+        .map(|i| b"ab\n\0"[(i % 4) as usize])
+        .collect();
+    sshd.set_file("bytes", &all_bytes);
+    sshd.set_file("lookalike", lookalike.as_bytes());
+    sshd.set_file("no_newline", b"True");
+    sshd.set_file(
+        "traceback",
+        b"[EFAULT] Task is not enabled\nTraceback (most recent call last):\n",
+    );
+    sshd.set_file("big", &big);
+    sshd.set_file("empty", b"");
+
+    let call = |m: &str| MidcltCall::new(m, vec![]);
+    let calls = vec![
+        call("fake.out.bytes"),
+        call("fake.out.lookalike"),
+        call("fake.err.lookalike"),
+        call("fake.out.no_newline"),
+        call("fake.err.traceback"),
+        call("fake.exit.1"),
+        call("fake.out.big"),
+        call("fake.out.empty"),
+        call("fake.exit.0"),
+        call("fake.exit.42"),
+    ];
+    let out = t.midclt_batch(&calls).await.expect("batch runs");
+    let ok = |stdout: &[u8]| RawOutput {
+        stdout: String::from_utf8_lossy(stdout).into_owned(),
+        stderr: String::new(),
+        exit: 0,
+    };
+    let err = |stderr: &[u8], exit: i32| RawOutput {
+        stdout: String::new(),
+        stderr: String::from_utf8_lossy(stderr).into_owned(),
+        exit,
+    };
+    assert_eq!(out[0], ok(&all_bytes));
+    assert_eq!(out[1], ok(lookalike.as_bytes()));
+    assert_eq!(out[2], err(lookalike.as_bytes(), 0));
+    assert_eq!(out[3], ok(b"True"));
+    assert_eq!(
+        out[4],
+        err(
+            b"[EFAULT] Task is not enabled\nTraceback (most recent call last):\n",
+            0
+        )
+    );
+    assert_eq!(out[5], err(b"", 1));
+    assert_eq!(out[6].stdout.len(), big.len());
+    assert_eq!(out[6], ok(&big));
+    assert_eq!(out[7], ok(b""));
+    assert_eq!(out[8], ok(b""));
+    assert_eq!(out[9], err(b"", 42));
+    assert_eq!(out.len(), calls.len());
+    assert_eq!(sshd.exec_count(), 1);
+}
+
+#[tokio::test]
+async fn a_large_batch_is_one_exec_with_results_in_call_order() {
+    let Some(sshd) = Sshd::start() else { return };
+    let home = tempfile::tempdir().expect("home");
+    let t = connect_with(&sshd, home.path(), false, Duration::from_secs(30)).await;
+    let calls: Vec<MidcltCall> = (0..40)
+        .map(|i| {
+            MidcltCall::new(
+                "pool.dataset.query",
+                vec![json!([["id", "=", format!("tank/{i}")]])],
+            )
+        })
+        .collect();
+    let out = t.midclt_batch(&calls).await.expect("batch runs");
+    for (i, got) in out.iter().enumerate() {
+        assert_eq!(
+            got.stdout,
+            format!("call\0pool.dataset.query\0[[\"id\",\"=\",\"tank/{i}\"]]\0")
+        );
+    }
+    assert_eq!(out.len(), 40);
+    assert_eq!(sshd.exec_count(), 1);
+    assert!(t.midclt_batch(&[]).await.expect("empty batch").is_empty());
+    assert_eq!(sshd.exec_count(), 1, "an empty batch costs no round trip");
+}
+
+#[tokio::test]
+async fn sudo_prefixes_every_call() {
+    let Some(sshd) = Sshd::start() else { return };
+    let home = tempfile::tempdir().expect("home");
+    let t = connect_with(&sshd, home.path(), true, Duration::from_secs(30)).await;
+    let calls = vec![
+        MidcltCall::new("system.version", vec![]),
+        MidcltCall::new("replication.query", vec![json!([["name", "=", "it's"]])]),
+    ];
+    let out = t.midclt_batch(&calls).await.expect("batch runs");
+    assert_eq!(out[0].stdout, "call\0system.version\0");
+    assert_eq!(
+        out[1].stdout,
+        "call\0replication.query\0[[\"name\",\"=\",\"it's\"]]\0"
+    );
+    assert_eq!(sshd.sudo_count(), 2);
+}
+
+#[tokio::test]
+async fn a_hung_call_times_out() {
+    let Some(sshd) = Sshd::start() else { return };
+    let home = tempfile::tempdir().expect("home");
+    let t = connect_with(&sshd, home.path(), false, Duration::from_secs(1)).await;
+    let started = Instant::now();
+    let e = t
+        .midclt_batch(&[MidcltCall::new("fake.sleep.6", vec![])])
+        .await
+        .expect_err("times out");
+    assert!(started.elapsed() < Duration::from_secs(5));
+    assert_eq!(e.kind, TransportErrorKind::Timeout);
+    assert!(e.message.contains("longer than 1s"), "{}", e.message);
+    assert_eq!(e.to_problem("nas1").code, "zfleet::ssh::timeout");
+    // The connection stays usable after a timed-out batch.
+    let out = t
+        .midclt_batch(&[MidcltCall::new("system.version", vec![])])
+        .await
+        .expect("next batch");
+    assert_eq!(out[0].stdout, "call\0system.version\0");
+}
+
+#[tokio::test]
+async fn a_killed_session_is_reported_as_dropped() {
+    let Some(sshd) = Sshd::start() else { return };
+    let home = tempfile::tempdir().expect("home");
+    let t = connect_with(&sshd, home.path(), false, Duration::from_secs(30)).await;
+    let e = t
+        .midclt_batch(&[
+            MidcltCall::new("system.version", vec![]),
+            MidcltCall::new("fake.drop", vec![]),
+        ])
+        .await
+        .expect_err("dropped");
+    assert_eq!(e.kind, TransportErrorKind::Dropped, "{}", e.message);
+    assert!(e.message.contains("closed after 0 of 2"), "{}", e.message);
+    assert_eq!(e.to_problem("nas1").code, "zfleet::ssh::dropped");
+}
