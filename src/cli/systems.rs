@@ -1,7 +1,6 @@
 //! `zfleet systems`: connect to every system and show what zfleet sees there.
 
 use std::future::Future;
-use std::io::IsTerminal;
 use std::process::ExitCode;
 use std::sync::Arc;
 
@@ -21,6 +20,9 @@ pub struct SystemsArgs {
     /// Print JSON instead of a table.
     #[arg(long)]
     pub json: bool,
+    /// Trust host keys seen for the first time and record them in known_hosts.
+    #[arg(long)]
+    pub accept_new_host_keys: bool,
 }
 
 /// What `zfleet systems` reports about one system (the `--json` shape).
@@ -286,26 +288,32 @@ pub fn run(args: &SystemsArgs) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let reports = rt.block_on(survey_config(&config));
+    let opts = crate::transport::ConnectOptions {
+        accept_new_host_keys: args.accept_new_host_keys,
+        ..crate::transport::ConnectOptions::default()
+    };
+    let reports = rt.block_on(survey_config(&config, &opts));
     if args.json {
         println!("{}", render_json(&reports));
     } else {
-        let _tty = std::io::stdout().is_terminal();
         print!("{}", render_table(&reports));
     }
     exit_code(&reports)
 }
 
 /// [`survey`] over the real transports (SSH or the embedded simulator).
-pub async fn survey_config(config: &Config) -> Vec<SystemReport> {
-    survey(config, connect_system).await
-}
-
-async fn connect_system(
-    _system: System,
-) -> Result<(crate::client::testing::ScriptedRunner, Option<String>), TransportError> {
-    Err(TransportError {
-        kind: crate::transport::TransportErrorKind::Other,
-        message: "no transport available in this build".into(),
+pub async fn survey_config(
+    config: &Config,
+    opts: &crate::transport::ConnectOptions,
+) -> Vec<SystemReport> {
+    let opts = Arc::new(opts.clone());
+    survey(config, move |system: System| {
+        let opts = Arc::clone(&opts);
+        async move {
+            let t = crate::transport::connect(&system, &opts).await?;
+            let fp = t.host_key_fingerprint();
+            Ok((t, fp))
+        }
     })
+    .await
 }

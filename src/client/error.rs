@@ -3,7 +3,7 @@
 use std::fmt;
 
 use crate::diag::Problem;
-use crate::transport::{TransportError, TransportErrorKind};
+use crate::transport::TransportError;
 
 /// One `[ERRNAME] attribute: message` line of a middleware validation error.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -137,7 +137,7 @@ impl ClientError {
             ApiError::UnsupportedVersion(_) => "zfleet::api::unsupported_version",
             ApiError::Unsupported(_) => "zfleet::api::unsupported",
             ApiError::JobFailed { .. } => "zfleet::api::job_failed",
-            ApiError::Transport(t) => transport_code(&t.kind),
+            ApiError::Transport(t) => t.to_problem(&self.system).code,
         }
     }
 
@@ -203,40 +203,7 @@ impl ClientError {
     }
 }
 
-fn transport_code(kind: &TransportErrorKind) -> &'static str {
-    match kind {
-        TransportErrorKind::Unreachable => "zfleet::ssh::unreachable",
-        TransportErrorKind::AuthFailed => "zfleet::ssh::auth_failed",
-        TransportErrorKind::HostKeyUnknown { .. } => "zfleet::ssh::host_key_unknown",
-        TransportErrorKind::HostKeyChanged { .. } => "zfleet::ssh::host_key_changed",
-        TransportErrorKind::Timeout => "zfleet::ssh::timeout",
-        TransportErrorKind::Dropped => "zfleet::ssh::dropped",
-        TransportErrorKind::Other => "zfleet::ssh::other",
-    }
-}
-
-/// A transport failure as a problem of `system`.
+/// A transport failure as a problem of `system` (the transport's own diagnostic).
 pub fn transport_problem(e: &TransportError, system: &str) -> Problem {
-    let help = match &e.kind {
-        TransportErrorKind::Unreachable => {
-            "check the host name, the port and that SSH is enabled on the system"
-        }
-        TransportErrorKind::AuthFailed => {
-            "check the user and that its key is authorised on the system"
-        }
-        TransportErrorKind::HostKeyUnknown { .. } => {
-            "pin the fingerprint shown with `host_key:` in the config, or use --accept-new-host-keys"
-        }
-        TransportErrorKind::HostKeyChanged { .. } => {
-            "the system's host key changed: verify it out of band before updating the pinned key"
-        }
-        TransportErrorKind::Timeout => {
-            "the system did not answer in time; retry or raise the timeout"
-        }
-        TransportErrorKind::Dropped => "the connection closed mid-command; retry",
-        TransportErrorKind::Other => "see the message above",
-    };
-    Problem::error(transport_code(&e.kind), e.message.clone())
-        .system(system.to_string())
-        .help(help)
+    e.to_problem(system)
 }
