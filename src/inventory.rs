@@ -4,6 +4,7 @@
 //! `system.version` and every version-independent query, the second the queries whose
 //! method names depend on the version (snapshots). A known version makes it one.
 
+use std::future::Future;
 use std::sync::Arc;
 
 use serde::Serialize;
@@ -15,7 +16,8 @@ use crate::client::{
     SnapshotTask, SshConfig, SystemInfo, User, Version, decode,
 };
 use crate::diag::Problem;
-use crate::transport::{MidcltCall, Runner};
+use crate::model::{Config, System};
+use crate::transport::{ConnectOptions, MidcltCall, Runner, TransportError};
 
 /// Everything zfleet reads from one system.
 #[derive(Debug, Clone, Serialize)]
@@ -187,6 +189,93 @@ pub async fn read_all<R: Runner + 'static>(
                 .system(c.system().to_string())),
             };
             (c.system().to_string(), r)
+        })
+        .collect()
+}
+
+/// One system of a fleet read: whether it connected, its host key, its inventory.
+#[derive(Debug)]
+pub struct FleetEntry {
+    pub name: String,
+    /// A connection was made (the failure, if any, came later).
+    pub connected: bool,
+    /// `SHA256:...` of the verified host key (SSH systems).
+    pub host_key: Option<String>,
+    pub result: Result<Inventory, Problem>,
+}
+
+/// Connects to every system of `config` at once and reads its inventory, in the order of
+/// `config.systems`. A failing system gets its own Problem; the others are not held up.
+pub async fn read_fleet(config: &Config, opts: &ConnectOptions) -> Vec<FleetEntry> {
+    let opts = Arc::new(opts.clone());
+    read_fleet_with(config, move |system: System| {
+        let opts = Arc::clone(&opts);
+        async move {
+            let t = crate::transport::connect(&system, &opts).await?;
+            let fp = t.host_key_fingerprint();
+            Ok((t, fp))
+        }
+    })
+    .await
+}
+
+/// [`read_fleet`] with another way to connect: `connect` opens a runner for a system and
+/// gives its host key fingerprint, if it has one.
+pub async fn read_fleet_with<R, C, F>(config: &Config, connect: C) -> Vec<FleetEntry>
+where
+    R: Runner + 'static,
+    C: Fn(System) -> F,
+    F: Future<Output = Result<(R, Option<String>), TransportError>> + Send + 'static,
+{
+    let mut set = tokio::task::JoinSet::new();
+    let names: Vec<String> = config.systems.keys().cloned().collect();
+    for (i, (name, system)) in config.systems.iter().enumerate() {
+        let fut = connect(system.clone());
+        let name = name.clone();
+        set.spawn(async move {
+            let entry = match fut.await {
+                Err(e) => FleetEntry {
+                    result: Err(e.to_problem(&name)),
+                    name,
+                    connected: false,
+                    host_key: None,
+                },
+                Ok((runner, host_key)) => {
+                    let client = Client::new(name.clone(), runner);
+                    FleetEntry {
+                        result: read(&client).await,
+                        name,
+                        connected: true,
+                        host_key,
+                    }
+                }
+            };
+            (i, entry)
+        });
+    }
+    let mut out: Vec<Option<FleetEntry>> = names.iter().map(|_| None).collect();
+    while let Some(joined) = set.join_next().await {
+        if let Ok((i, e)) = joined
+            && let Some(slot) = out.get_mut(i)
+        {
+            *slot = Some(e);
+        }
+    }
+    names
+        .into_iter()
+        .zip(out)
+        .map(|(name, e)| match e {
+            Some(e) => e,
+            None => FleetEntry {
+                result: Err(Problem::error(
+                    "zfleet::api::call_failed",
+                    "reading the system stopped unexpectedly",
+                )
+                .system(name.clone())),
+                name,
+                connected: false,
+                host_key: None,
+            },
         })
         .collect()
 }

@@ -1,17 +1,13 @@
 //! `zfleet systems`: connect to every system and show what zfleet sees there.
 
-use std::future::Future;
 use std::process::ExitCode;
-use std::sync::Arc;
 
 use serde::Serialize;
 
 use super::FileArg;
-use crate::client::Client;
 use crate::diag::Problem;
-use crate::inventory::{self, Inventory};
-use crate::model::{Config, System};
-use crate::transport::{Runner, TransportError};
+use crate::inventory::{self, FleetEntry, Inventory};
+use crate::model::Config;
 
 #[derive(Debug, clap::Args)]
 pub struct SystemsArgs {
@@ -123,58 +119,14 @@ impl SystemReport {
     }
 }
 
-/// Connects to every system of `config` at once and reads its inventory. `connect` opens a
-/// runner for a system and gives its host key fingerprint (if it has one).
-pub async fn survey<R, C, F>(config: &Config, connect: C) -> Vec<SystemReport>
-where
-    R: Runner + 'static,
-    C: Fn(System) -> F,
-    F: Future<Output = Result<(R, Option<String>), TransportError>> + Send + 'static,
-{
-    let mut set = tokio::task::JoinSet::new();
-    let names: Vec<String> = config.systems.keys().cloned().collect();
-    for (i, (name, system)) in config.systems.iter().enumerate() {
-        let fut = connect(system.clone());
-        let name = name.clone();
-        set.spawn(async move {
-            let report = match fut.await {
-                Err(e) => {
-                    let p = crate::client::error::transport_problem(&e, &name);
-                    SystemReport::unreachable(&name, &p)
-                }
-                Ok((runner, host_key)) => {
-                    let client = Arc::new(Client::new(name.clone(), runner));
-                    let r = inventory::read(&client).await;
-                    SystemReport::from_inventory(&name, host_key, &r)
-                }
-            };
-            (i, report)
-        });
-    }
-    let mut out: Vec<Option<SystemReport>> = names.iter().map(|_| None).collect();
-    while let Some(joined) = set.join_next().await {
-        if let Ok((i, r)) = joined
-            && let Some(slot) = out.get_mut(i)
-        {
-            *slot = Some(r);
+impl From<&FleetEntry> for SystemReport {
+    fn from(e: &FleetEntry) -> Self {
+        let mut r = SystemReport::from_inventory(&e.name, e.host_key.clone(), &e.result);
+        if !e.connected {
+            r.status = "unreachable";
         }
+        r
     }
-    names
-        .iter()
-        .zip(out)
-        .map(|(name, r)| {
-            r.unwrap_or_else(|| {
-                let p = Problem::error(
-                    "zfleet::api::call_failed",
-                    "reading the system stopped unexpectedly",
-                );
-                SystemReport {
-                    status: "error",
-                    ..SystemReport::unreachable(name, &p)
-                }
-            })
-        })
-        .collect()
 }
 
 /// The `--json` document.
@@ -301,19 +253,11 @@ pub fn run(args: &SystemsArgs) -> ExitCode {
     exit_code(&reports)
 }
 
-/// [`survey`] over the real transports (SSH or the embedded simulator).
+/// Reads every system of `config` over the real transports (SSH or the embedded simulator).
 pub async fn survey_config(
     config: &Config,
     opts: &crate::transport::ConnectOptions,
 ) -> Vec<SystemReport> {
-    let opts = Arc::new(opts.clone());
-    survey(config, move |system: System| {
-        let opts = Arc::clone(&opts);
-        async move {
-            let t = crate::transport::connect(&system, &opts).await?;
-            let fp = t.host_key_fingerprint();
-            Ok((t, fp))
-        }
-    })
-    .await
+    let entries = inventory::read_fleet(config, opts).await;
+    entries.iter().map(SystemReport::from).collect()
 }
