@@ -76,15 +76,31 @@ fn payloads(system: usize) -> Payloads {
     Payloads {
         by_method: vec![
             ("system.version", "TrueNAS-25.10.1\n".to_string()),
-            ("system.info", line(json!({"version": "25.10.1", "hostname": format!("nas{system}"), "timezone": "UTC"}))),
+            (
+                "system.info",
+                line(
+                    json!({"version": "25.10.1", "hostname": format!("nas{system}"), "timezone": "UTC"}),
+                ),
+            ),
             ("pool.dataset.query", line(Value::Array(datasets))),
             ("pool.snapshot.query", line(Value::Array(snapshots))),
             ("pool.snapshottask.query", line(Value::Array(tasks))),
             ("replication.query", line(Value::Array(replications))),
-            ("service.query", line(json!([{"id": 9, "service": "ssh", "enable": true, "state": "RUNNING", "pids": [1]}]))),
-            ("ssh.config", line(json!({"id": 1, "tcpport": 22, "passwordauth": false}))),
+            (
+                "service.query",
+                line(
+                    json!([{"id": 9, "service": "ssh", "enable": true, "state": "RUNNING", "pids": [1]}]),
+                ),
+            ),
+            (
+                "ssh.config",
+                line(json!({"id": 1, "tcpport": 22, "passwordauth": false})),
+            ),
             ("keychaincredential.query", line(json!([]))),
-            ("user.query", line(json!([{"id": 1, "uid": 0, "username": "root", "home": "/root"}]))),
+            (
+                "user.query",
+                line(json!([{"id": 1, "uid": 0, "username": "root", "home": "/root"}])),
+            ),
         ],
     }
 }
@@ -102,11 +118,14 @@ fn system(i: usize) -> Arc<Client<LatencyRunner<ScriptedRunner>>> {
         }
     });
     Arc::new(
-        Client::new(format!("nas{i}"), LatencyRunner {
-            inner: runner,
-            round_trip: ROUND_TRIP,
-            per_midclt: MIDCLT_START,
-        })
+        Client::new(
+            format!("nas{i}"),
+            LatencyRunner {
+                inner: runner,
+                round_trip: ROUND_TRIP,
+                per_midclt: MIDCLT_START,
+            },
+        )
         .with_tracer(None),
     )
 }
@@ -172,7 +191,11 @@ fn main() {
     let ratio = rows[1].2.as_secs_f64() / base;
     println!(
         "\nGoals: round trips per system ≤ 2 ({}), wall-time ratio 100/1 ≤ 1.5 ({ratio:.2}, {}).",
-        if rows.iter().all(|r| r.1 <= 2) { "met" } else { "MISSED" },
+        if rows.iter().all(|r| r.1 <= 2) {
+            "met"
+        } else {
+            "MISSED"
+        },
         if ratio <= 1.5 { "met" } else { "MISSED" }
     );
 }

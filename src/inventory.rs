@@ -8,12 +8,12 @@ use std::future::Future;
 use std::sync::Arc;
 
 use serde::Serialize;
-use serde_json::Value;
 
-use crate::client::api::{calls, names_of};
+use crate::client::api::{NameRow, calls};
+use crate::client::parse::Reply;
 use crate::client::{
     ApiError, Client, ClientError, Dataset, KeychainCredential, Replication, ServiceStatus,
-    SnapshotTask, SshConfig, SystemInfo, User, Version, decode,
+    SnapshotTask, SshConfig, SystemInfo, User, Version,
 };
 use crate::diag::Problem;
 use crate::model::{Config, System};
@@ -87,7 +87,7 @@ async fn read_inner<R: Runner>(client: &Client<R>) -> Result<Inventory, ClientEr
         None => {
             let raw = results.remove(0);
             let raw = raw.map_err(|e| client.error("system.version", e))?;
-            client.learn_version(&raw)?
+            client.learn_version(&raw.value())?
         }
     };
     let methods: Vec<String> = if methods[0] == "system.version" {
@@ -108,16 +108,21 @@ async fn read_inner<R: Runner>(client: &Client<R>) -> Result<Inventory, ClientEr
         }
         None => {
             let call = calls::snapshot_names(&version);
-            client.call(&call.method, call.args).await?
+            let mut r = client.batch(std::slice::from_ref(&call)).await?;
+            r.pop()
+                .unwrap_or_else(|| Err(ApiError::Unparsable("no answer".into())))
+                .map_err(|e| client.error(&call.method, e))?
         }
     };
     let snap_method = format!("{}.query", version.snapshot_namespace());
-    let rows: Vec<Value> = decode(snapshots_raw).map_err(|e| client.error(&snap_method, e))?;
-    let mut snapshots = names_of(rows).map_err(|e| client.error(&snap_method, e))?;
+    let rows: Vec<NameRow> = snapshots_raw
+        .decode()
+        .map_err(|e| client.error(&snap_method, e))?;
+    let mut snapshots: Vec<String> = rows.into_iter().map(|r| r.name).collect();
     snapshots.sort();
 
     let mut it = results.into_iter().zip(methods);
-    let mut next = || -> Result<(Value, String), ClientError> {
+    let mut next = || -> Result<(Reply, String), ClientError> {
         match it.next() {
             Some((r, m)) => r.map(|v| (v, m.clone())).map_err(|e| client.error(&m, e)),
             None => Err(client.error("batch", ApiError::Unparsable("missing answer".into()))),
@@ -125,9 +130,9 @@ async fn read_inner<R: Runner>(client: &Client<R>) -> Result<Inventory, ClientEr
     };
     fn typed<T: serde::de::DeserializeOwned, R: Runner>(
         client: &Client<R>,
-        (v, m): (Value, String),
+        (v, m): (Reply, String),
     ) -> Result<T, ClientError> {
-        decode(v).map_err(|e| client.error(&m, e))
+        v.decode().map_err(|e| client.error(&m, e))
     }
     let info: SystemInfo = typed(client, next()?)?;
     let datasets: Vec<Dataset> = typed(client, next()?)?;

@@ -460,7 +460,12 @@ async fn errors_become_problems_naming_system_and_method() {
         (
             ok_raw("not json at all {"),
             "zfleet::api::unparsable",
-            "nas1: pool.snapshottask.create: unreadable answer: unexpected shape: invalid type: string \"…\", expected struct SnapshotTask",
+            "nas1: pool.snapshottask.create: unreadable answer: not JSON (17 bytes)",
+        ),
+        (
+            ok_raw("{\"id\": \"secret-value\"}"),
+            "zfleet::api::unparsable",
+            "nas1: pool.snapshottask.create: unreadable answer: unexpected shape: invalid type: string \"…\", expected i64 at line 1 column 21",
         ),
     ];
     for (output, code, text) in cases {

@@ -10,6 +10,7 @@ use serde_json::{Value, json};
 use super::error::{ApiError, ClientError};
 use super::types::*;
 use super::{Client, decode};
+
 use crate::transport::{MidcltCall, Runner};
 
 /// Fields read from `pool.dataset.query` (the rest of each entry is never fetched).
@@ -301,9 +302,7 @@ impl<R: Runner> Client<R> {
         &self,
         call: MidcltCall,
     ) -> Result<T, ClientError> {
-        let method = call.method.clone();
-        let v = self.call(&call.method, call.args).await?;
-        decode(v).map_err(|e| self.error(&method, e))
+        self.call_as(&call.method, call.args).await
     }
 
     pub async fn system_info(&self) -> Result<SystemInfo, ClientError> {
@@ -318,9 +317,8 @@ impl<R: Runner> Client<R> {
     pub async fn snapshot_names(&self) -> Result<Vec<String>, ClientError> {
         let v = self.version().await?;
         let call = calls::snapshot_names(&v);
-        let method = call.method.clone();
-        let rows: Vec<Value> = self.decoded(call).await?;
-        names_of(rows).map_err(|e| self.error(&method, e))
+        let rows: Vec<NameRow> = self.decoded(call).await?;
+        Ok(rows.into_iter().map(|r| r.name).collect())
     }
 
     /// Takes a snapshot now; returns its full name.
@@ -626,14 +624,8 @@ impl<R: Runner> Client<R> {
     }
 }
 
-/// `[{"name": ...}, ...]` → names.
-pub(crate) fn names_of(rows: Vec<Value>) -> Result<Vec<String>, ApiError> {
-    rows.into_iter()
-        .map(|r| {
-            r.get("name")
-                .and_then(Value::as_str)
-                .map(str::to_string)
-                .ok_or_else(|| ApiError::Unparsable("snapshot without a name".into()))
-        })
-        .collect()
+/// One row of a `select: ["name"]` query.
+#[derive(Debug, serde::Deserialize)]
+pub(crate) struct NameRow {
+    pub name: String,
 }

@@ -147,7 +147,7 @@ impl<R: Runner> Client<R> {
     pub async fn batch(
         &self,
         calls: &[MidcltCall],
-    ) -> Result<Vec<Result<Value, ApiError>>, ClientError> {
+    ) -> Result<Vec<Result<parse::Reply, ApiError>>, ClientError> {
         if calls.is_empty() {
             return Ok(Vec::new());
         }
@@ -168,8 +168,8 @@ impl<R: Runner> Client<R> {
                 return Err(self.error(&calls[0].method, ApiError::Transport(e)));
             }
         };
-        let results: Vec<Result<Value, ApiError>> =
-            outputs.iter().map(parse::parse_output).collect();
+        let results: Vec<Result<parse::Reply, ApiError>> =
+            outputs.iter().map(parse::parse_reply).collect();
         if let Some(t) = &self.tracer {
             for (call, r) in calls.iter().zip(&results) {
                 t.record(&self.system, &call.method, &call.args, r.is_ok(), ms);
@@ -188,6 +188,14 @@ impl<R: Runner> Client<R> {
 
     /// One call, one round trip.
     pub async fn call(&self, method: &str, args: Vec<Value>) -> Result<Value, ClientError> {
+        Ok(self.call_reply(method, args).await?.value())
+    }
+
+    async fn call_reply(
+        &self,
+        method: &str,
+        args: Vec<Value>,
+    ) -> Result<parse::Reply, ClientError> {
         let call = MidcltCall::new(method, args);
         let mut results = self.batch(std::slice::from_ref(&call)).await?;
         match results.pop() {
@@ -202,8 +210,8 @@ impl<R: Runner> Client<R> {
         method: &str,
         args: Vec<Value>,
     ) -> Result<T, ClientError> {
-        let v = self.call(method, args).await?;
-        decode(v).map_err(|e| self.error(method, e))
+        let reply = self.call_reply(method, args).await?;
+        reply.decode().map_err(|e| self.error(method, e))
     }
 
     /// The system's version, asked once (`system.version`) and remembered.
@@ -243,7 +251,7 @@ pub fn decode<T: DeserializeOwned>(v: Value) -> Result<T, ApiError> {
 }
 
 /// serde_json quotes offending string values in its messages; those may be secrets.
-fn unquote(msg: &str) -> String {
+pub(crate) fn unquote(msg: &str) -> String {
     let mut out = String::with_capacity(msg.len());
     let mut inside = false;
     for c in msg.chars() {

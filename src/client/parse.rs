@@ -13,15 +13,54 @@ use crate::transport::RawOutput;
 /// Longest error text taken over from the system's output.
 const MAX_REASON: usize = 400;
 
+/// A successful call's result, still as the text midclt printed (decoded on demand, straight
+/// into the caller's type: large query results never go through an intermediate tree).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reply {
+    text: String,
+}
+
+impl Reply {
+    /// The result as JSON; a raw string result becomes a JSON string.
+    pub fn value(&self) -> Value {
+        match serde_json::from_str::<Value>(&self.text) {
+            Ok(v) => v,
+            // Raw `str` results (system.version, host key scans) are printed unquoted.
+            Err(_) => Value::String(self.text.clone()),
+        }
+    }
+
+    /// The result read as `T`. Error messages never quote values (results may hold secrets).
+    pub fn decode<T: serde::de::DeserializeOwned>(&self) -> Result<T, ApiError> {
+        serde_json::from_str(&self.text).map_err(|e| {
+            use serde_json::error::Category;
+            match e.classify() {
+                Category::Syntax | Category::Eof => {
+                    ApiError::Unparsable(format!("not JSON ({} bytes)", self.text.len()))
+                }
+                _ => ApiError::Unparsable(format!(
+                    "unexpected shape: {}",
+                    super::unquote(&e.to_string())
+                )),
+            }
+        })
+    }
+}
+
 /// Turns one midclt invocation's output into its result or the error it reports.
 pub fn parse_output(raw: &RawOutput) -> Result<Value, ApiError> {
+    parse_reply(raw).map(|r| r.value())
+}
+
+/// Like [`parse_output`], keeping a success as text.
+pub fn parse_reply(raw: &RawOutput) -> Result<Reply, ApiError> {
     if raw.exit == 0 {
         return parse_stdout(&raw.stdout);
     }
     Err(parse_failure(raw))
 }
 
-fn parse_stdout(stdout: &str) -> Result<Value, ApiError> {
+fn parse_stdout(stdout: &str) -> Result<Reply, ApiError> {
     // midclt prints login failures on stdout and still exits 0.
     if let Some(reason) = stdout.strip_prefix("Failed to login:") {
         return Err(ApiError::LoginFailed(clip(reason.trim())));
@@ -29,17 +68,16 @@ fn parse_stdout(stdout: &str) -> Result<Value, ApiError> {
     // `print()` adds one newline; a raw string result keeps its own inner newlines.
     let text = stdout.strip_suffix('\n').unwrap_or(stdout);
     let text = text.strip_suffix('\r').unwrap_or(text);
-    match text {
-        "True" => return Ok(Value::Bool(true)),
-        "False" => return Ok(Value::Bool(false)),
+    let text = match text {
+        // Python prints bools as `True`/`False`.
+        "True" => "true",
+        "False" => "false",
         "" => return Err(ApiError::Unparsable("empty output".into())),
-        _ => {}
-    }
-    match serde_json::from_str::<Value>(text) {
-        Ok(v) => Ok(v),
-        // Raw `str` results (system.version, host key scans) are printed unquoted.
-        Err(_) => Ok(Value::String(text.to_string())),
-    }
+        t => t,
+    };
+    Ok(Reply {
+        text: text.to_string(),
+    })
 }
 
 fn parse_failure(raw: &RawOutput) -> ApiError {

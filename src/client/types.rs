@@ -296,7 +296,7 @@ struct RawReplication {
     direction: String,
     transport: String,
     #[serde(default)]
-    ssh_credentials: Value,
+    ssh_credentials: RefId,
     #[serde(default)]
     sudo: Option<bool>,
     source_datasets: Vec<String>,
@@ -317,13 +317,13 @@ struct RawReplication {
     #[serde(default)]
     encryption_inherit: Option<bool>,
     #[serde(default)]
-    encryption_key: Value,
+    encryption_key: Option<String>,
     #[serde(default)]
     encryption_key_format: Option<String>,
     #[serde(default)]
     encryption_key_location: Option<String>,
     #[serde(default)]
-    periodic_snapshot_tasks: Vec<Value>,
+    periodic_snapshot_tasks: Vec<RefId>,
     #[serde(default)]
     naming_schema: Vec<String>,
     #[serde(default)]
@@ -380,9 +380,48 @@ fn five() -> i64 {
     5
 }
 
-/// A reference that comes back as an id or as the whole object with an `id`.
-fn ref_id(v: &Value) -> Option<i64> {
-    v.as_i64().or_else(|| v.get("id").and_then(Value::as_i64))
+/// A reference that comes back as an id, as the whole object with an `id`, or null. Only
+/// the id is kept; the rest of the object is skipped without being stored.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+struct RefId(Option<i64>);
+
+impl<'de> Deserialize<'de> for RefId {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = RefId;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("an id, an object with an id, or null")
+            }
+            fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<RefId, E> {
+                Ok(RefId(Some(v)))
+            }
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<RefId, E> {
+                Ok(RefId(i64::try_from(v).ok()))
+            }
+            fn visit_unit<E: serde::de::Error>(self) -> Result<RefId, E> {
+                Ok(RefId(None))
+            }
+            fn visit_none<E: serde::de::Error>(self) -> Result<RefId, E> {
+                Ok(RefId(None))
+            }
+            fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<RefId, D::Error> {
+                d.deserialize_any(V)
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut m: A) -> Result<RefId, A::Error> {
+                let mut id = None;
+                while let Some(k) = m.next_key::<String>()? {
+                    if k == "id" {
+                        id = m.next_value::<Option<i64>>()?;
+                    } else {
+                        m.next_value::<serde::de::IgnoredAny>()?;
+                    }
+                }
+                Ok(RefId(id))
+            }
+        }
+        d.deserialize_any(V)
+    }
 }
 
 impl<'de> Deserialize<'de> for Replication {
@@ -393,7 +432,7 @@ impl<'de> Deserialize<'de> for Replication {
             name: r.name,
             direction: r.direction,
             transport: r.transport,
-            ssh_credentials: ref_id(&r.ssh_credentials),
+            ssh_credentials: r.ssh_credentials.0,
             sudo: r.sudo,
             source_datasets: r.source_datasets,
             target_dataset: r.target_dataset,
@@ -405,13 +444,13 @@ impl<'de> Deserialize<'de> for Replication {
             replicate: r.replicate,
             encryption: r.encryption,
             encryption_inherit: r.encryption_inherit,
-            has_encryption_key: r.encryption_key.as_str().is_some_and(|k| !k.is_empty()),
+            has_encryption_key: r.encryption_key.is_some_and(|k| !k.is_empty()),
             encryption_key_format: r.encryption_key_format,
             encryption_key_location: r.encryption_key_location,
             periodic_snapshot_tasks: r
                 .periodic_snapshot_tasks
                 .iter()
-                .filter_map(ref_id)
+                .filter_map(|r| r.0)
                 .collect(),
             naming_schema: r.naming_schema,
             also_include_naming_schema: r.also_include_naming_schema,
