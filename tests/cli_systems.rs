@@ -216,3 +216,53 @@ async fn a_fleet_with_an_unreachable_system_and_a_wrong_host_key() {
     assert_eq!(nas1.exec_count(), 2, "{}", nas1.log());
     assert_eq!(nas2.exec_count(), 2);
 }
+
+#[tokio::test]
+async fn an_embedded_simulator_beside_an_unreachable_system() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let closed_port = closed.local_addr().expect("addr").port();
+    drop(closed);
+    let lab = System {
+        name: "lab".into(),
+        kind: SystemKind::Simulator(zfleet::model::SimSystem {
+            fixture: Some(
+                PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/sim/nas1.yaml"),
+            ),
+            version: Some("24.10".into()),
+            state_file: dir.path().join("lab.json"),
+        }),
+    };
+    let key = dir.path().join("no-such-key");
+    let systems: BTreeMap<String, System> = [
+        ("lab".to_string(), lab),
+        system("offline", closed_port, &key, "SHA256:AAAA".into()),
+    ]
+    .into_iter()
+    .collect();
+    let config = Config {
+        project: "test".into(),
+        systems,
+        ..Config::default()
+    };
+    let reports = survey_config(&config, &opts(dir.path())).await;
+    let table = render_table(&reports);
+    let lines: Vec<&str> = table.lines().collect();
+    assert_eq!(
+        lines[..3],
+        [
+            "SYSTEM   STATUS       VERSION                SSH               DATASETS  SNAPSHOTS  SNAP TASKS  REPLICATIONS  HOST KEY",
+            "lab      ok           TrueNAS SCALE 24.10.2  enabled, running  5         4          2           2             -",
+            "offline  unreachable  -                      -                 -         -          -           -             -",
+        ],
+        "{table}"
+    );
+    assert_eq!(exit_code(&reports), std::process::ExitCode::FAILURE);
+    let doc: Value = serde_json::from_str(&render_json(&reports)).expect("json");
+    assert_eq!(doc["systems"][0]["status"], "ok");
+    assert_eq!(doc["systems"][0]["host_key"], Value::Null);
+    assert_eq!(
+        doc["systems"][1]["error"]["code"],
+        "zfleet::ssh::unreachable"
+    );
+}

@@ -64,17 +64,18 @@ impl EmbeddedTransport {
 // `crate::sim::midclt`), kept here so wiring them in is a two-line change.
 
 fn sim_seed(
-    _state_file: &Path,
-    _fixture: Option<&Path>,
-    _version: Option<&str>,
+    state_file: &Path,
+    fixture: Option<&Path>,
+    version: Option<&str>,
 ) -> Result<(), String> {
-    Err("the embedded simulator is not part of this build yet".to_string())
+    crate::sim::seed(state_file, fixture, version).map_err(|p| p.to_string())
 }
 
-fn sim_midclt(_state_file: &Path, _argv: &[String]) -> RawOutput {
+fn sim_midclt(state_file: &Path, argv: &[String]) -> RawOutput {
+    let out = crate::sim::midclt(state_file, argv);
     RawOutput {
-        stdout: String::new(),
-        stderr: "Failed to run middleware call. Daemon not running?\n".to_string(),
-        exit: 1,
+        stdout: out.stdout,
+        stderr: out.stderr,
+        exit: out.exit,
     }
 }
