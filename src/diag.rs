@@ -26,6 +26,10 @@ pub fn all_codes() -> Vec<&'static CodeInfo> {
         crate::transport::CODES,
         crate::client::CODES,
         crate::sim::CODES,
+        crate::sim::faults::CODES,
+        crate::sim::server::CODES,
+        crate::sim::clock::CODES,
+        crate::sim::fleetgen::CODES,
         crate::cli::CODES,
     ]
     .into_iter()

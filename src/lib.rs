@@ -4,6 +4,9 @@
 //! (SSH or the embedded simulator) → `client` (typed TrueNAS API over `midclt`) →
 //! `inventory` (live state) → plan/render/apply. `sim` is a simulated TrueNAS beside it all.
 
+// Errors are `diag::Problem`s: rich (spans, source, hints) and only on the error path.
+#![allow(clippy::result_large_err)]
+
 pub mod cli;
 pub mod client;
 pub mod config;

@@ -78,11 +78,9 @@ fn argv_echo(argv: &[String]) -> String {
     argv.iter().map(|a| format!("{a}\0")).collect()
 }
 
-#[tokio::test]
-async fn hostile_arguments_reach_midclt_byte_for_byte_in_one_exec() {
-    let Some(sshd) = Sshd::start() else { return };
-    let home = tempfile::tempdir().expect("home");
-    let t = connect_with(&sshd, home.path(), false, Duration::from_secs(30)).await;
+/// Sends every hostile string as arguments (and one hostile method name) in one batch; each
+/// call's output must be its own argv, and the recorded argv must match byte-for-byte.
+async fn hostile_arguments_round_trip(t: &Transport, recorded: impl Fn() -> Vec<Vec<Vec<u8>>>) {
     let strings = hostile_strings();
     let calls: Vec<MidcltCall> = strings
         .iter()
@@ -113,7 +111,6 @@ async fn hostile_arguments_reach_midclt_byte_for_byte_in_one_exec() {
 
     let out = t.midclt_batch(&calls).await.expect("batch runs");
 
-    assert_eq!(sshd.exec_count(), 1, "one batch, one exec");
     assert_eq!(out.len(), calls.len());
     for (got, argv) in out.iter().zip(&expected) {
         assert_eq!(
@@ -130,31 +127,37 @@ async fn hostile_arguments_reach_midclt_byte_for_byte_in_one_exec() {
         .map(|argv| argv.iter().map(|a| a.as_bytes().to_vec()).collect())
         .collect();
     want.sort();
-    assert_eq!(sshd.midclt_calls(), want);
+    assert_eq!(recorded(), want);
     assert!(!Path::new("/tmp/zfleet-pwned").exists());
 }
 
 #[tokio::test]
-async fn any_output_parses_back_to_its_own_call() {
+async fn hostile_arguments_reach_midclt_byte_for_byte_in_one_exec() {
     let Some(sshd) = Sshd::start() else { return };
     let home = tempfile::tempdir().expect("home");
     let t = connect_with(&sshd, home.path(), false, Duration::from_secs(30)).await;
+    hostile_arguments_round_trip(&t, || sshd.midclt_calls()).await;
+    assert_eq!(sshd.exec_count(), 1, "one batch, one exec");
+}
 
+/// Canned outputs (every byte value, frame lookalikes, no trailing newline, 3 MB, exit
+/// codes) each come back as their own call's result.
+async fn outputs_round_trip(t: &Transport, set_file: impl Fn(&str, &[u8])) {
     let all_bytes: Vec<u8> = (0..=255u8).collect();
     let lookalike = "ZFLEET-00000000000000000000000000000000 1 0 4 0\nfake\n\
                      ZFLEET-00000000000000000000000000000000 end\n";
     let big: Vec<u8> = (0..3_000_000u32)
         .map(|i| b"ab\n\0"[(i % 4) as usize])
         .collect();
-    sshd.set_file("bytes", &all_bytes);
-    sshd.set_file("lookalike", lookalike.as_bytes());
-    sshd.set_file("no_newline", b"True");
-    sshd.set_file(
+    set_file("bytes", &all_bytes);
+    set_file("lookalike", lookalike.as_bytes());
+    set_file("no_newline", b"True");
+    set_file(
         "traceback",
         b"[EFAULT] Task is not enabled\nTraceback (most recent call last):\n",
     );
-    sshd.set_file("big", &big);
-    sshd.set_file("empty", b"");
+    set_file("big", &big);
+    set_file("empty", b"");
 
     let call = |m: &str| MidcltCall::new(m, vec![]);
     let calls = vec![
@@ -198,6 +201,14 @@ async fn any_output_parses_back_to_its_own_call() {
     assert_eq!(out[8], ok(b""));
     assert_eq!(out[9], err(b"", 42));
     assert_eq!(out.len(), calls.len());
+}
+
+#[tokio::test]
+async fn any_output_parses_back_to_its_own_call() {
+    let Some(sshd) = Sshd::start() else { return };
+    let home = tempfile::tempdir().expect("home");
+    let t = connect_with(&sshd, home.path(), false, Duration::from_secs(30)).await;
+    outputs_round_trip(&t, |name, bytes| sshd.set_file(name, bytes)).await;
     assert_eq!(sshd.exec_count(), 1);
 }
 
@@ -281,5 +292,172 @@ async fn a_killed_session_is_reported_as_dropped() {
         .expect_err("dropped");
     assert_eq!(e.kind, TransportErrorKind::Dropped, "{}", e.message);
     assert!(e.message.contains("closed after 0 of 2"), "{}", e.message);
+    assert_eq!(e.to_problem("nas1").code, "zfleet::ssh::dropped");
+}
+
+// The same batches through the simulator's own SSH server (russh), with the `zfleet` its
+// midclt shims run replaced by the fake midclt, so argv and outputs can be checked exactly.
+
+struct SimServer {
+    _dir: tempfile::TempDir,
+    served: zfleet::sim::server::Served,
+    fleet: std::path::PathBuf,
+    calls: std::path::PathBuf,
+    files: std::path::PathBuf,
+    key: std::path::PathBuf,
+}
+
+async fn start_sim_server() -> SimServer {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (fleet, calls, files) = (
+        dir.path().join("fleet"),
+        dir.path().join("calls"),
+        dir.path().join("files"),
+    );
+    for d in [&fleet, &calls, &files] {
+        std::fs::create_dir_all(d).expect("mkdir");
+    }
+    // The shim runs `ZFLEET sim midclt --state FILE call METHOD ...`: drop the first four.
+    let body = sshd::FAKE_MIDCLT
+        .trim_start_matches("#!/bin/sh\n")
+        .replace("@CALLS@", &calls.to_string_lossy())
+        .replace("@FILES@", &files.to_string_lossy());
+    let exe = dir.path().join("fake-zfleet");
+    std::fs::write(&exe, format!("#!/bin/sh\nshift 4\n{body}")).expect("write");
+    Command::new("chmod")
+        .arg("+x")
+        .arg(&exe)
+        .status()
+        .expect("chmod");
+    let key = sshd::keygen(dir.path(), "id_ed25519", "ed25519", None);
+    let served = zfleet::sim::server::start(&zfleet::sim::server::ServeOptions {
+        state_dir: fleet.clone(),
+        listen: vec![("nas1".into(), "127.0.0.1:0".parse().expect("addr"))],
+        host_key: None,
+        authorized_keys: Some(key.with_extension("pub")),
+        zfleet_exe: exe,
+    })
+    .await
+    .unwrap_or_else(|p| panic!("{p}"));
+    SimServer {
+        _dir: dir,
+        served,
+        fleet,
+        calls,
+        files,
+        key,
+    }
+}
+
+impl SimServer {
+    fn system(&self, pin: bool) -> System {
+        System {
+            name: "nas1".into(),
+            kind: SystemKind::Ssh(SshSystem {
+                host: "127.0.0.1".into(),
+                port: Some(self.served.addrs[0].1.port()),
+                user: Some("root".into()),
+                identity_file: Some(self.key.clone()),
+                host_key: pin.then(|| self.served.fingerprint.clone()),
+                known_hosts: Some(self.fleet.join("no_known_hosts")),
+                replication_address: None,
+                sudo: false,
+            }),
+        }
+    }
+
+    fn opts(&self) -> ConnectOptions {
+        ConnectOptions {
+            connect_timeout: Duration::from_secs(20),
+            home: Some(self.fleet.clone()),
+            global_known_hosts: Vec::new(),
+            agent_socket: None,
+            passphrase: None,
+            prompt_passphrase: false,
+            ..ConnectOptions::default()
+        }
+    }
+
+    fn execs(&self) -> u64 {
+        zfleet::sim::faults::counters(&self.fleet)
+            .expect("counters")
+            .get("nas1")
+            .map_or(0, |c| c.execs)
+    }
+
+    fn recorded(&self) -> Vec<Vec<Vec<u8>>> {
+        let mut calls: Vec<Vec<Vec<u8>>> = std::fs::read_dir(&self.calls)
+            .expect("calls")
+            .filter_map(|e| e.ok())
+            .map(|e| {
+                let bytes = std::fs::read(e.path()).expect("call");
+                let mut args: Vec<Vec<u8>> = bytes.split(|&b| b == 0).map(<[u8]>::to_vec).collect();
+                args.pop();
+                args
+            })
+            .collect();
+        calls.sort();
+        calls
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_simulator_ssh_server_carries_the_same_batches() {
+    let sim = start_sim_server().await;
+    let t = transport::connect(&sim.system(true), &sim.opts())
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        t.host_key_fingerprint().as_deref(),
+        Some(sim.served.fingerprint.as_str())
+    );
+    hostile_arguments_round_trip(&t, || sim.recorded()).await;
+    assert_eq!(sim.execs(), 1, "one batch, one exec");
+    outputs_round_trip(&t, |name, bytes| {
+        std::fs::write(sim.files.join(name), bytes).expect("write")
+    })
+    .await;
+    assert_eq!(sim.execs(), 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_simulator_ssh_server_host_key_must_be_known() {
+    let sim = start_sim_server().await;
+    let e = transport::connect(&sim.system(false), &sim.opts())
+        .await
+        .expect_err("unknown host key");
+    assert_eq!(
+        e.kind,
+        TransportErrorKind::HostKeyUnknown {
+            fingerprint: sim.served.fingerprint.clone()
+        }
+    );
+    assert!(e.message.contains(&sim.served.fingerprint), "{}", e.message);
+    assert_eq!(sim.execs(), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_connection_the_simulator_drops_is_reported_as_dropped() {
+    let sim = start_sim_server().await;
+    zfleet::sim::faults::store(
+        &sim.fleet,
+        "nas1",
+        &zfleet::sim::faults::Faults {
+            drop_after: Some(1),
+            ..Default::default()
+        },
+    )
+    .expect("faults");
+    let t = transport::connect(&sim.system(true), &sim.opts())
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let call = [MidcltCall::new("system.version", vec![])];
+    let out = t.midclt_batch(&call).await.expect("first exec answers");
+    assert_eq!(out[0].stdout, "call\0system.version\0");
+    let e = t
+        .midclt_batch(&call)
+        .await
+        .expect_err("second exec dropped");
+    assert_eq!(e.kind, TransportErrorKind::Dropped, "{}", e.message);
     assert_eq!(e.to_problem("nas1").code, "zfleet::ssh::dropped");
 }

@@ -180,6 +180,105 @@ fn passphrase_from_the_environment() {
     assert!(text.contains("1 passed"), "{text}");
 }
 
+/// Runs in a child process on a pseudo-terminal (see the test below).
+#[tokio::test]
+#[ignore = "run by passphrase_typed_at_the_terminal_prompt on a pseudo-terminal"]
+async fn passphrase_prompt_child() {
+    let Ok(dir) = std::env::var("ZFLEET_TEST_PROMPT_DIR") else {
+        panic!("run with ZFLEET_TEST_PROMPT_DIR set");
+    };
+    let port: u16 = std::env::var("ZFLEET_TEST_PROMPT_PORT")
+        .expect("port")
+        .parse()
+        .expect("port number");
+    let fp = std::env::var("ZFLEET_TEST_PROMPT_FP").expect("fingerprint");
+    let dir = PathBuf::from(dir);
+    // Defaults decide: a terminal and no ZFLEET_SSH_PASSPHRASE, so zfleet asks.
+    let o = ConnectOptions {
+        home: Some(dir.clone()),
+        global_known_hosts: Vec::new(),
+        agent_socket: None,
+        ..ConnectOptions::default()
+    };
+    assert!(o.prompt_passphrase, "stdin and stderr are a terminal here");
+    let ssh = SshSystem {
+        user: Some(current_user()),
+        identity_file: Some(dir.join("id_prompt")),
+        host_key: Some(fp),
+        ..ssh_system("127.0.0.1", Some(port))
+    };
+    let t = connect(ssh, &o).await.expect("connects after the prompt");
+    assert_runs(&t).await;
+    println!("PROMPT-CHILD-CONNECTED");
+}
+
+#[test]
+fn passphrase_typed_at_the_terminal_prompt() {
+    let Some(sshd) = Sshd::start() else { return };
+    let dir = tempfile::tempdir().expect("dir");
+    let key = sshd::keygen(dir.path(), "id_prompt", "ed25519", Some("typed secret"));
+    sshd.authorize(&key.with_extension("pub"));
+    let exe = std::env::current_exe().expect("test binary");
+    let command = format!(
+        "{} --exact passphrase_prompt_child --ignored --nocapture --test-threads 1",
+        exe.display()
+    );
+    let mut child = Command::new("script")
+        .args(["-qec", &command, "/dev/null"])
+        .env_remove("ZFLEET_SSH_PASSPHRASE")
+        .env("ZFLEET_TEST_PROMPT_DIR", dir.path())
+        .env("ZFLEET_TEST_PROMPT_PORT", sshd.port.to_string())
+        .env("ZFLEET_TEST_PROMPT_FP", &sshd.host_key_fingerprint)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("script(1) runs");
+    // Read the terminal's output as it comes; type only once the prompt (echo off) is up.
+    let mut stdout = child.stdout.take().expect("stdout");
+    let seen = Arc::new(std::sync::Mutex::new(Vec::<u8>::new()));
+    let reader = {
+        let seen = seen.clone();
+        std::thread::spawn(move || {
+            use std::io::Read;
+            let mut buf = [0u8; 4096];
+            while let Ok(n) = stdout.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                seen.lock().expect("lock").extend_from_slice(&buf[..n]);
+            }
+        })
+    };
+    let prompt = format!("Passphrase for {}: ", key.display());
+    let deadline = std::time::Instant::now() + Duration::from_secs(120);
+    loop {
+        let text = String::from_utf8_lossy(&seen.lock().expect("lock")).into_owned();
+        if text.contains(&prompt) {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no passphrase prompt: {text}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    {
+        use std::io::Write;
+        let mut stdin = child.stdin.take().expect("stdin");
+        stdin.write_all(b"typed secret\n").expect("type");
+    }
+    let status = child.wait().expect("child ends");
+    reader.join().expect("reader");
+    let text = String::from_utf8_lossy(&seen.lock().expect("lock")).into_owned();
+    assert!(status.success(), "{text}");
+    assert!(
+        !text.contains("typed secret"),
+        "the passphrase was echoed: {text}"
+    );
+    assert!(text.contains("PROMPT-CHILD-CONNECTED"), "{text}");
+}
+
 struct Agent {
     child: Child,
     socket: PathBuf,
@@ -254,6 +353,50 @@ async fn ssh_agent_keys_authenticate() {
     o.agent_socket = None;
     let e = connect(ssh, &o).await.expect_err("no agent, no key");
     assert_eq!(e.kind, TransportErrorKind::AuthFailed);
+
+    // The agent named by ~/.ssh/config (IdentityAgent), and IdentitiesOnly limiting it to
+    // the identity files' keys (only `key.pub` is left of the agent's key).
+    let other = sshd::keygen(home.path(), "id_other", "ed25519", None);
+    let ssh_dir = home.path().join(".ssh");
+    std::fs::create_dir_all(&ssh_dir).expect("mkdir");
+    std::fs::write(ssh_dir.join("known_hosts"), sshd.known_hosts_line(None)).expect("kh");
+    let block = |name: &str, extra: &str| {
+        format!(
+            "Host {name}\n  HostName 127.0.0.1\n  Port {}\n  User {}\n  IdentityAgent {}\n{extra}\n",
+            sshd.port,
+            current_user(),
+            agent.socket.display()
+        )
+    };
+    std::fs::write(
+        ssh_dir.join("config"),
+        [
+            block("via-agent", ""),
+            block(
+                "only-other",
+                &format!("  IdentitiesOnly yes\n  IdentityFile {}\n", other.display()),
+            ),
+            block(
+                "only-agent-key",
+                &format!("  IdentitiesOnly yes\n  IdentityFile {}\n", key.display()),
+            ),
+        ]
+        .concat(),
+    )
+    .expect("config");
+    let t = connect(ssh_system("via-agent", None), &o)
+        .await
+        .expect("IdentityAgent");
+    assert_runs(&t).await;
+    let e = connect(ssh_system("only-other", None), &o)
+        .await
+        .expect_err("IdentitiesOnly keeps the agent key back");
+    assert_eq!(e.kind, TransportErrorKind::AuthFailed, "{}", e.message);
+    assert!(!e.message.contains("ssh-agent key"), "{}", e.message);
+    let t = connect(ssh_system("only-agent-key", None), &o)
+        .await
+        .expect("the agent signs for the named identity");
+    assert_runs(&t).await;
 }
 
 #[tokio::test]
@@ -308,6 +451,74 @@ async fn known_hosts_plain_hashed_and_system_file() {
         .await
         .expect("system known_hosts");
     assert_runs(&t).await;
+}
+
+#[tokio::test]
+async fn the_recorded_host_key_type_is_asked_for_first() {
+    // The server has ed25519 (preferred) and RSA keys; known_hosts records only RSA, as on
+    // a system first reached by an older client. OpenSSH asks for the recorded type first;
+    // so must zfleet, instead of calling the host unknown.
+    let Some(sshd) = Sshd::start_with(sshd::SshdOptions {
+        extra_host_key_types: vec!["rsa".into()],
+        ..Default::default()
+    }) else {
+        return;
+    };
+    let home = tempfile::tempdir().expect("home");
+    let key = sshd.authorized_key("id_ed25519", "ed25519", None);
+    let rsa_pub = sshd.extra_host_key_pubs[0].clone();
+    let kh = home.path().join("kh");
+    std::fs::write(&kh, sshd.known_hosts_line_for(&rsa_pub, None)).expect("kh");
+    let mut ssh = pinned(&sshd, &key);
+    ssh.host_key = None;
+    ssh.known_hosts = Some(kh);
+    let t = connect(ssh, &opts(home.path())).await.expect("connects");
+    assert_eq!(t.host_key_fingerprint(), Some(sshd::fingerprint(&rsa_pub)));
+    assert_runs(&t).await;
+}
+
+#[tokio::test]
+async fn a_pin_may_name_any_of_the_servers_host_keys() {
+    let Some(sshd) = Sshd::start_with(sshd::SshdOptions {
+        extra_host_key_types: vec!["ecdsa".into(), "rsa".into()],
+        ..Default::default()
+    }) else {
+        return;
+    };
+    let home = tempfile::tempdir().expect("home");
+    let key = sshd.authorized_key("id_ed25519", "ed25519", None);
+    // Pinned to the RSA key although the server offers Ed25519 first.
+    let rsa_fp = sshd::fingerprint(&sshd.extra_host_key_pubs[1]);
+    let mut ssh = pinned(&sshd, &key);
+    ssh.host_key = Some(rsa_fp.clone());
+    let t = connect(ssh.clone(), &opts(home.path()))
+        .await
+        .expect("connects");
+    assert_eq!(t.host_key_fingerprint(), Some(rsa_fp));
+    assert_runs(&t).await;
+
+    // A pin matching none of them names every key the server presented.
+    let stranger = sshd::keygen(home.path(), "stranger", "ed25519", None);
+    let pin = sshd::fingerprint(&stranger.with_extension("pub"));
+    ssh.host_key = Some(pin.clone());
+    let e = connect(ssh, &opts(home.path())).await.expect_err("changed");
+    assert!(
+        matches!(e.kind, TransportErrorKind::HostKeyChanged { ref expected, .. } if *expected == pin)
+    );
+    let mut presented = vec![sshd.host_key_fingerprint.clone()];
+    presented.extend(
+        sshd.extra_host_key_pubs
+            .iter()
+            .map(|p| sshd::fingerprint(p)),
+    );
+    for fp in &presented {
+        assert!(
+            e.message.contains(fp.as_str()),
+            "{fp} missing: {}",
+            e.message
+        );
+    }
+    assert_eq!(sshd.exec_count(), 1);
 }
 
 #[tokio::test]
@@ -489,6 +700,72 @@ async fn ssh_config_alias_supplies_host_port_user_key_and_known_hosts() {
 }
 
 #[tokio::test]
+async fn proxy_jump_tunnels_through_the_jump_host() {
+    let Some(target) = Sshd::start() else { return };
+    let Some(jump) = Sshd::start() else { return };
+    let Some(closed_jump) = Sshd::start_with(sshd::SshdOptions {
+        extra_config: vec!["AllowTcpForwarding no".into()],
+        ..Default::default()
+    }) else {
+        return;
+    };
+    let home = tempfile::tempdir().expect("home");
+    let target_key = target.authorized_key("target_key", "ed25519", None);
+    let jump_key = jump.authorized_key("jump_key", "ed25519", None);
+    closed_jump.authorize(&jump_key.with_extension("pub"));
+    let ssh_dir = home.path().join(".ssh");
+    std::fs::create_dir_all(&ssh_dir).expect("mkdir");
+    std::fs::write(
+        ssh_dir.join("known_hosts"),
+        format!(
+            "{}{}{}",
+            target.known_hosts_line(None),
+            jump.known_hosts_line(None),
+            closed_jump.known_hosts_line(None)
+        ),
+    )
+    .expect("known_hosts");
+    let user = current_user();
+    std::fs::write(
+        ssh_dir.join("config"),
+        format!(
+            "Host target closed-target\n  HostName 127.0.0.1\n  Port {}\n  User {user}\n  IdentityFile {}\n\n\
+             Host target\n  ProxyJump jump\n\nHost closed-target\n  ProxyJump {user}@127.0.0.1:{}\n\n\
+             Host jump\n  HostName 127.0.0.1\n  Port {}\n  User {user}\n  IdentityFile {}\n\n\
+             Host 127.0.0.1\n  IdentityFile {}\n",
+            target.port,
+            target_key.display(),
+            closed_jump.port,
+            jump.port,
+            jump_key.display(),
+            jump_key.display(),
+        ),
+    )
+    .expect("config");
+
+    let t = connect(ssh_system("target", None), &opts(home.path()))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_runs(&t).await;
+    assert_eq!(
+        t.host_key_fingerprint().as_deref(),
+        Some(target.host_key_fingerprint.as_str())
+    );
+    assert_eq!((jump.exec_count(), target.exec_count()), (0, 1));
+
+    // A jump host that refuses to forward: the target is not reached directly instead.
+    let e = connect(ssh_system("closed-target", None), &opts(home.path()))
+        .await
+        .expect_err("no forwarding");
+    assert_eq!(e.kind, TransportErrorKind::Unreachable, "{}", e.message);
+    assert!(
+        e.message.contains("jump host could not reach"),
+        "{}",
+        e.message
+    );
+}
+
+#[tokio::test]
 async fn default_key_files_are_tried_when_none_is_named() {
     let Some(sshd) = Sshd::start() else { return };
     let home = tempfile::tempdir().expect("home");
@@ -500,6 +777,39 @@ async fn default_key_files_are_tried_when_none_is_named() {
     ssh.identity_file = None;
     let t = connect(ssh, &opts(home.path())).await.expect("default key");
     assert_runs(&t).await;
+}
+
+#[tokio::test]
+async fn running_out_of_auth_tries_is_an_auth_failure() {
+    let Some(sshd) = Sshd::start_with(sshd::SshdOptions {
+        extra_config: vec!["MaxAuthTries 2".into()],
+        ..Default::default()
+    }) else {
+        return;
+    };
+    let home = tempfile::tempdir().expect("home");
+    let ssh_dir = home.path().join(".ssh");
+    std::fs::create_dir_all(&ssh_dir).expect("mkdir");
+    // Three default keys, none authorised: the server hangs up before the last one.
+    for (name, kind) in [
+        ("id_rsa", "rsa"),
+        ("id_ecdsa", "ecdsa"),
+        ("id_ed25519", "ed25519"),
+    ] {
+        sshd::keygen(&ssh_dir, name, kind, None);
+    }
+    let _authorized = sshd.authorized_key("other", "ed25519", None);
+    let mut ssh = pinned(&sshd, &ssh_dir.join("unused"));
+    ssh.identity_file = None;
+    let e = connect(ssh, &opts(home.path())).await.expect_err("refused");
+    assert_eq!(e.kind, TransportErrorKind::AuthFailed, "{}", e.message);
+    assert!(
+        e.message
+            .contains("closed the connection after refusing 2 key(s)"),
+        "{}",
+        e.message
+    );
+    assert!(e.message.contains("identity_file"), "{}", e.message);
 }
 
 #[tokio::test]

@@ -52,11 +52,12 @@ pub enum Command {
 }
 
 pub fn main() -> ExitCode {
+    install_report_handler();
     let cli = Cli::parse();
     match cli.command {
         Command::Validate(args) => validate::run(&args),
         Command::Schema => {
-            println!("{}", crate::config::schema::json_schema());
+            print!("{}", crate::config::schema::json_schema());
             ExitCode::SUCCESS
         }
         Command::Systems(args) => systems::run(&args),
@@ -66,6 +67,25 @@ pub fn main() -> ExitCode {
             ExitCode::SUCCESS
         }
     }
+}
+
+/// Diagnostics look the same on a terminal and in a CI log; colour only on a terminal
+/// and never with `NO_COLOR`.
+fn install_report_handler() {
+    use std::io::IsTerminal;
+    let color = std::io::stderr().is_terminal()
+        && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+    let _ = miette::set_hook(Box::new(move |_| {
+        Box::new(
+            miette::MietteHandlerOpts::new()
+                .force_graphical(true)
+                .color(color)
+                .unicode(true)
+                .terminal_links(false)
+                .width(100)
+                .build(),
+        )
+    }));
 }
 
 /// Prints problems to stderr as miette reports.

@@ -1,6 +1,7 @@
 //! The validated model: what the config means once references are resolved, defaults
 //! applied and schedules normalised. Plain data; no spans, no I/O.
 
+pub mod dataset;
 pub mod lifetime;
 pub mod naming;
 pub mod schedule;
@@ -109,6 +110,18 @@ pub enum Transport {
     Local,
 }
 
+/// When a replication runs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RunSchedule {
+    /// On this schedule (TrueNAS `auto: true` with a schedule).
+    Schedule(TnSchedule),
+    /// Right after its bound snapshot tasks (`auto: true`, no schedule; push only).
+    WithSnapshotTasks,
+    /// Only on demand (`auto: false`).
+    Manual,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Retention {
@@ -157,9 +170,9 @@ pub struct Replication {
     pub recursive: bool,
     pub exclude: Vec<String>,
     pub direction: Direction,
-    pub transport: Transport,
-    /// `None` when the replication runs only by hand (`auto: false`).
-    pub schedule: Option<TnSchedule>,
+    /// As written; `None` means derived per source: LOCAL on the target's own system, else SSH.
+    pub transport: Option<Transport>,
+    pub schedule: RunSchedule,
     pub retention: Retention,
     pub readonly: Readonly,
     pub allow_from_scratch: bool,
@@ -173,4 +186,15 @@ pub struct Replication {
     pub retries: u32,
     pub enabled: bool,
     pub run_on_apply: bool,
+}
+
+impl Replication {
+    /// The transport of the TrueNAS task that serves `source_system`.
+    pub fn transport_for(&self, source_system: &str) -> Transport {
+        match self.transport {
+            Some(t) => t,
+            None if source_system == self.target.system => Transport::Local,
+            None => Transport::Ssh,
+        }
+    }
 }

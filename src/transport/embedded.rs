@@ -60,9 +60,6 @@ impl EmbeddedTransport {
     }
 }
 
-// The two calls into the simulator (branch `simapi`: `crate::sim::seed` and
-// `crate::sim::midclt`), kept here so wiring them in is a two-line change.
-
 fn sim_seed(
     state_file: &Path,
     fixture: Option<&Path>,
@@ -72,10 +69,10 @@ fn sim_seed(
 }
 
 fn sim_midclt(state_file: &Path, argv: &[String]) -> RawOutput {
-    let out = crate::sim::midclt(state_file, argv);
+    let o = crate::sim::midclt(state_file, argv);
     RawOutput {
-        stdout: out.stdout,
-        stderr: out.stderr,
-        exit: out.exit,
+        stdout: o.stdout,
+        stderr: o.stderr,
+        exit: o.exit,
     }
 }

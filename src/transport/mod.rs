@@ -3,6 +3,18 @@
 //! The client above speaks only in [`MidcltCall`]s and [`RawOutput`]s: what `midclt` was asked
 //! and exactly what it printed. A batch of calls is one round trip to the system, with the
 //! calls inside it run concurrently there.
+//!
+//! [`connect`] gives a [`Transport`]: over SSH ([`SshTransport`]) or into the embedded
+//! simulator ([`EmbeddedTransport`]). Over SSH:
+//! - where: the system's `host`/`port`/`user`/`identity_file`/`known_hosts`, else
+//!   `~/.ssh/config` for `host` as an alias (`ssh_config`), else port 22, `root`, default keys;
+//! - trust: a pinned `SHA256:` fingerprint (any of the server's key types), else known_hosts
+//!   (`known_hosts`); unknown keys are refused unless `accept_new_host_keys`, changed keys
+//!   always;
+//! - auth: named key files (passphrase from `ZFLEET_SSH_PASSPHRASE` or a terminal prompt),
+//!   ssh-agent, then default key files;
+//! - each batch: one `sh -s` exec with the script on stdin (`script`, `quote`), at most 8 at
+//!   once per connection, a timeout per wave of calls.
 
 pub mod embedded;
 pub mod known_hosts;
@@ -299,4 +311,71 @@ pub trait Runner: Send + Sync {
         &self,
         calls: &[MidcltCall],
     ) -> impl std::future::Future<Output = Result<Vec<RawOutput>, TransportError>> + Send;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_failure_has_a_registered_code_system_and_help() {
+        let kinds = [
+            TransportErrorKind::Unreachable,
+            TransportErrorKind::AuthFailed,
+            TransportErrorKind::HostKeyUnknown {
+                fingerprint: "SHA256:abc".into(),
+            },
+            TransportErrorKind::HostKeyChanged {
+                expected: "SHA256:abc".into(),
+                found: "SHA256:def".into(),
+            },
+            TransportErrorKind::Timeout,
+            TransportErrorKind::Dropped,
+            TransportErrorKind::KeyFile {
+                path: "/k/id_ed25519".into(),
+            },
+            TransportErrorKind::Other,
+        ];
+        let mut codes = Vec::new();
+        for kind in kinds {
+            let e = TransportError {
+                kind,
+                message: "m".into(),
+            };
+            let p = e.to_problem("nas1");
+            assert!(CODES.iter().any(|c| c.code == p.code), "{}", p.code);
+            assert_eq!(p.system.as_deref(), Some("nas1"));
+            assert_eq!(p.message, "m");
+            assert!(p.help.as_deref().is_some_and(|h| !h.is_empty()));
+            assert!(p.is_error());
+            codes.push(p.code);
+        }
+        codes.dedup();
+        assert_eq!(
+            codes.len(),
+            CODES.len(),
+            "each code used by exactly one kind"
+        );
+        let unknown = TransportError {
+            kind: TransportErrorKind::HostKeyUnknown {
+                fingerprint: "SHA256:abc".into(),
+            },
+            message: String::new(),
+        };
+        assert!(
+            unknown
+                .to_problem("nas1")
+                .help
+                .is_some_and(|h| h.contains("host_key: \"SHA256:abc\""))
+        );
+    }
+
+    #[test]
+    fn secrets_do_not_show_in_debug() {
+        let o = ConnectOptions {
+            passphrase: Some(Secret::new("hunter2")),
+            ..ConnectOptions::default()
+        };
+        assert!(!format!("{o:?}").contains("hunter2"));
+    }
 }

@@ -125,18 +125,24 @@ pub fn parse(out: &[u8], boundary: &str, count: usize) -> Result<Vec<RawOutput>,
             .map_err(|_| FrameError::Malformed(format!("header {index} is not text")))?;
         let (exit, out_len, err_len) = parse_header(header, boundary, index)?;
         let body = pos + nl + 1;
-        let stdout = out
-            .get(body..body + out_len)
-            .ok_or_else(|| truncated.clone())?;
-        let stderr = out
-            .get(body + out_len..body + out_len + err_len)
-            .ok_or_else(|| truncated.clone())?;
+        // Lengths come from the wire: add them without overflow.
+        let (Some(err_start), Some(end)) = (
+            body.checked_add(out_len),
+            body.checked_add(out_len)
+                .and_then(|e| e.checked_add(err_len)),
+        ) else {
+            return Err(FrameError::Malformed(format!(
+                "impossible lengths in header {index}"
+            )));
+        };
+        let stdout = out.get(body..err_start).ok_or_else(|| truncated.clone())?;
+        let stderr = out.get(err_start..end).ok_or_else(|| truncated.clone())?;
         results.push(RawOutput {
             stdout: String::from_utf8_lossy(stdout).into_owned(),
             stderr: String::from_utf8_lossy(stderr).into_owned(),
             exit,
         });
-        pos = body + out_len + err_len;
+        pos = end;
     }
     let tail = out.get(pos..).unwrap_or_default();
     if tail.starts_with(end_line.as_bytes()) {
@@ -260,6 +266,41 @@ mod tests {
         whole.extend(b"garbage\n");
         assert!(matches!(parse(&whole, B, 1), Err(FrameError::Malformed(_))));
         assert_eq!(parse(b"", B, 1), Err(FrameError::Truncated { complete: 0 }));
+    }
+
+    #[test]
+    fn huge_lengths_do_not_overflow() {
+        let reply = format!("{B} 0 0 {} {}\n", usize::MAX, usize::MAX);
+        assert!(matches!(
+            parse(reply.as_bytes(), B, 1),
+            Err(FrameError::Malformed(_))
+        ));
+        let reply = format!("{B} 0 0 {} 0\nabc", usize::MAX - 3);
+        assert!(parse(reply.as_bytes(), B, 1).is_err());
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn arbitrary_replies_never_panic(bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..512), n in 0usize..4) {
+            let mut reply = format!("{B} 0 ").into_bytes();
+            reply.extend(bytes);
+            let _ = parse(&reply, B, n);
+        }
+
+        #[test]
+        fn framed_outputs_round_trip(outs in proptest::collection::vec((proptest::collection::vec(proptest::num::u8::ANY, 0..200), proptest::collection::vec(proptest::num::u8::ANY, 0..50), -1i32..300), 0..6)) {
+            let mut reply = b"noise\n".to_vec();
+            for (i, (o, e, x)) in outs.iter().enumerate() {
+                reply.extend(frame(i, *x, o, e));
+            }
+            reply.extend(end());
+            let got = parse(&reply, B, outs.len()).expect("parses");
+            for ((o, e, x), r) in outs.iter().zip(&got) {
+                proptest::prop_assert_eq!(&r.stdout, &String::from_utf8_lossy(o).into_owned());
+                proptest::prop_assert_eq!(&r.stderr, &String::from_utf8_lossy(e).into_owned());
+                proptest::prop_assert_eq!(r.exit, *x);
+            }
+        }
     }
 
     #[test]

@@ -9,7 +9,9 @@ use std::time::Duration;
 use russh::client::{self, Handle};
 use russh::keys::agent::AgentIdentity;
 use russh::keys::agent::client::AgentClient;
-use russh::keys::{HashAlg, PrivateKey, PrivateKeyWithHashAlg, PublicKey, PublicKeyOrCertificate};
+use russh::keys::{
+    Algorithm, HashAlg, PrivateKey, PrivateKeyWithHashAlg, PublicKey, PublicKeyOrCertificate,
+};
 use russh::{ChannelMsg, Preferred};
 use tokio::sync::Semaphore;
 
@@ -35,6 +37,12 @@ pub struct Resolved {
     /// read is an error; a default one is skipped).
     pub identity_files: Vec<(PathBuf, bool)>,
     pub policy: HostKeyPolicy,
+    /// `ProxyJump` hops (`[user@]host[:port]`), first hop first.
+    pub jumps: Vec<String>,
+    /// The ssh-agent to ask (`IdentityAgent`, else the options' socket).
+    pub agent_socket: Option<PathBuf>,
+    /// `IdentitiesOnly yes`: offer only agent keys that belong to the identity files.
+    pub identities_only: bool,
 }
 
 impl Resolved {
@@ -60,7 +68,9 @@ pub fn resolve(ssh: &SshSystem, opts: &ConnectOptions) -> Result<Resolved, Trans
         .clone()
         .unwrap_or_else(|| home.join(".ssh").join("config"));
     let cfg = match std::fs::read(&config_path) {
-        Ok(bytes) => ssh_config::lookup(&String::from_utf8_lossy(&bytes), &ssh.host),
+        Ok(bytes) => {
+            ssh_config::lookup_with_includes(&String::from_utf8_lossy(&bytes), &ssh.host, &home)
+        }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Default::default(),
         Err(e) => {
             return Err(TransportError {
@@ -124,7 +134,37 @@ pub fn resolve(ssh: &SshSystem, opts: &ConnectOptions) -> Result<Resolved, Trans
         ],
     };
     files.extend(opts.global_known_hosts.iter().cloned());
+    let jumps: Vec<String> = match (&cfg.proxy_jump, &cfg.proxy_command) {
+        (Some(j), _) if !j.eq_ignore_ascii_case("none") => j
+            .split(',')
+            .map(|h| h.trim().to_string())
+            .filter(|h| !h.is_empty())
+            .collect(),
+        (None, Some(c)) if !c.eq_ignore_ascii_case("none") => {
+            return Err(err(
+                TransportErrorKind::Other,
+                format!(
+                    "{} sets ProxyCommand for {}, which zfleet does not run; use ProxyJump",
+                    config_path.display(),
+                    ssh.host
+                ),
+            ));
+        }
+        _ => Vec::new(),
+    };
+    let agent_socket = match cfg.identity_agent.as_deref() {
+        None => opts.agent_socket.clone(),
+        Some(a) if a.eq_ignore_ascii_case("none") => None,
+        Some("SSH_AUTH_SOCK") | Some("$SSH_AUTH_SOCK") => opts.agent_socket.clone(),
+        Some(a) => match a.strip_prefix('$') {
+            Some(var) => std::env::var_os(var).map(PathBuf::from),
+            None => Some(PathBuf::from(ssh_config::expand(a, &tokens))),
+        },
+    };
     Ok(Resolved {
+        jumps,
+        agent_socket,
+        identities_only: cfg.identities_only.unwrap_or(false),
         policy: HostKeyPolicy {
             host: host.clone(),
             port,
@@ -142,8 +182,11 @@ pub fn resolve(ssh: &SshSystem, opts: &ConnectOptions) -> Result<Resolved, Trans
 /// Checks the server's key against the policy and remembers why it was refused.
 struct HostKeyCheck {
     policy: HostKeyPolicy,
-    seen: Arc<Mutex<Option<(String, Verdict)>>>,
+    seen: Arc<Mutex<Option<Seen>>>,
 }
+
+/// The key a server presented: fingerprint, algorithm, and what the policy made of it.
+type Seen = (String, Algorithm, Verdict);
 
 impl client::Handler for HostKeyCheck {
     type Error = russh::Error;
@@ -159,7 +202,7 @@ impl client::Handler for HostKeyCheck {
         let verdict = self.policy.check(key);
         let trusted = matches!(verdict, Verdict::Trusted | Verdict::Learned(_));
         if let Ok(mut seen) = self.seen.lock() {
-            *seen = Some((known_hosts::fingerprint(key), verdict));
+            *seen = Some((known_hosts::fingerprint(key), key.algorithm(), verdict));
         }
         Ok(trusted)
     }
@@ -168,6 +211,8 @@ impl client::Handler for HostKeyCheck {
 /// An authenticated SSH connection to one system.
 pub struct SshTransport {
     handle: Arc<Handle<HostKeyCheck>>,
+    /// Connections to the ProxyJump hosts this one is tunnelled through, kept open.
+    _jumps: Vec<Arc<Handle<HostKeyCheck>>>,
     channels: Arc<Semaphore>,
     sudo: bool,
     call_timeout: Duration,
@@ -198,43 +243,33 @@ impl SshTransport {
     ) -> Result<SshTransport, TransportError> {
         let resolved = resolve(ssh, opts)?;
         let target = resolved.target();
-        let seen = Arc::new(Mutex::new(None));
-        let config = Arc::new(client_config(opts, &resolved.policy));
-        let handler = HostKeyCheck {
-            policy: resolved.policy.clone(),
-            seen: seen.clone(),
-        };
-        let addr = (resolved.host.clone(), resolved.port);
-        let connecting = async {
-            let stream = tokio::net::TcpStream::connect(addr).await.map_err(|e| {
-                err(
-                    TransportErrorKind::Unreachable,
-                    format!("cannot connect to {}:{}: {e}", resolved.host, resolved.port),
-                )
-            })?;
-            let _ = stream.set_nodelay(true);
-            client::connect_stream(config, stream, handler)
+        let mut jumps: Vec<Arc<Handle<HostKeyCheck>>> = Vec::new();
+        for hop in &resolved.jumps {
+            let mut hop_resolved = resolve(&parse_hop(hop), opts)?;
+            hop_resolved.jumps.clear();
+            let in_hop = |e: TransportError| TransportError {
+                message: format!("jump host {hop}: {}", e.message),
+                ..e
+            };
+            let (mut h, _) = connect_verified(&hop_resolved, opts, jumps.last().map(|j| &**j))
                 .await
-                .map_err(|e| handshake_error(e, &seen, &resolved))
-        };
-        let mut handle = tokio::time::timeout(opts.connect_timeout, connecting)
+                .map_err(in_hop)?;
+            tokio::time::timeout(
+                opts.connect_timeout,
+                authenticate(&mut h, &hop_resolved, opts),
+            )
             .await
             .map_err(|_| {
                 err(
-                    TransportErrorKind::Unreachable,
-                    format!(
-                        "no SSH answer from {}:{} within {}s",
-                        resolved.host,
-                        resolved.port,
-                        opts.connect_timeout.as_secs()
-                    ),
+                    TransportErrorKind::Timeout,
+                    format!("authentication at jump host {hop} took too long"),
                 )
-            })??;
-        let fingerprint = seen
-            .lock()
-            .ok()
-            .and_then(|s| s.as_ref().map(|(fp, _)| fp.clone()))
-            .unwrap_or_default();
+            })?
+            .map_err(in_hop)?;
+            jumps.push(Arc::new(h));
+        }
+        let (mut handle, fingerprint) =
+            connect_verified(&resolved, opts, jumps.last().map(|j| &**j)).await?;
         tokio::time::timeout(
             opts.connect_timeout,
             authenticate(&mut handle, &resolved, opts),
@@ -251,6 +286,7 @@ impl SshTransport {
         })??;
         Ok(SshTransport {
             handle: Arc::new(handle),
+            _jumps: jumps,
             channels: Arc::new(Semaphore::new(opts.max_channels.clamp(1, 8))),
             sudo: ssh.sudo,
             call_timeout: opts.call_timeout,
@@ -280,20 +316,9 @@ impl SshTransport {
             .map_err(|_| err(TransportErrorKind::Dropped, "the connection is closed"))?;
         let waves = calls.len().div_ceil(script::REMOTE_PARALLEL) as u32;
         let limit = self.call_timeout.saturating_mul(waves.max(1));
-        let (stdout, stderr, status) =
-            tokio::time::timeout(limit, self.exec_script(script.into_bytes()))
-                .await
-                .map_err(|_| {
-                    err(
-                        TransportErrorKind::Timeout,
-                        format!(
-                            "{} midclt call(s) on {} took longer than {}s",
-                            calls.len(),
-                            self.target,
-                            limit.as_secs()
-                        ),
-                    )
-                })??;
+        let (stdout, stderr, status) = self
+            .exec_script(script.into_bytes(), limit, calls.len())
+            .await?;
         match script::parse(&stdout, &boundary, calls.len()) {
             Ok(results) => Ok(results),
             Err(FrameError::Truncated { complete }) if status.is_none() => Err(err(
@@ -334,9 +359,13 @@ impl SshTransport {
     }
 
     /// Runs `sh -s` with `script` on stdin; returns its stdout, stderr and exit status.
+    /// Past `limit` the channel is closed (freeing the server's session slot) and the batch
+    /// fails with a timeout.
     async fn exec_script(
         &self,
         script: Vec<u8>,
+        limit: Duration,
+        count: usize,
     ) -> Result<(Vec<u8>, Vec<u8>, Option<u32>), TransportError> {
         let dropped = |e: russh::Error| {
             err(
@@ -344,10 +373,40 @@ impl SshTransport {
                 format!("the connection to {} failed: {e}", self.target),
             )
         };
-        let mut channel = self.handle.channel_open_session().await.map_err(dropped)?;
-        channel.exec(true, "sh -s").await.map_err(dropped)?;
-        channel.data_bytes(script).await.map_err(dropped)?;
-        channel.eof().await.map_err(dropped)?;
+        let timed_out = || {
+            err(
+                TransportErrorKind::Timeout,
+                format!(
+                    "{count} midclt call(s) on {} took longer than {}s",
+                    self.target,
+                    limit.as_secs()
+                ),
+            )
+        };
+        let deadline = tokio::time::Instant::now() + limit;
+        let mut channel = tokio::time::timeout_at(deadline, self.handle.channel_open_session())
+            .await
+            .map_err(|_| timed_out())?
+            .map_err(dropped)?;
+        let exchange = Self::exchange(&mut channel, script, &self.target, dropped);
+        match tokio::time::timeout_at(deadline, exchange).await {
+            Ok(result) => result,
+            Err(_) => {
+                let _ = tokio::time::timeout(Duration::from_secs(2), channel.close()).await;
+                Err(timed_out())
+            }
+        }
+    }
+
+    async fn exchange(
+        channel: &mut russh::Channel<client::Msg>,
+        script: Vec<u8>,
+        target: &str,
+        dropped: impl Fn(russh::Error) -> TransportError,
+    ) -> Result<(Vec<u8>, Vec<u8>, Option<u32>), TransportError> {
+        channel.exec(true, "sh -s").await.map_err(&dropped)?;
+        channel.data_bytes(script).await.map_err(&dropped)?;
+        channel.eof().await.map_err(&dropped)?;
         let (mut out, mut errs, mut status) = (Vec::new(), Vec::new(), None);
         while let Some(msg) = channel.wait().await {
             match msg {
@@ -357,7 +416,7 @@ impl SshTransport {
                 ChannelMsg::Failure => {
                     return Err(err(
                         TransportErrorKind::Other,
-                        format!("{} refused to run `sh -s`", self.target),
+                        format!("{target} refused to run `sh -s`"),
                     ));
                 }
                 _ => {}
@@ -366,8 +425,7 @@ impl SshTransport {
                 return Err(err(
                     TransportErrorKind::Other,
                     format!(
-                        "{} sent more than {} MiB for one batch",
-                        self.target,
+                        "{target} sent more than {} MiB for one batch",
                         MAX_REPLY_BYTES >> 20
                     ),
                 ));
@@ -375,6 +433,193 @@ impl SshTransport {
         }
         Ok((out, errs, status))
     }
+}
+
+/// A `ProxyJump` hop, `[ssh://][user@]host[:port]`, as a system to resolve.
+fn parse_hop(hop: &str) -> SshSystem {
+    let hop = hop.strip_prefix("ssh://").unwrap_or(hop);
+    let (user, rest) = match hop.rsplit_once('@') {
+        Some((u, r)) => (Some(u.to_string()), r),
+        None => (None, hop),
+    };
+    let (host, port) = if let Some(v6) = rest.strip_prefix('[') {
+        match v6.split_once(']') {
+            Some((h, p)) => (
+                h.to_string(),
+                p.strip_prefix(':').and_then(|p| p.parse().ok()),
+            ),
+            None => (rest.to_string(), None),
+        }
+    } else {
+        match rest.split_once(':') {
+            Some((h, p)) if !p.contains(':') => (h.to_string(), p.parse().ok()),
+            _ => (rest.to_string(), None),
+        }
+    };
+    SshSystem {
+        host,
+        port,
+        user,
+        identity_file: None,
+        host_key: None,
+        known_hosts: None,
+        replication_address: None,
+        sudo: false,
+    }
+}
+
+/// Host key algorithm families, for asking a server for each of its keys in turn.
+fn families() -> Vec<Vec<Algorithm>> {
+    let all = Preferred::DEFAULT.key.to_vec();
+    let ed: Vec<_> = all
+        .iter()
+        .filter(|a| **a == Algorithm::Ed25519)
+        .cloned()
+        .collect();
+    let ecdsa: Vec<_> = all
+        .iter()
+        .filter(|a| matches!(a, Algorithm::Ecdsa { .. }))
+        .cloned()
+        .collect();
+    let rsa: Vec<_> = all
+        .iter()
+        .filter(|a| (*a).clone().is_rsa())
+        .cloned()
+        .collect();
+    vec![ed, ecdsa, rsa]
+}
+
+/// TCP connect and SSH handshake with a verified host key. A pinned fingerprint may be of
+/// any of the server's host keys (TrueNAS has RSA, ECDSA and Ed25519 ones): when the key
+/// first offered does not match the pin, the server is asked for its other key types before
+/// the key is declared changed.
+async fn connect_verified(
+    resolved: &Resolved,
+    opts: &ConnectOptions,
+    via: Option<&Handle<HostKeyCheck>>,
+) -> Result<(Handle<HostKeyCheck>, String), TransportError> {
+    let first = handshake(resolved, opts, None, via).await;
+    let Err((e, Some(presented))) = first else {
+        return first.map_err(|(e, _)| e);
+    };
+    let TransportErrorKind::HostKeyChanged { expected, found } = &e.kind else {
+        return Err(e);
+    };
+    if resolved.policy.pinned.is_none() {
+        return Err(e);
+    }
+    let (expected, mut seen) = (expected.clone(), vec![found.clone()]);
+    for family in families() {
+        if family.contains(&presented) {
+            continue;
+        }
+        match handshake(resolved, opts, Some(family), via).await {
+            Ok(connected) => return Ok(connected),
+            Err((e2, _)) => {
+                if let TransportErrorKind::HostKeyChanged { found, .. } = e2.kind {
+                    seen.push(found);
+                }
+            }
+        }
+    }
+    let name = known_hosts::host_port(&resolved.host, resolved.port);
+    Err(err(
+        TransportErrorKind::HostKeyChanged {
+            expected: expected.clone(),
+            found: seen.first().cloned().unwrap_or_default(),
+        },
+        format!(
+            "the host key of {name} has changed: the pinned host_key is {expected}, the \
+             server presented {}; this may be an attack, or the system was reinstalled — \
+             verify the new key on the system before changing host_key",
+            seen.join(", ")
+        ),
+    ))
+}
+
+/// One connection attempt; `keys` restricts the host key algorithms asked for. On failure,
+/// also the algorithm of the key the server presented, if it got that far.
+async fn handshake(
+    resolved: &Resolved,
+    opts: &ConnectOptions,
+    keys: Option<Vec<Algorithm>>,
+    via: Option<&Handle<HostKeyCheck>>,
+) -> Result<(Handle<HostKeyCheck>, String), (TransportError, Option<Algorithm>)> {
+    let seen = Arc::new(Mutex::new(None));
+    let mut config = client_config(opts, &resolved.policy);
+    if let Some(keys) = keys {
+        config.preferred.key = keys.into();
+    }
+    let handler = HostKeyCheck {
+        policy: resolved.policy.clone(),
+        seen: seen.clone(),
+    };
+    let addr = (resolved.host.clone(), resolved.port);
+    let config = Arc::new(config);
+    let connecting = async {
+        let connected = match via {
+            Some(jump) => {
+                let channel = jump
+                    .channel_open_direct_tcpip(
+                        resolved.host.clone(),
+                        resolved.port.into(),
+                        "127.0.0.1",
+                        0,
+                    )
+                    .await
+                    .map_err(|e| {
+                        err(
+                            TransportErrorKind::Unreachable,
+                            format!(
+                                "the jump host could not reach {}:{}: {e}",
+                                resolved.host, resolved.port
+                            ),
+                        )
+                    })?;
+                client::connect_stream(config, channel.into_stream(), handler).await
+            }
+            None => {
+                let stream = tokio::net::TcpStream::connect(addr).await.map_err(|e| {
+                    err(
+                        TransportErrorKind::Unreachable,
+                        format!("cannot connect to {}:{}: {e}", resolved.host, resolved.port),
+                    )
+                })?;
+                let _ = stream.set_nodelay(true);
+                client::connect_stream(config, stream, handler).await
+            }
+        };
+        connected.map_err(|e| handshake_error(e, &seen, resolved))
+    };
+    let presented = || {
+        seen.lock()
+            .ok()
+            .and_then(|s| s.as_ref().map(|(_, alg, _)| alg.clone()))
+    };
+    let handle = match tokio::time::timeout(opts.connect_timeout, connecting).await {
+        Ok(Ok(handle)) => handle,
+        Ok(Err(e)) => return Err((e, presented())),
+        Err(_) => {
+            return Err((
+                err(
+                    TransportErrorKind::Unreachable,
+                    format!(
+                        "no SSH answer from {}:{} within {}s",
+                        resolved.host,
+                        resolved.port,
+                        opts.connect_timeout.as_secs()
+                    ),
+                ),
+                presented(),
+            ));
+        }
+    };
+    let fingerprint = seen
+        .lock()
+        .ok()
+        .and_then(|s| s.as_ref().map(|(fp, _, _)| fp.clone()))
+        .unwrap_or_default();
+    Ok((handle, fingerprint))
 }
 
 fn client_config(opts: &ConnectOptions, policy: &HostKeyPolicy) -> client::Config {
@@ -402,13 +647,13 @@ fn client_config(opts: &ConnectOptions, policy: &HostKeyPolicy) -> client::Confi
 
 fn handshake_error(
     e: russh::Error,
-    seen: &Mutex<Option<(String, Verdict)>>,
+    seen: &Mutex<Option<Seen>>,
     resolved: &Resolved,
 ) -> TransportError {
     let verdict = seen
         .lock()
         .ok()
-        .and_then(|s| s.as_ref().map(|(_, v)| v.clone()));
+        .and_then(|s| s.as_ref().map(|(_, _, v)| v.clone()));
     let name = known_hosts::host_port(&resolved.host, resolved.port);
     match verdict {
         Some(Verdict::Unknown {
@@ -526,19 +771,31 @@ async fn authenticate(
         let Some(key) = load_key(path, true, opts, &mut skipped).await? else {
             continue;
         };
-        if try_key(handle, &resolved.user, key, rsa_hash, &mut tried, path)
-            .await
-            .map_err(dropped)?
-        {
-            return Ok(());
+        match try_key(handle, &resolved.user, key, rsa_hash, &mut tried, path).await {
+            Ok(true) => return Ok(()),
+            Ok(false) => {}
+            Err(e) => return Err(closed_during_auth(e, &target, &tried)),
         }
     }
-    if let Some(sock) = &opts.agent_socket
+    // With IdentitiesOnly, the agent may only sign for the identity files' keys.
+    let only: Option<Vec<PublicKey>> = resolved.identities_only.then(|| {
+        resolved
+            .identity_files
+            .iter()
+            .filter_map(|(path, _)| {
+                let mut pub_file = path.clone().into_os_string();
+                pub_file.push(".pub");
+                russh::keys::load_public_key(PathBuf::from(pub_file)).ok()
+            })
+            .collect()
+    });
+    if let Some(sock) = &resolved.agent_socket
         && try_agent(
             handle,
             &resolved.user,
             sock,
             rsa_hash,
+            only.as_deref(),
             &mut tried,
             &mut skipped,
         )
@@ -550,11 +807,10 @@ async fn authenticate(
         let Some(key) = load_key(path, false, opts, &mut skipped).await? else {
             continue;
         };
-        if try_key(handle, &resolved.user, key, rsa_hash, &mut tried, path)
-            .await
-            .map_err(dropped)?
-        {
-            return Ok(());
+        match try_key(handle, &resolved.user, key, rsa_hash, &mut tried, path).await {
+            Ok(true) => return Ok(()),
+            Ok(false) => {}
+            Err(e) => return Err(closed_during_auth(e, &target, &tried)),
         }
     }
     let mut message = if tried.is_empty() {
@@ -566,6 +822,27 @@ async fn authenticate(
         message.push_str(&format!(" (not offered: {})", skipped.join("; ")));
     }
     Err(err(TransportErrorKind::AuthFailed, message))
+}
+
+/// The server hung up while keys were being offered: after refusals, most likely its
+/// `MaxAuthTries` (6 by default) ran out before the right key came up.
+fn closed_during_auth(e: russh::Error, target: &str, tried: &[String]) -> TransportError {
+    if tried.len() > 1 {
+        err(
+            TransportErrorKind::AuthFailed,
+            format!(
+                "{target} closed the connection after refusing {} key(s) (its MaxAuthTries?): \
+                 {}; name the right key with identity_file",
+                tried.len() - 1,
+                tried.join(", ")
+            ),
+        )
+    } else {
+        err(
+            TransportErrorKind::Dropped,
+            format!("the connection to {target} failed during authentication: {e}"),
+        )
+    }
 }
 
 async fn try_key(
@@ -591,6 +868,7 @@ async fn try_agent(
     user: &str,
     sock: &Path,
     rsa_hash: Option<HashAlg>,
+    only: Option<&[PublicKey]>,
     tried: &mut Vec<String>,
     skipped: &mut Vec<String>,
 ) -> Result<bool, TransportError> {
@@ -612,6 +890,9 @@ async fn try_agent(
         let AgentIdentity::PublicKey { key, comment } = identity else {
             continue;
         };
+        if only.is_some_and(|keys| !keys.iter().any(|k| k.key_data() == key.key_data())) {
+            continue;
+        }
         tried.push(format!(
             "ssh-agent key {comment:?} ({} {})",
             key.algorithm().as_str(),
@@ -685,6 +966,7 @@ async fn load_key(
     }
     // Passphrase-protected: the environment, else a prompt on the terminal.
     let mut typed = TYPED_PASSPHRASES.lock().await;
+    let mut prompted = false;
     let passphrase = if let Some(p) = &opts.passphrase {
         Some(p.clone())
     } else if let Some(p) = typed.get(path) {
@@ -695,6 +977,7 @@ async fn load_key(
             .await
             .map_err(|e| key_error(format!("passphrase prompt failed: {e}")))?
             .map_err(|e| key_error(format!("passphrase prompt failed: {e}")))?;
+        prompted = true;
         Some(super::Secret::new(answer))
     } else {
         None
@@ -713,7 +996,9 @@ async fn load_key(
     };
     match russh::keys::decode_secret_key(&text, Some(passphrase.expose())) {
         Ok(key) => {
-            typed.insert(path.to_path_buf(), passphrase);
+            if prompted {
+                typed.insert(path.to_path_buf(), passphrase);
+            }
             Ok(Some(key))
         }
         Err(_) if named => Err(key_error(format!(
@@ -730,4 +1015,46 @@ async fn load_key(
 /// Fingerprint of a public key, for callers that hold one.
 pub fn fingerprint(key: &PublicKey) -> String {
     known_hosts::fingerprint(key)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn proxy_jump_hops() {
+        let h = parse_hop("admin@bastion.example:2222");
+        assert_eq!(
+            (h.user.as_deref(), h.host.as_str(), h.port),
+            (Some("admin"), "bastion.example", Some(2222))
+        );
+        let h = parse_hop("ssh://[fd00::1]:22");
+        assert_eq!(
+            (h.user, h.host.as_str(), h.port),
+            (None, "fd00::1", Some(22))
+        );
+        let h = parse_hop("bastion");
+        assert_eq!((h.host.as_str(), h.port), ("bastion", None));
+    }
+
+    #[test]
+    fn proxy_command_is_refused_not_ignored() {
+        let home = tempfile::tempdir().expect("home");
+        let config = home.path().join("config");
+        std::fs::write(&config, "Host nas\n  ProxyCommand nc %h %p\n").expect("write");
+        let opts = ConnectOptions {
+            home: Some(home.path().to_path_buf()),
+            ssh_config: Some(config),
+            ..ConnectOptions::default()
+        };
+        let e = resolve(&parse_hop("nas"), &opts).expect_err("refused");
+        assert!(e.message.contains("use ProxyJump"), "{}", e.message);
+        std::fs::write(
+            home.path().join("config"),
+            "Host nas\n  ProxyJump j1,admin@j2:2200\n",
+        )
+        .expect("write");
+        let r = resolve(&parse_hop("nas"), &opts).expect("resolves");
+        assert_eq!(r.jumps, vec!["j1", "admin@j2:2200"]);
+    }
 }

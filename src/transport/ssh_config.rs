@@ -1,7 +1,8 @@
 //! The part of `~/.ssh/config` zfleet honours: for a host alias, `HostName`, `Port`, `User`,
-//! `IdentityFile` and `UserKnownHostsFile`, with OpenSSH's rules (first value wins, `Host`
-//! patterns with `*`, `?` and `!`, `%` tokens, `~`). `Match` blocks are skipped (they never
-//! apply) and `Include` is not followed; both are rare in per-user configs.
+//! `IdentityFile`, `IdentityAgent`, `IdentitiesOnly`, `UserKnownHostsFile` and `ProxyJump` (`ProxyCommand` is recognised only to
+//! be refused), with OpenSSH's rules (first value wins, `Host`
+//! patterns with `*`, `?` and `!`, `%` tokens, `~`, `Include` with wildcards in the file
+//! name). `Match` blocks are skipped: they never apply.
 
 use std::path::{Path, PathBuf};
 
@@ -15,11 +16,31 @@ pub struct HostConfig {
     pub user: Option<String>,
     pub identity_files: Vec<String>,
     pub user_known_hosts_files: Vec<String>,
+    pub proxy_jump: Option<String>,
+    pub proxy_command: Option<String>,
+    pub identity_agent: Option<String>,
+    pub identities_only: Option<bool>,
 }
 
-/// Settings for `alias` from the config text.
+/// How deep `Include`s may nest (OpenSSH's limit too).
+const MAX_INCLUDE_DEPTH: usize = 16;
+
+/// Settings for `alias` from the config text, not following `Include`.
 pub fn lookup(text: &str, alias: &str) -> HostConfig {
     let mut cfg = HostConfig::default();
+    apply(text, alias, None, &mut cfg, 0);
+    cfg
+}
+
+/// Settings for `alias` from the config text, following `Include` (relative paths are under
+/// `home/.ssh`).
+pub fn lookup_with_includes(text: &str, alias: &str, home: &Path) -> HostConfig {
+    let mut cfg = HostConfig::default();
+    apply(text, alias, Some(home), &mut cfg, 0);
+    cfg
+}
+
+fn apply(text: &str, alias: &str, home: Option<&Path>, cfg: &mut HostConfig, depth: usize) {
     let mut active = true; // lines before the first Host apply to every host
     for raw in text.lines() {
         let Some((key, value)) = split_line(raw) else {
@@ -34,13 +55,72 @@ pub fn lookup(text: &str, alias: &str) -> HostConfig {
             "port" if cfg.port.is_none() => cfg.port = unquote(value).parse().ok(),
             "user" if cfg.user.is_none() => cfg.user = Some(unquote(value)),
             "identityfile" => cfg.identity_files.push(unquote(value)),
+            "identityagent" if cfg.identity_agent.is_none() => {
+                cfg.identity_agent = Some(unquote(value))
+            }
+            "identitiesonly" if cfg.identities_only.is_none() => {
+                cfg.identities_only = Some(unquote(value).eq_ignore_ascii_case("yes"))
+            }
+            "proxyjump" if cfg.proxy_jump.is_none() => cfg.proxy_jump = Some(unquote(value)),
+            "proxycommand" if cfg.proxy_command.is_none() => {
+                cfg.proxy_command = Some(value.trim().to_string())
+            }
             "userknownhostsfile" if cfg.user_known_hosts_files.is_empty() => {
                 cfg.user_known_hosts_files = words(value)
+            }
+            "include" => {
+                let Some(home) = home else { continue };
+                if depth >= MAX_INCLUDE_DEPTH {
+                    continue;
+                }
+                for file in include_files(value, home) {
+                    if let Ok(bytes) = std::fs::read(&file) {
+                        apply(
+                            &String::from_utf8_lossy(&bytes),
+                            alias,
+                            Some(home),
+                            cfg,
+                            depth + 1,
+                        );
+                    }
+                }
             }
             _ => {}
         }
     }
-    cfg
+}
+
+/// The files one `Include` line names, wildcards in the file name expanded, sorted.
+fn include_files(value: &str, home: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for word in words(value) {
+        let path = expand_tilde(&word, home);
+        let path = if path.is_relative() {
+            home.join(".ssh").join(path)
+        } else {
+            path
+        };
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        if !name.contains(['*', '?']) {
+            out.push(path);
+            continue;
+        }
+        let Some(dir) = path.parent() else { continue };
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            continue;
+        };
+        let mut matched: Vec<PathBuf> = entries
+            .filter_map(|e| e.ok())
+            .filter(|e| wildcard_match(&name, &e.file_name().to_string_lossy()))
+            .map(|e| e.path())
+            .collect();
+        matched.sort();
+        out.extend(matched);
+    }
+    out
 }
 
 /// `Keyword value` or `Keyword=value`, comments and blank lines skipped.
@@ -203,6 +283,28 @@ Host *
         let c = lookup(CONFIG, "nas3.lan");
         assert_eq!(c.port, Some(22));
         assert_eq!(c.host_name, None);
+    }
+
+    #[test]
+    fn includes_with_wildcards_relative_to_dot_ssh() {
+        let home = tempfile::tempdir().expect("home");
+        let d = home.path().join(".ssh/config.d");
+        std::fs::create_dir_all(&d).expect("mkdir");
+        std::fs::write(d.join("10-fleet.conf"), "Host nas*\n  Port 2201\n").expect("write");
+        std::fs::write(
+            d.join("20-more.conf"),
+            "Host nas1\n  Port 2202\n  User ops\n",
+        )
+        .expect("write");
+        std::fs::write(d.join("ignored.txt"), "Host *\n  Port 1\n").expect("write");
+        let text = "Include config.d/*.conf\nHost *\n  Port 22\n  User root\n";
+        let c = lookup_with_includes(text, "nas1", home.path());
+        assert_eq!((c.port, c.user.as_deref()), (Some(2201), Some("ops")));
+        // A self-including file stops at the depth limit.
+        std::fs::write(d.join("30-loop.conf"), "Include config.d/30-loop.conf\n").expect("write");
+        let c = lookup_with_includes(text, "other", home.path());
+        assert_eq!(c.port, Some(22));
+        assert_eq!(lookup(text, "nas1").port, Some(22));
     }
 
     #[test]

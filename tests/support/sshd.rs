@@ -24,7 +24,7 @@ pub const SSHD: &str = "/usr/sbin/sshd";
 /// - `fake.out.NAME` / `fake.err.NAME`: print `FILES/NAME` to stdout / stderr;
 /// - `fake.exit.N`: exit with status N;
 /// - `fake.sleep.N`: sleep N seconds;
-/// - `fake.drop`: kill the SSH session's shell (the connection's exec dies mid-batch);
+/// - `fake.drop`: kill the SSH session's whole process group (the exec dies mid-batch);
 /// - anything else: print the argv back, each argument NUL-terminated.
 pub const FAKE_MIDCLT: &str = r#"#!/bin/sh
 f=$(mktemp "@CALLS@/call.XXXXXX") || exit 99
@@ -34,7 +34,7 @@ case "$2" in
   fake.err.*) cat "@FILES@/${2#fake.err.}" >&2 ;;
   fake.exit.*) exit "${2#fake.exit.}" ;;
   fake.sleep.*) sleep "${2#fake.sleep.}" ;;
-  fake.drop) kill -9 "$(cat "@FILES@/../session.pid")" ;;
+  fake.drop) kill -KILL 0 ;;
   *) cat "$f" ;;
 esac
 "#;
@@ -45,6 +45,8 @@ pub struct SshdOptions {
     pub midclt: Option<String>,
     /// Host key type (`ed25519`, `ecdsa`, `rsa`); `None`: ed25519.
     pub host_key_type: Option<String>,
+    /// More host keys of these types, offered after the first.
+    pub extra_host_key_types: Vec<String>,
     /// Extra `sshd_config` lines.
     pub extra_config: Vec<String>,
 }
@@ -55,6 +57,8 @@ pub struct Sshd {
     /// The host's public key file and its `SHA256:` fingerprint.
     pub host_key_pub: PathBuf,
     pub host_key_fingerprint: String,
+    /// Public key files of the extra host keys, in `extra_host_key_types` order.
+    pub extra_host_key_pubs: Vec<PathBuf>,
     pub authorized_keys: PathBuf,
     /// Directory first on the session PATH (holds `midclt`).
     pub bin_dir: PathBuf,
@@ -151,6 +155,11 @@ impl Sshd {
         let host_key = keygen(&root, &format!("ssh_host_{kind}_key"), kind, None);
         let host_key_pub = host_key.with_extension("pub");
         let host_key_fingerprint = fingerprint(&host_key_pub);
+        let extra_keys: Vec<PathBuf> = opts
+            .extra_host_key_types
+            .iter()
+            .map(|t| keygen(&root, &format!("ssh_host_{t}_key"), t, None))
+            .collect();
         let authorized_keys = root.join("authorized_keys");
         std::fs::write(&authorized_keys, "").expect("authorized_keys");
 
@@ -195,6 +204,9 @@ impl Sshd {
             ak = authorized_keys.display(),
             session = session.display(),
         );
+        for key in &extra_keys {
+            text.push_str(&format!("HostKey {}\n", key.display()));
+        }
         for line in &opts.extra_config {
             text.push_str(line);
             text.push('\n');
@@ -231,6 +243,7 @@ impl Sshd {
             port,
             host_key_pub,
             host_key_fingerprint,
+            extra_host_key_pubs: extra_keys.iter().map(|k| k.with_extension("pub")).collect(),
             authorized_keys,
             bin_dir,
             calls_dir,
@@ -264,7 +277,12 @@ impl Sshd {
 
     /// A known_hosts line for this server under `name` (`[127.0.0.1]:PORT` form by default).
     pub fn known_hosts_line(&self, name: Option<&str>) -> String {
-        let key = std::fs::read_to_string(&self.host_key_pub).expect("host key");
+        self.known_hosts_line_for(&self.host_key_pub, name)
+    }
+
+    /// A known_hosts line for one of this server's host keys (`pub_file`).
+    pub fn known_hosts_line_for(&self, pub_file: &Path, name: Option<&str>) -> String {
+        let key = std::fs::read_to_string(pub_file).expect("host key");
         let mut parts = key.split_whitespace();
         let (kind, b64) = (parts.next().expect("type"), parts.next().expect("key"));
         let name = name

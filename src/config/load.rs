@@ -1,0 +1,361 @@
+//! Reading a config file: bytes → YAML node tree → raw entries, every problem collected.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use miette::NamedSource;
+
+use super::codes;
+use super::de::{Ctx, DeError, DeErrorKind, suggest};
+use super::node::{Kind, Node, Span};
+use super::raw::{RawReplication, RawSnapshot, RawSnapshotTask, RawSystem};
+use crate::diag::{Problem, Source};
+
+/// Files larger than this are refused before parsing.
+pub const MAX_FILE_BYTES: usize = 64 * 1024 * 1024;
+
+const SECTIONS: &[&str] = &[
+    "project",
+    "systems",
+    "snapshot_tasks",
+    "snapshots",
+    "replications",
+];
+
+/// A named entry of a section, with the span of its name.
+pub struct Named<T> {
+    pub name: String,
+    pub span: Span,
+    pub raw: T,
+}
+
+/// The config file as written, entries that failed to parse left out (their problems are in
+/// [`Document::problems`]).
+pub struct Document {
+    pub source: Source,
+    pub text: Arc<str>,
+    pub project: Option<(String, Span)>,
+    pub systems: Vec<Named<RawSystem>>,
+    pub snapshot_tasks: Vec<Named<RawSnapshotTask>>,
+    pub snapshots: Vec<(Span, RawSnapshot)>,
+    pub replications: Vec<Named<RawReplication>>,
+    pub problems: Vec<Problem>,
+}
+
+impl Document {
+    /// A problem in this file, pointing at `span`.
+    pub fn problem(
+        &self,
+        code: &'static str,
+        span: Span,
+        message: impl Into<String>,
+        label: impl Into<String>,
+    ) -> Problem {
+        Problem::error(code, message)
+            .at(span, label)
+            .with_source(self.source.clone())
+    }
+}
+
+/// Reads `path`; a problem that stops everything (unreadable, not YAML) comes back as `Err`.
+pub fn read(path: &Path) -> Result<Document, Problem> {
+    let name = path.display().to_string();
+    let bytes = std::fs::read(path).map_err(|e| {
+        Problem::error(codes::IO, format!("cannot read {name}: {e}"))
+            .object(name.clone())
+            .help("pass the config file with -f FILE, or run zfleet where zfleet.yaml is")
+    })?;
+    parse(&name, bytes)
+}
+
+/// Parses config text that claims to come from `name`.
+pub fn parse(name: &str, bytes: Vec<u8>) -> Result<Document, Problem> {
+    if bytes.len() > MAX_FILE_BYTES {
+        return Err(Problem::error(
+            codes::TOO_LARGE,
+            format!(
+                "{name} is {} bytes; zfleet reads config files up to {MAX_FILE_BYTES} bytes",
+                bytes.len()
+            ),
+        )
+        .help("split the fleet into several config files"));
+    }
+    let text = String::from_utf8(bytes).map_err(|e| {
+        Problem::error(
+            codes::NOT_UTF8,
+            format!(
+                "{name} is not UTF-8 text (invalid byte at offset {})",
+                e.utf8_error().valid_up_to()
+            ),
+        )
+        .help("a config file is YAML text; is this the right file?")
+    })?;
+    let text: Arc<str> = Arc::from(text);
+    let source = NamedSource::new(name, text.clone());
+    let mut doc = Document {
+        source,
+        text: text.clone(),
+        project: None,
+        systems: Vec::new(),
+        snapshot_tasks: Vec::new(),
+        snapshots: Vec::new(),
+        replications: Vec::new(),
+        problems: Vec::new(),
+    };
+    if text.trim().is_empty()
+        || text
+            .lines()
+            .all(|l| l.trim().is_empty() || l.trim_start().starts_with('#'))
+    {
+        return Err(Problem::error(codes::EMPTY, format!("{name} is empty"))
+            .help("start from examples/homelab/zfleet.yaml, or see `zfleet schema`"));
+    }
+    let root = parse_yaml(&text)
+        .map_err(|p| p.object(name.to_string()).with_source(doc.source.clone()))?;
+    let ctx = Ctx::new(&text);
+    let Kind::Map(entries) = &root.kind else {
+        return Err(doc
+            .problem(
+                codes::TYPE,
+                root.span,
+                format!(
+                    "expected a mapping of sections at the top of {name}, found {}",
+                    root.describe()
+                ),
+                "here",
+            )
+            .help(
+                "a config has the keys project, systems, snapshot_tasks, snapshots, replications",
+            ));
+    };
+    let mut problems = Vec::new();
+    for (key, value) in entries {
+        let section = key.key_text(&text);
+        match section.as_str() {
+            "project" => match ctx.parse::<String>(value, Some(key.span)) {
+                Ok(p) => doc.project = Some((p, value.span)),
+                Err(e) => doc.problems.push(de_problem(&doc, e)),
+            },
+            "systems" => doc.systems = named_entries(&doc, &ctx, key, value, &mut problems),
+            "snapshot_tasks" => {
+                doc.snapshot_tasks = named_entries(&doc, &ctx, key, value, &mut problems)
+            }
+            "replications" => {
+                doc.replications = named_entries(&doc, &ctx, key, value, &mut problems)
+            }
+            "snapshots" => match &value.kind {
+                Kind::Seq(items) => {
+                    for item in items {
+                        match ctx.parse::<RawSnapshot>(item, None) {
+                            Ok(raw) => doc.snapshots.push((item.span, raw)),
+                            Err(e) => doc.problems.push(de_problem(&doc, e)),
+                        }
+                    }
+                }
+                Kind::Null => {}
+                _ => doc.problems.push(
+                    doc.problem(
+                        codes::TYPE,
+                        key.span,
+                        format!("expected a list of snapshots, found {}", value.describe()),
+                        "this section",
+                    )
+                    .help("snapshots:\n  - { system: nas1, dataset: tank/data }"),
+                ),
+            },
+            _ => {
+                let mut p = doc.problem(
+                    codes::UNKNOWN_KEY,
+                    key.span,
+                    format!("unknown key `{section}`"),
+                    "not a section of the config",
+                );
+                p = match suggest(&section, SECTIONS) {
+                    Some(s) => p.help(format!("did you mean `{s}`?")),
+                    None => p.help(format!("the sections are {}", SECTIONS.join(", "))),
+                };
+                doc.problems.push(p);
+            }
+        }
+    }
+    doc.problems.append(&mut problems);
+    for e in ctx.unknown.into_inner() {
+        let p = de_problem(&doc, e);
+        doc.problems.push(p);
+    }
+    Ok(doc)
+}
+
+fn parse_yaml(text: &str) -> Result<Node, Problem> {
+    let mut options = serde_saphyr::Options::default();
+    options.emit_comments = false;
+    if let Some(budget) = options.budget.as_mut() {
+        // Room for fleets of tens of thousands of tasks; depth stays bounded.
+        budget.max_nodes = 4_000_000;
+        budget.max_events = 16_000_000;
+    }
+    serde_saphyr::from_str_with_options::<Node>(text, options).map_err(|e| yaml_problem(text, &e))
+}
+
+fn yaml_problem(text: &str, e: &serde_saphyr::Error) -> Problem {
+    use serde_saphyr::Error as E;
+    let span = e
+        .location()
+        .map(|l| {
+            let s = l.span();
+            let offset = s
+                .byte_offset()
+                .and_then(|o| usize::try_from(o).ok())
+                .unwrap_or_else(|| line_col_offset(text, l.line(), l.column()));
+            Span {
+                offset,
+                len: s
+                    .byte_len()
+                    .and_then(|n| usize::try_from(n).ok())
+                    .unwrap_or(1)
+                    .max(1),
+            }
+        })
+        .unwrap_or_default();
+    let full = e.without_snippet().to_string();
+    let first = full.lines().next().unwrap_or("invalid YAML");
+    // The snippet shows the place; drop the parser's own "at line N, column M".
+    let message = match first.rfind(" at line ") {
+        Some(i) => &first[..i],
+        None => first,
+    };
+    let (code, message, help) = if let Some(rest) = message.strip_prefix("duplicate mapping key: ")
+    {
+        let key = rest
+            .split(", set DuplicateKeyPolicy")
+            .next()
+            .unwrap_or(rest);
+        (
+            codes::DUPLICATE_KEY,
+            format!("duplicate key `{key}`"),
+            format!(
+                "keys and entry names must be unique in a mapping; rename or remove this second `{key}`"
+            ),
+        )
+    } else if matches!(e, E::Budget { .. }) || message.contains("budget") {
+        let what = if message.contains("Depth") {
+            "the YAML is nested more than 64 levels deep".to_string()
+        } else {
+            format!("the YAML exceeds the parser's limits ({message})")
+        };
+        (
+            codes::LIMITS,
+            what,
+            "the file is nested too deeply or has too many nodes to be a config".to_string(),
+        )
+    } else {
+        (
+            codes::SYNTAX,
+            message.to_string(),
+            "fix the YAML syntax here (indentation, quotes, `:` after keys)".to_string(),
+        )
+    };
+    let mut p = Problem::error(code, message).help(help);
+    if e.location().is_some() {
+        p = p.at(clamp(span, text.len()), "here");
+    }
+    p
+}
+
+fn clamp(span: Span, len: usize) -> Span {
+    let offset = span.offset.min(len);
+    Span {
+        offset,
+        len: span.len.min(len - offset),
+    }
+}
+
+fn line_col_offset(text: &str, line: u64, col: u64) -> usize {
+    let mut offset = 0;
+    for (i, l) in text.split_inclusive('\n').enumerate() {
+        if i as u64 + 1 == line {
+            let chars = usize::try_from(col.saturating_sub(1)).unwrap_or(0);
+            return offset + l.char_indices().nth(chars).map_or(l.len(), |(b, _)| b);
+        }
+        offset += l.len();
+    }
+    text.len()
+}
+
+fn named_entries<T: for<'de> serde::Deserialize<'de>>(
+    doc: &Document,
+    ctx: &Ctx,
+    key: &Node,
+    value: &Node,
+    problems: &mut Vec<Problem>,
+) -> Vec<Named<T>> {
+    let mut out = Vec::new();
+    match &value.kind {
+        Kind::Map(entries) => {
+            for (k, v) in entries {
+                let name = k.key_text(ctx.source);
+                match ctx.parse::<T>(v, Some(k.span)) {
+                    Ok(raw) => out.push(Named {
+                        name,
+                        span: k.span,
+                        raw,
+                    }),
+                    Err(e) => problems.push(de_problem(doc, e).object(name)),
+                }
+            }
+        }
+        Kind::Null => {}
+        _ => problems.push(
+            doc.problem(
+                codes::TYPE,
+                key.span,
+                format!(
+                    "expected a mapping of named entries, found {}",
+                    value.describe()
+                ),
+                "this section",
+            )
+            .help(format!(
+                "{}:\n  some-name: {{ ... }}",
+                key.key_text(ctx.source)
+            )),
+        ),
+    }
+    out
+}
+
+/// Turns a deserialization error into a problem with its code, span and help.
+pub fn de_problem(doc: &Document, e: DeError) -> Problem {
+    let span = e.span.map(|s| clamp(s, doc.text.len())).unwrap_or_default();
+    let (code, label, help) = match &e.kind {
+        DeErrorKind::UnknownKey {
+            suggestion: Some(s),
+            ..
+        } => (
+            codes::UNKNOWN_KEY,
+            "unknown key",
+            format!("did you mean `{s}`?"),
+        ),
+        DeErrorKind::UnknownKey { .. } => (
+            codes::UNKNOWN_KEY,
+            "unknown key",
+            "remove it, or see `zfleet schema` for the keys this entry takes".to_string(),
+        ),
+        DeErrorKind::MissingKey(k) => (
+            codes::MISSING_KEY,
+            "in this entry",
+            format!("add `{k}: ...` to this entry"),
+        ),
+        DeErrorKind::Type => (
+            codes::TYPE,
+            "wrong type",
+            "see `zfleet schema` for the type of each key".to_string(),
+        ),
+        DeErrorKind::Value => (
+            codes::INVALID_VALUE,
+            "invalid value",
+            "use one of the values listed".to_string(),
+        ),
+    };
+    doc.problem(code, span, e.message, label).help(help)
+}

@@ -1,0 +1,272 @@
+//! Generated fleets for tests and benchmarks: N systems × M datasets with snapshot tasks,
+//! snapshots and replication tasks, the same for the same seed.
+//!
+//! System `sysNNN` has pool `tank` with datasets `tank/dsMMM`, snapshot tasks on the
+//! first T datasets (hourly or daily, alternating), 24 snapshots per task dataset taken
+//! on the hour before the generated "now", and a PUSH replication of each task dataset
+//! to the next system (`tank/replicas/sysNNN/dsMMM`), over an SSH credential whose key is
+//! authorised for root there. Fixtures go to `DIR/fixtures/<system>.yaml` (JSON text,
+//! which YAML reads as is); state files `DIR/<system>.json` are seeded from them.
+
+// `Problem` is the project-wide diagnostic; boxing it here alone would gain nothing.
+#![allow(clippy::result_large_err)]
+
+use std::path::{Path, PathBuf};
+
+use chrono::{DateTime, Duration, Utc};
+use serde_json::{Value, json};
+
+use crate::diag::{CodeInfo, Problem};
+
+pub const CODES: &[CodeInfo] = &[CodeInfo {
+    code: "zfleet::sim::generate_io",
+    summary: "`zfleet sim generate` could not write a fixture or state file",
+}];
+
+/// What to generate.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FleetSpec {
+    pub systems: usize,
+    pub datasets: usize,
+    pub tasks: usize,
+    pub seed: u64,
+    /// Version of every system; `None` mixes 24.04 … 25.10 by seed.
+    pub version: Option<String>,
+}
+
+/// A small deterministic generator (xorshift64*), enough to vary a fleet by seed.
+struct Rng(u64);
+
+impl Rng {
+    fn new(seed: u64) -> Rng {
+        Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1)
+    }
+    fn next(&mut self) -> u64 {
+        let mut x = self.0;
+        x ^= x >> 12;
+        x ^= x << 25;
+        x ^= x >> 27;
+        self.0 = x;
+        x.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+    fn below(&mut self, n: u64) -> u64 {
+        if n == 0 { 0 } else { self.next() % n }
+    }
+}
+
+fn base64(bytes: &[u8]) -> String {
+    const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::new();
+    for chunk in bytes.chunks(3) {
+        let b = [
+            chunk[0],
+            chunk.get(1).copied().unwrap_or(0),
+            chunk.get(2).copied().unwrap_or(0),
+        ];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(T[((n >> (18 - 6 * i)) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+/// A well-formed (not usable) Ed25519 public key line from the generator.
+fn fake_ed25519(rng: &mut Rng, comment: &str) -> String {
+    let mut blob = Vec::new();
+    blob.extend_from_slice(&11u32.to_be_bytes());
+    blob.extend_from_slice(b"ssh-ed25519");
+    blob.extend_from_slice(&32u32.to_be_bytes());
+    for _ in 0..4 {
+        blob.extend_from_slice(&rng.next().to_be_bytes());
+    }
+    format!("ssh-ed25519 {} {comment}", base64(&blob))
+}
+
+pub fn system_name(i: usize) -> String {
+    format!("sys{:03}", i + 1)
+}
+
+/// The fixture (as JSON) of every system of the fleet, in order.
+pub fn fixtures(spec: &FleetSpec) -> Vec<(String, Value)> {
+    const VERSIONS: &[&str] = &["24.04", "24.10", "25.04", "25.10"];
+    let mut rng = Rng::new(spec.seed);
+    let now: DateTime<Utc> = DateTime::<Utc>::from_timestamp(1_761_829_200, 0).unwrap_or_default()
+        + Duration::days(rng.below(365) as i64);
+    let n = spec.systems;
+    // Replication keys: system i pushes to system i+1 with key i.
+    let keys: Vec<String> = (0..n)
+        .map(|i| fake_ed25519(&mut rng, &format!("replication@{}", system_name(i))))
+        .collect();
+    let mut out = Vec::new();
+    for i in 0..n {
+        let name = system_name(i);
+        let version = spec
+            .version
+            .clone()
+            .unwrap_or_else(|| VERSIONS[rng.below(VERSIONS.len() as u64) as usize].into());
+        let mut datasets = serde_json::Map::new();
+        for d in 0..spec.datasets {
+            datasets.insert(format!("tank/ds{:03}", d + 1), json!({}));
+        }
+        datasets.insert("tank/replicas".into(), json!({}));
+        let mut snapshots = Vec::new();
+        let mut tasks = Vec::new();
+        let task_count = spec.tasks.min(spec.datasets);
+        for t in 0..task_count {
+            let ds = format!("tank/ds{:03}", t + 1);
+            let hourly = t % 2 == 0;
+            tasks.push(json!({
+                "dataset": ds,
+                "recursive": false,
+                "lifetime_value": if hourly { 2 } else { 4 },
+                "lifetime_unit": "WEEK",
+                "naming_schema": "auto-%Y-%m-%d_%H-%M",
+                "schedule": if hourly {
+                    json!({"minute": "0", "hour": "*", "dom": "*", "month": "*", "dow": "*"})
+                } else {
+                    json!({"minute": "0", "hour": "0", "dom": "*", "month": "*", "dow": "*"})
+                },
+            }));
+            let step = if hourly { 1 } else { 24 };
+            for k in (0..24).rev() {
+                let at = now - Duration::hours(k * step);
+                snapshots.push(json!({
+                    "name": format!("{ds}@{}", at.format("auto-%Y-%m-%d_%H-%M")),
+                    "creation": at.to_rfc3339(),
+                }));
+            }
+        }
+        let next = (i + 1) % n;
+        let next_name = system_name(next);
+        let prev = (i + n - 1) % n;
+        let mut keychain = Vec::new();
+        let mut replications = Vec::new();
+        if n > 1 && task_count > 0 {
+            keychain.push(json!({
+                "name": format!("{next_name} key"),
+                "type": "SSH_KEY_PAIR",
+                "attributes": {"private_key": null, "public_key": keys[i]},
+            }));
+            keychain.push(json!({
+                "name": next_name,
+                "type": "SSH_CREDENTIALS",
+                "attributes": {
+                    "host": format!("{next_name}.lan"),
+                    "port": 22,
+                    "username": "root",
+                    "private_key": 1,
+                    "remote_host_key": "",
+                    "connect_timeout": 10,
+                },
+            }));
+            for t in 0..task_count {
+                let ds = format!("ds{:03}", t + 1);
+                replications.push(json!({
+                    "name": format!("{name}-{ds}-to-{next_name}"),
+                    "direction": "PUSH",
+                    "transport": "SSH",
+                    "ssh_credentials": next_name,
+                    "source_datasets": [format!("tank/{ds}")],
+                    "target_dataset": format!("tank/replicas/{name}/{ds}"),
+                    "recursive": false,
+                    "auto": true,
+                    "retention_policy": "SOURCE",
+                    "periodic_snapshot_tasks": [t + 1],
+                }));
+            }
+        }
+        let mut users = Vec::new();
+        if n > 1 && task_count > 0 {
+            users.push(json!({
+                "username": "root", "uid": 0, "home": "/root",
+                "sshpubkey": keys[prev],
+            }));
+        }
+        out.push((
+            name.clone(),
+            json!({
+                "version": version,
+                "hostname": format!("{name}.lan"),
+                "timezone": "UTC",
+                "addresses": [format!("10.0.{}.{}", i / 250, i % 250 + 1)],
+                "now": now.to_rfc3339(),
+                "datasets": Value::Object(datasets),
+                "snapshots": snapshots,
+                "services": {"ssh": {"enable": true, "running": true}},
+                "users": users,
+                "keychain": keychain,
+                "snapshot_tasks": tasks,
+                "replications": replications,
+            }),
+        ));
+    }
+    out
+}
+
+/// Writes the fixtures and seeds a state file per system; returns the state files.
+pub fn generate(out: &Path, spec: &FleetSpec) -> Result<Vec<PathBuf>, Problem> {
+    let io = |p: &Path, e: std::io::Error| {
+        Problem::error(
+            "zfleet::sim::generate_io",
+            format!("cannot write {}: {e}", p.display()),
+        )
+        .help("check that the output directory is writable")
+    };
+    let fixture_dir = out.join("fixtures");
+    std::fs::create_dir_all(&fixture_dir).map_err(|e| io(&fixture_dir, e))?;
+    let mut states = Vec::new();
+    for (name, fixture) in fixtures(spec) {
+        let fixture_path = fixture_dir.join(format!("{name}.yaml"));
+        let text = serde_json::to_string_pretty(&fixture).unwrap_or_default();
+        std::fs::write(&fixture_path, text).map_err(|e| io(&fixture_path, e))?;
+        let state = out.join(format!("{name}.json"));
+        super::seed(&state, Some(&fixture_path), None)?;
+        states.push(state);
+    }
+    Ok(states)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base64_matches_rfc4648() {
+        assert_eq!(base64(b""), "");
+        assert_eq!(base64(b"f"), "Zg==");
+        assert_eq!(base64(b"fo"), "Zm8=");
+        assert_eq!(base64(b"foo"), "Zm9v");
+        assert_eq!(base64(b"foobar"), "Zm9vYmFy");
+    }
+
+    #[test]
+    fn same_seed_same_fleet_other_seed_other_fleet() {
+        let spec = FleetSpec {
+            systems: 3,
+            datasets: 4,
+            tasks: 2,
+            seed: 7,
+            version: None,
+        };
+        assert_eq!(fixtures(&spec), fixtures(&spec));
+        let other = FleetSpec {
+            seed: 8,
+            ..spec.clone()
+        };
+        assert_ne!(fixtures(&spec), fixtures(&other));
+        let f = fixtures(&spec);
+        assert_eq!(f.len(), 3);
+        assert_eq!(f[0].1["snapshot_tasks"].as_array().unwrap().len(), 2);
+        assert_eq!(f[0].1["snapshots"].as_array().unwrap().len(), 48);
+        // sys001 pushes to sys002, whose root holds sys001's key.
+        assert_eq!(
+            f[0].1["keychain"][0]["attributes"]["public_key"],
+            f[1].1["users"][0]["sshpubkey"]
+        );
+    }
+}

@@ -1,0 +1,487 @@
+//! Replication end to end through the simulator's midclt: a task created with
+//! `replication.create`, started with `replication.run`, followed with `core.get_jobs`;
+//! the target system (another state file of the fleet) really receives the data — and
+//! every failure ends with zettarepl's own sentence. Also the clock (`advance`).
+
+use std::path::{Path, PathBuf};
+
+use serde_json::{Value, json};
+
+const KEY: &str =
+    "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAINgT6nW3KmZdiANyl4NNWxOR+6z4PhLDF0HW9XnSZ8Gj replication";
+
+fn nas1_fixture(extra_datasets: &str) -> String {
+    format!(
+        r#"
+version: "25.10"
+hostname: nas1
+now: 2025-10-30T13:30:00Z
+addresses: [192.0.2.10]
+datasets:
+  tank:
+    children:
+      data:
+        children:
+          photos: {{}}
+{extra_datasets}
+snapshots:
+  - {{ name: tank/data@auto-2025-10-30_11-00, creation: 2025-10-30T11:00:00Z }}
+  - {{ name: tank/data@auto-2025-10-30_12-00, creation: 2025-10-30T12:00:00Z }}
+  - {{ name: tank/data@auto-2025-10-30_13-00, creation: 2025-10-30T13:00:00Z }}
+  - {{ name: tank/data/photos@auto-2025-10-30_13-00, creation: 2025-10-30T13:00:00Z }}
+  - {{ name: tank/data@manual-2025-10-30, creation: 2025-10-30T13:30:00Z }}
+services:
+  ssh: {{ enable: true, running: true }}
+keychain:
+  - {{ name: backup key, type: SSH_KEY_PAIR, attributes: {{ public_key: "{KEY}" }} }}
+  - {{ name: backup, type: SSH_CREDENTIALS,
+      attributes: {{ host: 192.0.2.20, private_key: 1, remote_host_key: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAINgT6nW3KmZdiANyl4NNWxOR+6z4PhLDF0HW9XnSZ8Gj" }} }}
+  - {{ name: nowhere, type: SSH_CREDENTIALS,
+      attributes: {{ host: 192.0.2.99, private_key: 1, remote_host_key: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAINgT6nW3KmZdiANyl4NNWxOR+6z4PhLDF0HW9XnSZ8Gj" }} }}
+snapshot_tasks:
+  - {{ dataset: tank/data, recursive: true, schedule: {{ minute: "0" }} }}
+"#
+    )
+}
+
+fn backup_fixture(ssh_running: bool, datasets: &str, snapshots: &str) -> String {
+    format!(
+        r#"
+version: "25.04"
+hostname: backup
+now: 2025-10-30T13:30:00Z
+addresses: [192.0.2.20]
+datasets:
+  backup: {{}}
+{datasets}
+snapshots: [{snapshots}]
+services:
+  ssh: {{ enable: {ssh_running}, running: {ssh_running} }}
+users:
+  - {{ username: root, uid: 0, home: /root, sshpubkey: "{KEY}" }}
+"#
+    )
+}
+
+struct Fleet {
+    _dir: tempfile::TempDir,
+    nas1: PathBuf,
+    backup: PathBuf,
+}
+
+fn fleet(nas1: &str, backup: &str) -> Fleet {
+    let dir = tempfile::tempdir().unwrap();
+    let mut paths = Vec::new();
+    for (name, text) in [("nas1", nas1), ("backup", backup)] {
+        let fixture = dir.path().join(format!("{name}.fixture.yaml"));
+        std::fs::write(&fixture, text).unwrap();
+        let state = dir.path().join(format!("{name}.json"));
+        zfleet::sim::seed(&state, Some(&fixture), None).unwrap();
+        std::fs::remove_file(&fixture).unwrap();
+        paths.push(state);
+    }
+    // Jobs complete after 30 ms of real time (or one poll per snapshot).
+    zfleet::sim::clock::set_job_ms(dir.path(), 30).unwrap();
+    Fleet {
+        nas1: paths[0].clone(),
+        backup: paths[1].clone(),
+        _dir: dir,
+    }
+}
+
+/// One midclt call; returns stdout or panics with stderr.
+fn call(state: &Path, method: &str, args: &[Value]) -> String {
+    let out = call_raw(state, method, args);
+    assert_eq!(out.exit, 0, "{method} failed: {}", out.stderr);
+    out.stdout
+}
+
+fn call_raw(state: &Path, method: &str, args: &[Value]) -> zfleet::sim::MidcltOutput {
+    let mut argv = vec!["call".to_string(), method.to_string()];
+    argv.extend(args.iter().map(|a| a.to_string()));
+    zfleet::sim::midclt(state, &argv)
+}
+
+fn json_call(state: &Path, method: &str, args: &[Value]) -> Value {
+    serde_json::from_str(&call(state, method, args)).unwrap()
+}
+
+fn create(state: &Path, overrides: Value) -> u64 {
+    let mut data = json!({
+        "name": "offsite",
+        "direction": "PUSH",
+        "transport": "SSH",
+        "ssh_credentials": 2,
+        "source_datasets": ["tank/data"],
+        "target_dataset": "backup/nas1/data",
+        "recursive": true,
+        "auto": false,
+        "retention_policy": "SOURCE",
+        "periodic_snapshot_tasks": [1],
+    });
+    for (k, v) in overrides.as_object().unwrap() {
+        data[k] = v.clone();
+    }
+    json_call(state, "replication.create", &[data])["id"]
+        .as_u64()
+        .unwrap()
+}
+
+/// Runs the task and polls its job to the end; returns every job row seen.
+fn run(state: &Path, id: u64) -> Vec<Value> {
+    let job: u64 = call(state, "replication.run", &[json!(id)])
+        .trim()
+        .parse()
+        .unwrap();
+    let mut seen = Vec::new();
+    for _ in 0..200 {
+        let rows = json_call(state, "core.get_jobs", &[json!([["id", "=", job]])]);
+        let row = rows[0].clone();
+        let state_name = row["state"].as_str().unwrap().to_string();
+        seen.push(row);
+        if matches!(state_name.as_str(), "SUCCESS" | "FAILED" | "ABORTED") {
+            return seen;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    panic!("job {job} did not finish: {seen:?}");
+}
+
+fn snapshot_names(state: &Path, method: &str, dataset: &str) -> Vec<String> {
+    let rows = json_call(state, method, &[json!([["dataset", "=", dataset]])]);
+    let mut v: Vec<String> = rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["name"].as_str().unwrap().to_string())
+        .collect();
+    v.sort();
+    v
+}
+
+fn task_state(state: &Path, id: u64) -> Value {
+    json_call(
+        state,
+        "replication.query",
+        &[json!([["id", "=", id]]), json!({"get": true})],
+    )
+}
+
+#[test]
+fn push_over_ssh_delivers_datasets_and_snapshots_to_the_target() {
+    let f = fleet(&nas1_fixture(""), &backup_fixture(true, "", ""));
+    // A slow job: progress moves one snapshot per poll, so every step is seen.
+    zfleet::sim::clock::set_job_ms(f.nas1.parent().unwrap(), 60_000).unwrap();
+    let id = create(&f.nas1, json!({}));
+    let seen = run(&f.nas1, id);
+    let states: Vec<&str> = seen.iter().map(|r| r["state"].as_str().unwrap()).collect();
+    assert_eq!(
+        states,
+        [
+            "WAITING", "RUNNING", "RUNNING", "RUNNING", "RUNNING", "SUCCESS"
+        ]
+    );
+    let last = seen.last().unwrap();
+    assert_eq!(last["state"], "SUCCESS", "{last}");
+    assert_eq!(last["error"], Value::Null);
+    assert_eq!(last["method"], "replication.run");
+    // It was seen running, with zettarepl's progress wording.
+    let running = seen.iter().find(|r| r["state"] == "RUNNING").unwrap();
+    let desc = running["progress"]["description"].as_str().unwrap();
+    assert!(
+        desc.starts_with("Sending 1 of 4: tank/data@auto-2025-10-30_11-00 ("),
+        "{desc}"
+    );
+
+    // The target received the matching snapshots (not the manual one), recursively.
+    assert_eq!(
+        snapshot_names(&f.backup, "zfs.snapshot.query", "backup/nas1/data"),
+        [
+            "backup/nas1/data@auto-2025-10-30_11-00",
+            "backup/nas1/data@auto-2025-10-30_12-00",
+            "backup/nas1/data@auto-2025-10-30_13-00",
+        ]
+    );
+    assert_eq!(
+        snapshot_names(&f.backup, "zfs.snapshot.query", "backup/nas1/data/photos"),
+        ["backup/nas1/data/photos@auto-2025-10-30_13-00"]
+    );
+    // readonly=SET: on at the top, inherited below.
+    let ds = json_call(
+        &f.backup,
+        "pool.dataset.query",
+        &[
+            json!([["id", "=", "backup/nas1/data/photos"]]),
+            json!({"get": true}),
+        ],
+    );
+    assert_eq!(ds["readonly"]["parsed"], true);
+    assert_eq!(ds["readonly"]["source"], "INHERITED");
+    assert_eq!(ds["readonly"]["source_info"], "backup/nas1/data");
+
+    let task = task_state(&f.nas1, id);
+    assert_eq!(task["state"]["state"], "FINISHED");
+    assert_eq!(
+        task["state"]["last_snapshot"],
+        "tank/data@auto-2025-10-30_13-00"
+    );
+    assert_eq!(task["job"]["state"], "SUCCESS");
+
+    // A second run is incremental: nothing new, still fine.
+    let seen = run(&f.nas1, id);
+    assert_eq!(seen.last().unwrap()["state"], "SUCCESS");
+}
+
+#[test]
+fn local_replication_stays_on_the_system() {
+    let f = fleet(&nas1_fixture(""), &backup_fixture(true, "", ""));
+    let id = create(
+        &f.nas1,
+        json!({"transport": "LOCAL", "ssh_credentials": null, "target_dataset": "tank/copy", "recursive": false}),
+    );
+    let seen = run(&f.nas1, id);
+    assert_eq!(seen.last().unwrap()["state"], "SUCCESS");
+    assert_eq!(
+        snapshot_names(&f.nas1, "pool.snapshot.query", "tank/copy").len(),
+        3
+    );
+}
+
+fn assert_fails(f: &Fleet, id: u64, sentence: &str) {
+    let seen = run(&f.nas1, id);
+    let last = seen.last().unwrap();
+    assert_eq!(last["state"], "FAILED");
+    assert_eq!(last["error"], format!("[EFAULT] {sentence}"));
+    let task = task_state(&f.nas1, id);
+    assert_eq!(task["state"]["state"], "ERROR");
+    assert_eq!(task["state"]["error"], sentence);
+}
+
+#[test]
+fn no_matching_snapshots() {
+    let f = fleet(
+        &nas1_fixture("      empty: {}"),
+        &backup_fixture(true, "", ""),
+    );
+    let id = create(
+        &f.nas1,
+        json!({"source_datasets": ["tank/empty"], "periodic_snapshot_tasks": [], "also_include_naming_schema": ["auto-%Y-%m-%d_%H-%M"], "recursive": false}),
+    );
+    assert_fails(
+        &f,
+        id,
+        "Dataset 'tank/empty' does not have any matching snapshots to replicate.",
+    );
+}
+
+#[test]
+fn foreign_target_snapshots_need_allow_from_scratch() {
+    let backup = backup_fixture(
+        true,
+        "  backup/nas1/data: {}",
+        "backup/nas1/data@auto-2025-10-01_00-00",
+    );
+    let f = fleet(&nas1_fixture(""), &backup);
+    let id = create(&f.nas1, json!({"recursive": false}));
+    assert_fails(
+        &f,
+        id,
+        "No incremental base on dataset 'tank/data' and replication from scratch is not allowed.",
+    );
+    // Allowed: the foreign snapshot goes, the source's arrive.
+    json_call(
+        &f.nas1,
+        "replication.update",
+        &[json!(id), json!({"allow_from_scratch": true})],
+    );
+    assert_eq!(run(&f.nas1, id).last().unwrap()["state"], "SUCCESS");
+    let names = snapshot_names(&f.backup, "zfs.snapshot.query", "backup/nas1/data");
+    assert_eq!(names.len(), 3);
+    assert!(!names.iter().any(|n| n.ends_with("2025-10-01_00-00")));
+}
+
+#[test]
+fn require_readonly_refuses_a_writable_target() {
+    let f = fleet(
+        &nas1_fixture(""),
+        &backup_fixture(true, "  backup/nas1/data: {}", ""),
+    );
+    let id = create(&f.nas1, json!({"readonly": "REQUIRE"}));
+    assert_fails(
+        &f,
+        id,
+        "Target dataset 'backup/nas1/data' exists and does not have readonly=on property, but replication task is set up to require this property. Refusing to replicate.",
+    );
+}
+
+#[test]
+fn unknown_target_host() {
+    let f = fleet(&nas1_fixture(""), &backup_fixture(true, "", ""));
+    let id = create(&f.nas1, json!({"ssh_credentials": 3}));
+    assert_fails(&f, id, "[Errno -2] Name or service not known.");
+}
+
+#[test]
+fn target_ssh_service_disabled() {
+    let f = fleet(&nas1_fixture(""), &backup_fixture(false, "", ""));
+    let id = create(&f.nas1, json!({}));
+    assert_fails(&f, id, "Unable to connect to port 22 on 192.0.2.20.");
+}
+
+#[test]
+fn disabled_task_job_fails() {
+    let f = fleet(&nas1_fixture(""), &backup_fixture(true, "", ""));
+    let id = create(&f.nas1, json!({"enabled": false}));
+    let seen = run(&f.nas1, id);
+    assert_eq!(
+        seen.last().unwrap()["error"],
+        "[EFAULT] Task is not enabled"
+    );
+}
+
+#[test]
+fn advancing_the_clock_takes_and_replicates_snapshots() {
+    let f = fleet(&nas1_fixture(""), &backup_fixture(true, "", ""));
+    let id = create(&f.nas1, json!({"auto": true}));
+    let dir = f.nas1.parent().unwrap();
+    let before = snapshot_names(&f.nas1, "pool.snapshot.query", "tank/data").len();
+    let report = zfleet::sim::jobs::advance(dir, 2 * 3600 + 60).unwrap();
+    assert_eq!(report.systems, 2);
+    let after = snapshot_names(&f.nas1, "pool.snapshot.query", "tank/data");
+    // Two hourly snapshots taken (recursive: photos too).
+    assert_eq!(after.len(), before + 2, "{after:?}");
+    assert_eq!(
+        snapshot_names(&f.nas1, "pool.snapshot.query", "tank/data/photos").len(),
+        3
+    );
+    // The bound replication ran after each: the target has the newest one.
+    let newest = after
+        .iter()
+        .filter(|n| n.contains("@auto-"))
+        .max()
+        .unwrap()
+        .replace("tank/data@", "backup/nas1/data@");
+    let target = snapshot_names(&f.backup, "zfs.snapshot.query", "backup/nas1/data");
+    assert!(target.contains(&newest), "{target:?} lacks {newest}");
+    assert_eq!(task_state(&f.nas1, id)["state"]["state"], "FINISHED");
+    let tasks = json_call(&f.nas1, "pool.snapshottask.query", &[]);
+    assert_eq!(tasks[0]["state"]["state"], "FINISHED");
+}
+
+/// Seeds every fixture of `examples/<fleet>/sim/` into a fleet directory.
+fn example_fleet(fleet: &str) -> (tempfile::TempDir, Vec<(String, PathBuf)>) {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("examples")
+        .join(fleet)
+        .join("sim");
+    let dir = tempfile::tempdir().unwrap();
+    let mut systems = Vec::new();
+    let mut entries: Vec<PathBuf> = std::fs::read_dir(&src)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    entries.sort();
+    for fixture in entries {
+        let name = fixture.file_stem().unwrap().to_string_lossy().into_owned();
+        let state = dir.path().join(format!("{name}.json"));
+        zfleet::sim::seed(&state, Some(&fixture), None).unwrap();
+        systems.push((name, state));
+    }
+    zfleet::sim::clock::set_job_ms(dir.path(), 30).unwrap();
+    (dir, systems)
+}
+
+/// Runs every replication task of every system; returns `(system, task name, job row)`.
+fn run_all(systems: &[(String, PathBuf)]) -> Vec<(String, String, Value)> {
+    let mut out = Vec::new();
+    for (name, state) in systems {
+        let tasks = json_call(state, "replication.query", &[]);
+        for t in tasks.as_array().unwrap() {
+            let id = t["id"].as_u64().unwrap();
+            let job = run(state, id).pop().unwrap();
+            out.push((name.clone(), t["name"].as_str().unwrap().to_string(), job));
+        }
+    }
+    out
+}
+
+#[test]
+fn homelab_example_replicates_cleanly() {
+    let (_dir, systems) = example_fleet("homelab");
+    assert_eq!(systems.len(), 4);
+    let results = run_all(&systems);
+    assert_eq!(results.len(), 4);
+    for (system, task, job) in &results {
+        assert_eq!(job["state"], "SUCCESS", "{system} {task}: {}", job["error"]);
+    }
+}
+
+#[test]
+fn troubled_example_fails_as_its_comments_say() {
+    let (_dir, systems) = example_fleet("troubled");
+    let state = |n: &str| systems.iter().find(|(s, _)| s == n).unwrap().1.clone();
+    // The failed run recorded in the fixture shows before anything runs.
+    let before = json_call(&state("alpha"), "replication.query", &[]);
+    assert_eq!(before[0]["state"]["state"], "ERROR");
+    let results = run_all(&systems);
+    let error = |task: &str| {
+        results
+            .iter()
+            .find(|(_, t, _)| t == task)
+            .map(|(_, _, j)| j["error"].clone())
+            .unwrap()
+    };
+    assert_eq!(
+        error("alpha-to-vault"),
+        "[EFAULT] No incremental base on dataset 'tank/data' and replication from scratch is not allowed."
+    );
+    assert_eq!(
+        error("gamma-to-beta"),
+        "[EFAULT] Unable to connect to port 22 on beta.acme.internal."
+    );
+    // The read-only source and the odd naming schema are plan-time findings.
+    let db = json_call(
+        &state("alpha"),
+        "pool.dataset.query",
+        &[json!([["id", "=", "tank/db"]]), json!({"get": true})],
+    );
+    assert_eq!(db["readonly"]["parsed"], true);
+    let tasks = json_call(&state("alpha"), "pool.snapshottask.query", &[]);
+    assert_eq!(tasks[1]["naming_schema"], "daily-%Y%m%d-%H%M");
+}
+
+#[test]
+fn generated_fleet_is_deterministic_and_replicates_on_advance() {
+    let spec = zfleet::sim::fleetgen::FleetSpec {
+        systems: 3,
+        datasets: 3,
+        tasks: 2,
+        seed: 42,
+        version: None,
+    };
+    let a = tempfile::tempdir().unwrap();
+    let b = tempfile::tempdir().unwrap();
+    let states = zfleet::sim::fleetgen::generate(a.path(), &spec).unwrap();
+    zfleet::sim::fleetgen::generate(b.path(), &spec).unwrap();
+    assert_eq!(states.len(), 3);
+    for s in ["sys001", "sys002", "sys003"] {
+        let fa = std::fs::read_to_string(a.path().join("fixtures").join(format!("{s}.yaml")));
+        let fb = std::fs::read_to_string(b.path().join("fixtures").join(format!("{s}.yaml")));
+        assert_eq!(fa.unwrap(), fb.unwrap());
+    }
+    let report = zfleet::sim::jobs::advance(a.path(), 3600).unwrap();
+    assert_eq!(report.systems, 3);
+    // Every system's hourly task fired and its replication ran to the next system.
+    for state in &states {
+        let tasks = json_call(state, "replication.query", &[]);
+        let hourly = &tasks[0];
+        assert_eq!(hourly["state"]["state"], "FINISHED", "{hourly}");
+    }
+    let rows = json_call(
+        &states[1],
+        "pool.dataset.query",
+        &[json!([["id", "=", "tank/replicas/sys001/ds001"]])],
+    );
+    assert_eq!(rows.as_array().unwrap().len(), 1);
+    assert_eq!(rows[0]["readonly"]["parsed"], true);
+}

@@ -1,0 +1,221 @@
+//! `zfleet validate` end to end: one bad config per diagnostic code, each asserting the code,
+//! the message and the underlined span (golden output), plus malformed input of every kind.
+
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+use assert_cmd::Command;
+
+fn cases_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/validate")
+}
+
+/// Runs `zfleet validate -f FILE` in `dir` with colours off.
+fn validate_in(dir: &Path, file: &str) -> Output {
+    Command::cargo_bin("zfleet")
+        .expect("binary")
+        .current_dir(dir)
+        .env("NO_COLOR", "1")
+        .args(["validate", "-f", file])
+        .output()
+        .expect("run zfleet")
+}
+
+fn case_files() -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(cases_dir())
+        .expect("cases")
+        .map(|e| e.expect("entry").path())
+        .filter(|p| p.extension().is_some_and(|x| x == "yaml"))
+        .collect();
+    files.sort();
+    files
+}
+
+/// `config.unknown_key.yaml` is the case for `zfleet::config::unknown_key`.
+fn expected_code(file: &Path) -> String {
+    let stem = file.file_stem().and_then(|s| s.to_str()).expect("name");
+    format!("zfleet::{}", stem.replace('.', "::"))
+}
+
+#[test]
+fn every_bad_config_reports_its_code_span_and_help() {
+    let files = case_files();
+    assert!(files.len() >= 25, "only {} cases", files.len());
+    for file in files {
+        let name = file.file_name().and_then(|s| s.to_str()).expect("name");
+        let out = validate_in(&cases_dir(), name);
+        let stderr = String::from_utf8(out.stderr).expect("utf-8");
+        assert_eq!(out.status.code(), Some(1), "{name}: exit code\n{stderr}");
+        assert!(out.stdout.is_empty(), "{name}: nothing on stdout");
+        let code = expected_code(&file);
+        assert!(
+            stderr.lines().any(|l| l == code),
+            "{name}: expected {code} in\n{stderr}"
+        );
+        assert!(stderr.contains("help:"), "{name}: no help line\n{stderr}");
+        insta::assert_snapshot!(name.trim_end_matches(".yaml"), stderr);
+    }
+}
+
+#[test]
+fn every_config_code_has_a_case_or_a_dedicated_test() {
+    let tested_elsewhere = [
+        "zfleet::config::io",
+        "zfleet::config::too_large",
+        "zfleet::config::not_utf8",
+        "zfleet::config::limits",
+    ];
+    let cases: Vec<String> = case_files().iter().map(|f| expected_code(f)).collect();
+    let mut codes: Vec<&str> = zfleet::config::CODES.iter().map(|c| c.code).collect();
+    codes.extend(zfleet::model::naming::CODES.iter().map(|c| c.code));
+    codes.extend(zfleet::model::lifetime::CODES.iter().map(|c| c.code));
+    codes.extend(zfleet::model::schedule::CODES.iter().map(|c| c.code));
+    for code in codes {
+        assert!(
+            cases.iter().any(|c| c == code) || tested_elsewhere.contains(&code),
+            "no bad-config case for {code}: add tests/validate/{}.yaml",
+            code.trim_start_matches("zfleet::").replace("::", ".")
+        );
+    }
+}
+
+#[test]
+fn all_problems_of_a_file_are_reported_at_once() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(
+        dir.path().join("zfleet.yaml"),
+        "project: homelab
+systems:
+  nas1: { host: nas1.lan, prot: 22 }
+snapshot_tasks:
+  a: { system: nas2, dataset: tank/a, lifetime: 2 fortnights }
+  b: { system: nas1, dataset: tank//b, recursiv: true }
+",
+    )
+    .expect("write");
+    let out = validate_in(dir.path(), "zfleet.yaml");
+    let stderr = String::from_utf8(out.stderr).expect("utf-8");
+    assert_eq!(out.status.code(), Some(1));
+    let codes: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.starts_with("zfleet::"))
+        .collect();
+    assert_eq!(
+        codes,
+        [
+            "zfleet::config::unknown_key",
+            "zfleet::system::unknown",
+            "zfleet::lifetime::invalid",
+            "zfleet::dataset::invalid_name",
+            "zfleet::config::unknown_key",
+        ],
+        "{stderr}"
+    );
+    assert!(stderr.ends_with("error: 5 problems\n"), "{stderr}");
+}
+
+fn run_on_bytes(bytes: &[u8]) -> (Option<i32>, String) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(dir.path().join("zfleet.yaml"), bytes).expect("write");
+    let out = validate_in(dir.path(), "zfleet.yaml");
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn malformed_input_is_a_clear_error_never_a_panic() {
+    let deep = format!("a: {}{}\n", "[".repeat(200), "]".repeat(200));
+    let truncated = "project: x\nsystems:\n  - [".to_string();
+    let huge = vec![b'#'; zfleet::config::load::MAX_FILE_BYTES + 1];
+    let cases: Vec<(&str, Vec<u8>, &str)> = vec![
+        ("empty", Vec::new(), "zfleet::config::empty"),
+        (
+            "binary",
+            vec![0xff, 0xfe, 0x00, 0x81, 0x92],
+            "zfleet::config::not_utf8",
+        ),
+        ("deep", deep.into_bytes(), "zfleet::config::limits"),
+        ("huge", huge, "zfleet::config::too_large"),
+        ("truncated", truncated.into_bytes(), "zfleet::config::"),
+        (
+            "scalar",
+            b"just a string\n".to_vec(),
+            "zfleet::config::type",
+        ),
+        (
+            "list",
+            b"- project\n- systems\n".to_vec(),
+            "zfleet::config::type",
+        ),
+        (
+            "tabs",
+            b"project:\thomelab\nsystems:\n\tnas1: {}\n".to_vec(),
+            "zfleet::config::",
+        ),
+        ("nul", b"project: \0\n".to_vec(), "zfleet::"),
+        ("anchors", b"a: &a [*a]\n".to_vec(), "zfleet::config::"),
+        (
+            "wrong section type",
+            b"project: homelab\nsystems: [nas1]\n".to_vec(),
+            "zfleet::config::type",
+        ),
+    ];
+    for (what, bytes, code) in cases {
+        let (status, stderr) = run_on_bytes(&bytes);
+        assert_eq!(status, Some(1), "{what}: exit code\n{stderr}");
+        assert!(
+            stderr.contains(code),
+            "{what}: expected {code} in\n{stderr}"
+        );
+        assert!(!stderr.contains("panicked"), "{what}: panicked\n{stderr}");
+    }
+}
+
+#[test]
+fn missing_file_names_the_file_and_how_to_pass_one() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = validate_in(dir.path(), "nope.yaml");
+    let stderr = String::from_utf8(out.stderr).expect("utf-8");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr.contains("zfleet::config::io"), "{stderr}");
+    assert!(stderr.contains("cannot read nope.yaml"), "{stderr}");
+    assert!(stderr.contains("-f FILE"), "{stderr}");
+}
+
+#[test]
+fn a_valid_config_says_what_it_holds() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(
+        dir.path().join("zfleet.yaml"),
+        "# yaml-language-server: $schema=schemas/zfleet.schema.json
+project: homelab
+systems:
+  nas1: { host: nas1.lan, user: truenas_admin, host_key: \"SHA256:nThbg6kXUpJWGl7E1IGOCspRomTxdCARLviKw6E5SY8\" }
+  backup: { host: backup.lan }
+snapshot_tasks:
+  data-hourly: { system: nas1, dataset: tank/data, recursive: true, exclude: [tank/data/scratch], lifetime: 2 weeks }
+snapshots:
+  - { system: nas1, dataset: tank/media }
+replications:
+  offsite:
+    sources:
+      - { system: nas1, datasets: [tank/data], snapshot_tasks: [data-hourly], naming_schema: manual-%Y-%m-%d_%H-%M }
+    target: { system: backup, dataset: backup/offsite }
+    recursive: true
+    exclude: [tank/data/scratch]
+    retention: { custom: 4 weeks }
+    speed_limit: 10 MiB/s
+",
+    )
+    .expect("write");
+    let out = validate_in(dir.path(), "zfleet.yaml");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "zfleet.yaml is valid: 2 systems, 1 snapshot tasks, 1 one-time snapshots, 1 replications\n",
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(out.status.code(), Some(0));
+}
