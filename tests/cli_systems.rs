@@ -266,3 +266,85 @@ async fn an_embedded_simulator_beside_an_unreachable_system() {
         "zfleet::ssh::unreachable"
     );
 }
+
+/// The real binary on a config file: an embedded simulator, an unreachable system and (when
+/// sshd is available) a system whose host key does not match the pinned one.
+#[test]
+fn the_binary_prints_the_table_and_fails_when_a_system_fails() {
+    let dir = tempfile::tempdir().expect("tmp");
+    std::fs::create_dir_all(dir.path().join("sim")).expect("mkdir");
+    std::fs::copy(
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("examples/troubled/sim/alpha.yaml"),
+        dir.path().join("sim/alpha.yaml"),
+    )
+    .expect("fixture");
+    let imposter = truenas("TrueNAS-25.10.1", "pool.snapshot.query", true);
+    let key = sshd::keygen(dir.path(), "id_ed25519", "ed25519", None);
+    let mut yaml = String::from(
+        "project: t\nsystems:\n  lab: { simulator: { fixture: sim/alpha.yaml } }\n  \
+         gone: { host: 127.0.0.1, port: 1, host_key: \"SHA256:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\" }\n",
+    );
+    if let Some(s) = &imposter {
+        s.authorize(&key.with_extension("pub"));
+        yaml.push_str(&format!(
+            "  vault: {{ host: 127.0.0.1, port: {}, user: {}, identity_file: {}, host_key: \"SHA256:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\" }}\n",
+            s.port,
+            current_user(),
+            key.display()
+        ));
+    }
+    std::fs::write(dir.path().join("zfleet.yaml"), yaml).expect("config");
+
+    let run = |json: bool| {
+        let mut cmd = assert_cmd::Command::cargo_bin("zfleet").expect("binary");
+        cmd.current_dir(dir.path())
+            .env("HOME", dir.path())
+            .env_remove("SSH_AUTH_SOCK")
+            .arg("systems");
+        if json {
+            cmd.arg("--json");
+        }
+        cmd.assert().code(1)
+    };
+    let out = run(false);
+    let stdout = String::from_utf8_lossy(&out.get_output().stdout).to_string();
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(
+        lines[..3],
+        [
+            "SYSTEM  STATUS       VERSION          SSH               DATASETS  SNAPSHOTS  SNAP TASKS  REPLICATIONS  HOST KEY",
+            "gone    unreachable  -                -                 -         -          -           -             -",
+            "lab     ok           TrueNAS 25.10.1  enabled, running  6         9          2           1             -",
+        ],
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("\ngone: cannot connect to 127.0.0.1:1: "),
+        "{stdout}"
+    );
+    if let Some(s) = &imposter {
+        assert!(lines[3].starts_with("vault   unreachable  -"), "{stdout}");
+        assert!(
+            stdout.contains("[zfleet::ssh::host_key_changed]"),
+            "{stdout}"
+        );
+        assert!(stdout.contains(&s.host_key_fingerprint), "{stdout}");
+        assert_eq!(s.exec_count(), 0);
+    }
+
+    let out = run(true);
+    let doc: Value = serde_json::from_slice(&out.get_output().stdout).expect("json");
+    assert_eq!(doc["systems"][0]["name"], "gone");
+    assert_eq!(
+        doc["systems"][0]["error"]["code"],
+        "zfleet::ssh::unreachable"
+    );
+    assert_eq!(
+        doc["systems"][1]["counts"],
+        json!({"datasets": 6, "snapshots": 9, "snapshot_tasks": 2, "replications": 1})
+    );
+    assert_eq!(
+        doc["systems"][1]["ssh"],
+        json!({"enabled": true, "running": true})
+    );
+}
