@@ -485,3 +485,38 @@ fn generated_fleet_is_deterministic_and_replicates_on_advance() {
     assert_eq!(rows.as_array().unwrap().len(), 1);
     assert_eq!(rows[0]["readonly"]["parsed"], true);
 }
+
+/// `midclt call -j replication.run ID` waits for the end and prints the job's outcome.
+#[test]
+fn job_flag_waits_for_the_run() {
+    let f = fleet(&nas1_fixture(""), &backup_fixture(true, "", ""));
+    let id = create(&f.nas1, json!({}));
+    let argv = |id: u64| -> Vec<String> {
+        ["call", "-j", "replication.run", &id.to_string()]
+            .iter()
+            .map(|s| s.to_string())
+            .collect()
+    };
+    let out = zfleet::sim::midclt(&f.nas1, &argv(id));
+    assert_eq!(
+        (out.stdout.as_str(), out.exit),
+        ("null\n", 0),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(
+        snapshot_names(&f.backup, "zfs.snapshot.query", "backup/nas1/data").len(),
+        3
+    );
+
+    let f = fleet(&nas1_fixture(""), &backup_fixture(false, "", ""));
+    let id = create(&f.nas1, json!({}));
+    let out = zfleet::sim::midclt(&f.nas1, &argv(id));
+    assert_eq!(out.exit, 1);
+    assert!(
+        out.stderr
+            .starts_with("[EFAULT] Unable to connect to port 22 on 192.0.2.20.\n"),
+        "{}",
+        out.stderr
+    );
+}

@@ -455,9 +455,10 @@ impl<'de> Deserializer<'de> for NodeDe<'_, '_> {
         let mut known = Vec::with_capacity(entries.len());
         for entry in entries {
             let key = entry.0.key_text(self.ctx.source);
-            if fields.contains(&key.as_str()) {
+            if fields.contains(&key) {
                 known.push(entry);
             } else {
+                let key = key.to_string();
                 let suggestion = suggest(&key, fields).map(str::to_string);
                 self.ctx.unknown.borrow_mut().push(DeError {
                     message: format!("unknown key `{key}`"),

@@ -7,7 +7,7 @@ use miette::NamedSource;
 
 use super::codes;
 use super::de::{Ctx, DeError, DeErrorKind, suggest};
-use super::node::{Kind, Node, Span};
+use super::node::{Kind, Node, ParseErrorKind, Span};
 use super::raw::{RawReplication, RawSnapshot, RawSnapshotTask, RawSystem};
 use crate::diag::{Problem, Source};
 
@@ -131,7 +131,7 @@ pub fn parse(name: &str, bytes: Vec<u8>) -> Result<Document, Problem> {
     let mut problems = Vec::new();
     for (key, value) in entries {
         let section = key.key_text(&text);
-        match section.as_str() {
+        match section {
             "project" => match ctx.parse::<String>(value, Some(key.span)) {
                 Ok(p) => doc.project = Some((p, value.span)),
                 Err(e) => doc.problems.push(de_problem(&doc, e)),
@@ -187,79 +187,27 @@ pub fn parse(name: &str, bytes: Vec<u8>) -> Result<Document, Problem> {
 }
 
 fn parse_yaml(text: &str) -> Result<Node, Problem> {
-    let mut options = serde_saphyr::Options::default();
-    options.emit_comments = false;
-    if let Some(budget) = options.budget.as_mut() {
-        // Room for fleets of tens of thousands of tasks; depth stays bounded.
-        budget.max_nodes = 4_000_000;
-        budget.max_events = 16_000_000;
-    }
-    serde_saphyr::from_str_with_options::<Node>(text, options).map_err(|e| yaml_problem(text, &e))
-}
-
-fn yaml_problem(text: &str, e: &serde_saphyr::Error) -> Problem {
-    use serde_saphyr::Error as E;
-    let span = e
-        .location()
-        .map(|l| {
-            let s = l.span();
-            let offset = s
-                .byte_offset()
-                .and_then(|o| usize::try_from(o).ok())
-                .unwrap_or_else(|| line_col_offset(text, l.line(), l.column()));
-            Span {
-                offset,
-                len: s
-                    .byte_len()
-                    .and_then(|n| usize::try_from(n).ok())
-                    .unwrap_or(1)
-                    .max(1),
-            }
-        })
-        .unwrap_or_default();
-    let full = e.without_snippet().to_string();
-    let first = full.lines().next().unwrap_or("invalid YAML");
-    // The snippet shows the place; drop the parser's own "at line N, column M".
-    let message = match first.rfind(" at line ") {
-        Some(i) => &first[..i],
-        None => first,
-    };
-    let (code, message, help) = if let Some(rest) = message.strip_prefix("duplicate mapping key: ")
-    {
-        let key = rest
-            .split(", set DuplicateKeyPolicy")
-            .next()
-            .unwrap_or(rest);
-        (
-            codes::DUPLICATE_KEY,
-            format!("duplicate key `{key}`"),
-            format!(
-                "keys and entry names must be unique in a mapping; rename or remove this second `{key}`"
+    super::node::parse(text).map_err(|e| {
+        let (code, message, help) = match e.kind {
+            ParseErrorKind::DuplicateKey(key) => (
+                codes::DUPLICATE_KEY,
+                format!("duplicate key `{key}`"),
+                format!("keys and entry names must be unique in a mapping; rename or remove this second `{key}`"),
             ),
-        )
-    } else if matches!(e, E::Budget { .. }) || message.contains("budget") {
-        let what = if message.contains("Depth") {
-            "the YAML is nested more than 64 levels deep".to_string()
-        } else {
-            format!("the YAML exceeds the parser's limits ({message})")
+            ParseErrorKind::Limits => (
+                codes::LIMITS,
+                e.message,
+                "the file is nested too deeply or has too many nodes to be a config".to_string(),
+            ),
+            ParseErrorKind::Syntax => (
+                codes::SYNTAX,
+                e.message,
+                "fix the YAML syntax here (indentation, quotes, `:` after keys)".to_string(),
+            ),
         };
-        (
-            codes::LIMITS,
-            what,
-            "the file is nested too deeply or has too many nodes to be a config".to_string(),
-        )
-    } else {
-        (
-            codes::SYNTAX,
-            message.to_string(),
-            "fix the YAML syntax here (indentation, quotes, `:` after keys)".to_string(),
-        )
-    };
-    let mut p = Problem::error(code, message).help(help);
-    if e.location().is_some() {
-        p = p.at(clamp(span, text.len()), "here");
-    }
-    p
+        let span = clamp(e.span, text.len());
+        Problem::error(code, message).help(help).at(span, "here")
+    })
 }
 
 fn clamp(span: Span, len: usize) -> Span {
@@ -268,18 +216,6 @@ fn clamp(span: Span, len: usize) -> Span {
         offset,
         len: span.len.min(len - offset),
     }
-}
-
-fn line_col_offset(text: &str, line: u64, col: u64) -> usize {
-    let mut offset = 0;
-    for (i, l) in text.split_inclusive('\n').enumerate() {
-        if i as u64 + 1 == line {
-            let chars = usize::try_from(col.saturating_sub(1)).unwrap_or(0);
-            return offset + l.char_indices().nth(chars).map_or(l.len(), |(b, _)| b);
-        }
-        offset += l.len();
-    }
-    text.len()
 }
 
 fn named_entries<T: for<'de> serde::Deserialize<'de>>(
@@ -296,7 +232,7 @@ fn named_entries<T: for<'de> serde::Deserialize<'de>>(
                 let name = k.key_text(ctx.source);
                 match ctx.parse::<T>(v, Some(k.span)) {
                     Ok(raw) => out.push(Named {
-                        name,
+                        name: name.to_string(),
                         span: k.span,
                         raw,
                     }),

@@ -1,10 +1,18 @@
 //! A YAML document as a tree of nodes that remember where they are in the source.
 //!
-//! serde-saphyr parses; every key and value comes back with its byte span, so that later
-//! stages can point at the exact key or value they complain about.
+//! Built straight from the events of serde-saphyr's parser (granit-parser): every key and value
+//! keeps its byte span, so later stages can point at the exact key or value they complain
+//! about. (Going through serde-saphyr's `Spanned<T>` for every node costs four times as much
+//! on large fleets.) Plain scalars are typed by the YAML 1.2 core schema.
 
-use serde::de::{Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
-use serde_saphyr::Spanned;
+use std::borrow::Cow;
+use std::collections::HashMap;
+
+use serde_saphyr::granit_parser::{self, Event, Parser, ScalarStyle};
+
+/// Deepest nesting accepted, and most nodes (aliases expanded) in one file.
+pub const MAX_DEPTH: usize = 64;
+pub const MAX_NODES: usize = 8_000_000;
 
 /// Byte offset and length of a node in the source.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -51,10 +59,10 @@ impl Node {
     }
 
     /// The key text of a mapping key node.
-    pub fn key_text(&self, source: &str) -> String {
+    pub fn key_text<'s>(&'s self, source: &'s str) -> &'s str {
         match &self.kind {
-            Kind::Str(s) => s.clone(),
-            _ => self.raw(source).unwrap_or_default().to_string(),
+            Kind::Str(s) => s,
+            _ => self.raw(source).unwrap_or_default(),
         }
     }
 
@@ -64,85 +72,356 @@ impl Node {
     }
 }
 
-impl<'de> Deserialize<'de> for Node {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let spanned: Spanned<Kind> = Spanned::deserialize(d)?;
-        let span = spanned.referenced.span();
-        let offset = span.byte_offset().unwrap_or(0);
-        let len = span.byte_len().unwrap_or(0);
-        Ok(Node {
-            kind: spanned.value,
-            span: Span {
-                offset: usize::try_from(offset).unwrap_or(usize::MAX),
-                len: usize::try_from(len).unwrap_or(0),
-            },
-        })
+/// Why a text is not a YAML document zfleet can read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ParseErrorKind {
+    Syntax,
+    DuplicateKey(String),
+    Limits,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParseError {
+    pub kind: ParseErrorKind,
+    pub message: String,
+    pub span: Span,
+}
+
+/// Parses the first YAML document of `text` (an empty text is `Null`).
+pub fn parse(text: &str) -> Result<Node, ParseError> {
+    let mut b = Builder {
+        parser: Parser::new_from_str(text),
+        anchors: HashMap::new(),
+        nodes: 0,
+        pending: None,
+    };
+    let mut root = None;
+    while let Some((event, span)) = b.next()? {
+        match event {
+            Event::StreamStart | Event::DocumentEnd => {}
+            Event::DocumentStart(..) if root.is_some() => {
+                return Err(ParseError {
+                    kind: ParseErrorKind::Syntax,
+                    message: "the file holds more than one YAML document (`---`)".into(),
+                    span,
+                });
+            }
+            Event::DocumentStart(..) => root = Some(b.node(0)?),
+            Event::StreamEnd => break,
+            _ => {}
+        }
+    }
+    Ok(root.unwrap_or(Node {
+        kind: Kind::Null,
+        span: Span::default(),
+    }))
+}
+
+struct Builder<'a> {
+    parser: Parser<'a, granit_parser::StrInput<'a>>,
+    anchors: HashMap<usize, Node>,
+    nodes: usize,
+    pending: Option<(Event<'a>, Span)>,
+}
+
+fn span_of(s: &granit_parser::Span) -> Span {
+    let start = s.start.byte_offset().unwrap_or(0);
+    let end = s.end.byte_offset().unwrap_or(start);
+    Span {
+        offset: start,
+        len: end.saturating_sub(start),
     }
 }
 
-struct KindVisitor;
-
-impl<'de> Visitor<'de> for KindVisitor {
-    type Value = Kind;
-
-    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-        f.write_str("any YAML value")
-    }
-    fn visit_bool<E>(self, v: bool) -> Result<Kind, E> {
-        Ok(Kind::Bool(v))
-    }
-    fn visit_i64<E>(self, v: i64) -> Result<Kind, E> {
-        Ok(Kind::Int(v.into()))
-    }
-    fn visit_u64<E>(self, v: u64) -> Result<Kind, E> {
-        Ok(Kind::Int(v.into()))
-    }
-    fn visit_i128<E>(self, v: i128) -> Result<Kind, E> {
-        Ok(Kind::Int(v))
-    }
-    fn visit_u128<E>(self, v: u128) -> Result<Kind, E> {
-        Ok(i128::try_from(v).map_or(Kind::Float(v as f64), Kind::Int))
-    }
-    fn visit_f64<E>(self, v: f64) -> Result<Kind, E> {
-        Ok(Kind::Float(v))
-    }
-    fn visit_str<E>(self, v: &str) -> Result<Kind, E> {
-        Ok(Kind::Str(v.to_string()))
-    }
-    fn visit_string<E>(self, v: String) -> Result<Kind, E> {
-        Ok(Kind::Str(v))
-    }
-    fn visit_bytes<E: serde::de::Error>(self, v: &[u8]) -> Result<Kind, E> {
-        Ok(Kind::Str(String::from_utf8_lossy(v).into_owned()))
-    }
-    fn visit_unit<E>(self) -> Result<Kind, E> {
-        Ok(Kind::Null)
-    }
-    fn visit_none<E>(self) -> Result<Kind, E> {
-        Ok(Kind::Null)
-    }
-    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Kind, D::Error> {
-        d.deserialize_any(self)
-    }
-    fn visit_seq<A: SeqAccess<'de>>(self, mut a: A) -> Result<Kind, A::Error> {
-        let mut items = Vec::new();
-        while let Some(n) = a.next_element::<Node>()? {
-            items.push(n);
+impl<'a> Builder<'a> {
+    fn next(&mut self) -> Result<Option<(Event<'a>, Span)>, ParseError> {
+        if let Some(p) = self.pending.take() {
+            return Ok(Some(p));
         }
-        Ok(Kind::Seq(items))
-    }
-    fn visit_map<A: MapAccess<'de>>(self, mut a: A) -> Result<Kind, A::Error> {
-        let mut entries = Vec::new();
-        while let Some(k) = a.next_key::<Node>()? {
-            let v = a.next_value::<Node>()?;
-            entries.push((k, v));
+        match self.parser.next_event() {
+            None => Ok(None),
+            Some(Ok((event, span))) => Ok(Some((event, span_of(&span)))),
+            Some(Err(e)) => {
+                let at = e.marker().byte_offset().unwrap_or(0);
+                Err(ParseError {
+                    kind: ParseErrorKind::Syntax,
+                    message: e.info(),
+                    span: Span { offset: at, len: 1 },
+                })
+            }
         }
-        Ok(Kind::Map(entries))
+    }
+
+    fn count(&mut self, n: usize, span: Span) -> Result<(), ParseError> {
+        self.nodes += n;
+        if self.nodes > MAX_NODES {
+            return Err(ParseError {
+                kind: ParseErrorKind::Limits,
+                message: format!("the YAML has more than {MAX_NODES} nodes (aliases expanded)"),
+                span,
+            });
+        }
+        Ok(())
+    }
+
+    /// Reads one node; the next event must start it.
+    fn node(&mut self, depth: usize) -> Result<Node, ParseError> {
+        loop {
+            let Some((event, span)) = self.next()? else {
+                return Err(ParseError {
+                    kind: ParseErrorKind::Syntax,
+                    message: "the YAML ends in the middle of a value".into(),
+                    span: Span::default(),
+                });
+            };
+            if depth > MAX_DEPTH {
+                return Err(ParseError {
+                    kind: ParseErrorKind::Limits,
+                    message: format!("the YAML is nested more than {MAX_DEPTH} levels deep"),
+                    span,
+                });
+            }
+            let node = match event {
+                Event::Comment(..) | Event::Anchor(..) => continue,
+                Event::Scalar(value, style, anchor, tag) => {
+                    self.count(1, span)?;
+                    let is_str_tag = tag
+                        .as_ref()
+                        .is_some_and(|t| t.is_yaml_core_schema_tag("str"));
+                    let kind = if style == ScalarStyle::Plain && !is_str_tag {
+                        plain_scalar(value)
+                    } else {
+                        Kind::Str(value.into_owned())
+                    };
+                    self.anchor(anchor, Node { kind, span })
+                }
+                Event::SequenceStart(_, anchor, _) => {
+                    self.count(1, span)?;
+                    let mut items = Vec::new();
+                    loop {
+                        match self.next()? {
+                            Some((Event::SequenceEnd, _)) => break,
+                            Some((Event::Comment(..), _)) => {}
+                            Some(other) => {
+                                self.pending = Some(other);
+                                items.push(self.node(depth + 1)?);
+                            }
+                            None => return Err(eof(span)),
+                        }
+                    }
+                    self.anchor(
+                        anchor,
+                        Node {
+                            kind: Kind::Seq(items),
+                            span,
+                        },
+                    )
+                }
+                Event::MappingStart(_, anchor, _) => {
+                    self.count(1, span)?;
+                    let map = self.mapping(depth, span)?;
+                    self.anchor(
+                        anchor,
+                        Node {
+                            kind: Kind::Map(map),
+                            span,
+                        },
+                    )
+                }
+                Event::Alias(id) => {
+                    let Some(target) = self.anchors.get(&id).cloned() else {
+                        return Err(ParseError {
+                            kind: ParseErrorKind::Syntax,
+                            message: "alias to an unknown anchor".into(),
+                            span,
+                        });
+                    };
+                    self.count(target.size(), span)?;
+                    Node {
+                        kind: target.kind,
+                        span,
+                    }
+                }
+                Event::UnresolvedAlias(name) => {
+                    return Err(ParseError {
+                        kind: ParseErrorKind::Syntax,
+                        message: format!("unknown anchor `{name}`"),
+                        span,
+                    });
+                }
+                _ => {
+                    return Err(ParseError {
+                        kind: ParseErrorKind::Syntax,
+                        message: "unexpected YAML structure".into(),
+                        span,
+                    });
+                }
+            };
+            return Ok(node);
+        }
+    }
+
+    fn mapping(&mut self, depth: usize, span: Span) -> Result<Vec<(Node, Node)>, ParseError> {
+        let mut entries: Vec<(Node, Node)> = Vec::new();
+        let mut merged: Vec<(Node, Node)> = Vec::new();
+        // Duplicate keys: a linear scan for the small mappings of entries, a set for the large
+        // sections (thousands of named tasks).
+        let mut seen: std::collections::HashSet<String> = std::collections::HashSet::new();
+        loop {
+            match self.next()? {
+                Some((Event::MappingEnd, _)) => break,
+                Some((Event::Comment(..), _)) => {}
+                Some((event, espan)) => {
+                    self.pending = Some((event, espan));
+                    let key = self.node(depth + 1)?;
+                    let value = self.node(depth + 1)?;
+                    if matches!(&key.kind, Kind::Str(k) if k == "<<") {
+                        // YAML merge key: entries of the merged mapping(s) that are not set here.
+                        match value.kind {
+                            Kind::Map(m) => merged.extend(m),
+                            Kind::Seq(items) => {
+                                for item in items {
+                                    if let Kind::Map(m) = item.kind {
+                                        merged.extend(m);
+                                    }
+                                }
+                            }
+                            _ => {
+                                return Err(ParseError {
+                                    kind: ParseErrorKind::Syntax,
+                                    message: "`<<` merges a mapping or a list of mappings".into(),
+                                    span: key.span,
+                                });
+                            }
+                        }
+                        continue;
+                    }
+                    if let Some(text) = key.scalar_text() {
+                        let duplicate = if entries.len() < 32 {
+                            entries
+                                .iter()
+                                .any(|(k, _)| k.scalar_text().as_deref() == Some(text.as_ref()))
+                        } else {
+                            if seen.is_empty() {
+                                seen.extend(
+                                    entries
+                                        .iter()
+                                        .filter_map(|(k, _)| k.scalar_text().map(Cow::into_owned)),
+                                );
+                            }
+                            !seen.insert(text.clone().into_owned())
+                        };
+                        if duplicate {
+                            return Err(ParseError {
+                                kind: ParseErrorKind::DuplicateKey(text.into_owned()),
+                                message: String::new(),
+                                span: key.span,
+                            });
+                        }
+                    }
+                    entries.push((key, value));
+                }
+                None => return Err(eof(span)),
+            }
+        }
+        for (k, v) in merged {
+            let present = k.scalar_text().is_some_and(|t| {
+                entries
+                    .iter()
+                    .any(|(e, _)| e.scalar_text().as_deref() == Some(t.as_ref()))
+            });
+            if !present {
+                entries.push((k, v));
+            }
+        }
+        Ok(entries)
+    }
+
+    fn anchor(&mut self, id: usize, node: Node) -> Node {
+        if id != 0 {
+            self.anchors.insert(id, node.clone());
+        }
+        node
     }
 }
 
-impl<'de> Deserialize<'de> for Kind {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        d.deserialize_any(KindVisitor)
+fn eof(span: Span) -> ParseError {
+    ParseError {
+        kind: ParseErrorKind::Syntax,
+        message: "the YAML ends before this collection is closed".into(),
+        span,
+    }
+}
+
+/// Types a plain scalar by the YAML 1.2 core schema.
+fn plain_scalar(value: Cow<'_, str>) -> Kind {
+    let v = value.as_ref();
+    match v {
+        "" | "~" | "null" | "Null" | "NULL" => return Kind::Null,
+        "true" | "True" | "TRUE" => return Kind::Bool(true),
+        "false" | "False" | "FALSE" => return Kind::Bool(false),
+        ".inf" | ".Inf" | ".INF" | "+.inf" | "+.Inf" | "+.INF" => {
+            return Kind::Float(f64::INFINITY);
+        }
+        "-.inf" | "-.Inf" | "-.INF" => return Kind::Float(f64::NEG_INFINITY),
+        ".nan" | ".NaN" | ".NAN" => return Kind::Float(f64::NAN),
+        _ => {}
+    }
+    let digits = v.strip_prefix(['-', '+']).unwrap_or(v);
+    if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) {
+        if let Ok(n) = v.parse::<i128>() {
+            return Kind::Int(n);
+        }
+    } else if let Some(hex) = v.strip_prefix("0x") {
+        if let Ok(n) = i128::from_str_radix(hex, 16) {
+            return Kind::Int(n);
+        }
+    } else if let Some(oct) = v.strip_prefix("0o") {
+        if let Ok(n) = i128::from_str_radix(oct, 8) {
+            return Kind::Int(n);
+        }
+    } else if looks_like_float(digits)
+        && let Ok(f) = v.parse::<f64>()
+    {
+        return Kind::Float(f);
+    }
+    Kind::Str(value.into_owned())
+}
+
+/// `[0-9]*(.[0-9]*)?([eE][-+]?[0-9]+)?` with at least one digit before the exponent.
+fn looks_like_float(s: &str) -> bool {
+    let (mantissa, exp) = match s.find(['e', 'E']) {
+        Some(i) => (&s[..i], Some(&s[i + 1..])),
+        None => (s, None),
+    };
+    let (int, frac) = mantissa.split_once('.').unwrap_or((mantissa, ""));
+    let digits_ok = |t: &str| t.bytes().all(|b| b.is_ascii_digit());
+    let mantissa_ok = digits_ok(int) && digits_ok(frac) && !(int.is_empty() && frac.is_empty());
+    let exp_ok = exp.is_none_or(|e| {
+        let e = e.strip_prefix(['-', '+']).unwrap_or(e);
+        !e.is_empty() && digits_ok(e)
+    });
+    mantissa_ok && exp_ok && (mantissa.contains('.') || exp.is_some())
+}
+
+impl Node {
+    fn size(&self) -> usize {
+        1 + match &self.kind {
+            Kind::Seq(items) => items.iter().map(Node::size).sum(),
+            Kind::Map(entries) => entries.iter().map(|(k, v)| k.size() + v.size()).sum(),
+            _ => 0,
+        }
+    }
+
+    /// The text of a scalar node (for keys).
+    fn scalar_text(&self) -> Option<Cow<'_, str>> {
+        match &self.kind {
+            Kind::Str(s) => Some(Cow::Borrowed(s)),
+            Kind::Int(n) => Some(Cow::Owned(n.to_string())),
+            Kind::Bool(b) => Some(Cow::Owned(b.to_string())),
+            Kind::Null => Some(Cow::Borrowed("~")),
+            Kind::Float(f) => Some(Cow::Owned(f.to_string())),
+            _ => None,
+        }
     }
 }

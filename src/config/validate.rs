@@ -1080,6 +1080,6 @@ mod tests {
         assert_eq!(parse_speed("500 KB/s"), Some(500_000));
         assert_eq!(parse_speed("1G"), Some(1 << 30));
         assert_eq!(parse_speed("fast"), None);
-        assert_eq!(parse_speed("0"), Some(0));
+        assert_eq!(parse_speed("0"), None);
     }
 }

@@ -31,8 +31,9 @@ fn now_ms() -> u64 {
         .unwrap_or(0)
 }
 
-/// The single hook `sim::midclt` calls before anything else: counts the call, applies
-/// injected faults (their output replaces the call's), then lets the engine catch up.
+/// The engine hook (`sim::ENGINE_HOOK`) `sim::midclt` runs before anything else, outside
+/// the state lock, and `-j` runs while it waits: counts the call, applies injected faults
+/// (their output replaces the call's), then lets the engine catch up.
 pub fn before_midclt(state_file: &Path, argv: &[String]) -> Option<super::MidcltOutput> {
     if let Some(out) = faults::before_midclt(state_file, argv) {
         return Some(out);

@@ -14,7 +14,7 @@
 //!   replications keep their last run in `ReplicationTask::job` and zettarepl's view in
 //!   `state` (a [`state::TaskState`]); `replication.run` leaves a `WAITING` job to drive;
 //! - [`methods::snapshottask::take_task_snapshot`] for scheduled snapshot runs;
-//! - [`JOB_DRIVER`], called by `midclt call -j` to run a job to its end.
+//! - [`ENGINE_HOOK`], run before every invocation (outside the lock) and while `-j` waits.
 //!
 //! Fixture format: see [`fixture`].
 
@@ -78,18 +78,33 @@ const DAEMON_DOWN: &str = "Failed to run middleware call. Daemon not running?\n"
 /// against the system whose state is in `state_file`, under an exclusive file lock; persists
 /// changes. Prints exactly what real midclt prints for that system's version.
 pub fn midclt(state_file: &Path, argv: &[String]) -> MidcltOutput {
-    if let Some(out) = jobs::before_midclt(state_file, argv) {
+    // The engine (faults, clock, jobs) looks first, outside the state lock.
+    if let Some(out) = ENGINE_HOOK.get_or_init(|| jobs::before_midclt)(state_file, argv) {
         return out;
     }
     let outcome = with_state(state_file, |state| run_argv(state, state_file, argv));
     match outcome {
-        Ok(out) => out,
+        Ok(Ran::Done(out)) => out,
+        Ok(Ran::Follow(id)) => follow_job(state_file, id),
         // No state: the middleware is not there.
         Err(_) => MidcltOutput {
             stdout: String::new(),
             stderr: DAEMON_DOWN.into(),
             exit: 1,
         },
+    }
+}
+
+/// What one invocation did under the lock: printed its output, or started a job that
+/// `-j` has to follow.
+enum Ran {
+    Done(MidcltOutput),
+    Follow(u64),
+}
+
+impl From<MidcltOutput> for Ran {
+    fn from(out: MidcltOutput) -> Ran {
+        Ran::Done(out)
     }
 }
 
@@ -220,14 +235,17 @@ pub fn find_system_file(dir: &Path, host: &str) -> Option<PathBuf> {
     })
 }
 
-/// Hook the engine can install to run a job to its end (used by `midclt call -j`).
-pub static JOB_DRIVER: std::sync::OnceLock<fn(&mut SimState, u64)> = std::sync::OnceLock::new();
+/// The engine's hook, run before every invocation outside the state lock (it may take the
+/// lock itself): counts the call, applies injected faults (its output then replaces the
+/// call's) and lets time, schedules and jobs catch up. `-j` also calls it while it waits.
+pub type EngineHook = fn(&Path, &[String]) -> Option<MidcltOutput>;
+pub static ENGINE_HOOK: std::sync::OnceLock<EngineHook> = std::sync::OnceLock::new();
 
 /// Parses midclt's command line as argparse would for the system's version and runs it.
-fn run_argv(state: &mut SimState, state_file: &Path, argv: &[String]) -> MidcltOutput {
+fn run_argv(state: &mut SimState, state_file: &Path, argv: &[String]) -> Ran {
     let p = state.personality();
     match parse_argv(p, argv) {
-        Err(e) => output_err(&e, p),
+        Err(e) => output_err(&e, p).into(),
         Ok(Invocation::Ping) => MidcltOutput {
             stdout: if p.ping_prints_pong() {
                 "pong\n".into()
@@ -236,7 +254,8 @@ fn run_argv(state: &mut SimState, state_file: &Path, argv: &[String]) -> MidcltO
             },
             stderr: String::new(),
             exit: 0,
-        },
+        }
+        .into(),
         Ok(Invocation::Call { method, args, job }) => {
             let dir = state_file.parent().map(Path::to_path_buf);
             let mut ctx = methods::Ctx::new(state, dir);
@@ -246,57 +265,67 @@ fn run_argv(state: &mut SimState, state_file: &Path, argv: &[String]) -> MidcltO
                         && let Some(id) = result.as_u64()
                         && methods::is_job_method(p, &method)
                     {
-                        return wait_job(state, id, p);
+                        return Ran::Follow(id);
                     }
                     MidcltOutput {
                         stdout: render::midclt_stdout(&result),
                         stderr: String::new(),
                         exit: 0,
                     }
+                    .into()
                 }
-                Err(e) => output_err(&e, p),
+                Err(e) => output_err(&e, p).into(),
             }
         }
     }
 }
 
-/// `-j`: follow the job to its end and print its result or error.
-fn wait_job(state: &mut SimState, id: u64, p: Personality) -> MidcltOutput {
-    if let Some(driver) = JOB_DRIVER.get() {
-        driver(state, id);
-    }
-    let Some(job) = state.jobs.iter().find(|j| j.id == id) else {
-        return MidcltOutput {
-            stdout: render::midclt_stdout(&Value::from(id)),
-            stderr: String::new(),
-            exit: 0,
+/// `-j`: follow the job to its end (letting the engine move it, up to the call timeout)
+/// and print its result or error as midclt does.
+fn follow_job(state_file: &Path, id: u64) -> MidcltOutput {
+    let poll: Vec<String> = vec!["call".into(), "core.get_jobs".into()];
+    for round in 0..1200 {
+        let Ok(state) = load(state_file) else {
+            break;
         };
-    };
-    match job.state {
-        JobState::Success => MidcltOutput {
-            stdout: render::midclt_stdout(&job.result),
-            stderr: String::new(),
-            exit: 0,
-        },
-        JobState::Failed | JobState::Aborted => {
-            let mut stderr = job.error.clone().unwrap_or_default();
-            stderr.push('\n');
-            if let Some(exc) = &job.exception {
-                stderr.push_str(exc);
+        let Some(job) = state.jobs.iter().find(|j| j.id == id) else {
+            break;
+        };
+        match job.state {
+            JobState::Success => {
+                return MidcltOutput {
+                    stdout: render::midclt_stdout(&job.result),
+                    stderr: String::new(),
+                    exit: 0,
+                };
             }
-            let _ = p;
-            MidcltOutput {
-                stdout: String::new(),
-                stderr,
-                exit: 1,
+            JobState::Failed | JobState::Aborted => {
+                let mut stderr = job.error.clone().unwrap_or_default();
+                stderr.push('\n');
+                if let Some(exc) = &job.exception {
+                    stderr.push_str(exc);
+                }
+                return MidcltOutput {
+                    stdout: String::new(),
+                    stderr,
+                    exit: 1,
+                };
             }
+            JobState::Waiting | JobState::Running => {}
         }
-        // Not driven to its end here: print the id as the call itself would.
-        JobState::Waiting | JobState::Running => MidcltOutput {
-            stdout: render::midclt_stdout(&Value::from(id)),
-            stderr: String::new(),
-            exit: 0,
-        },
+        // Without an engine nothing moves the job: answer like the call without `-j`.
+        let Some(hook) = ENGINE_HOOK.get() else {
+            break;
+        };
+        let _ = hook(state_file, &poll);
+        if round > 0 {
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+    }
+    MidcltOutput {
+        stdout: render::midclt_stdout(&Value::from(id)),
+        stderr: String::new(),
+        exit: 0,
     }
 }
 

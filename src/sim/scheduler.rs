@@ -8,85 +8,40 @@
 //! hourly snapshots a real system would have taken. The first look only starts the
 //! bookkeeping.
 
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
-use chrono::{DateTime, Datelike, Months, NaiveDateTime, TimeZone, Timelike, Utc};
+use chrono::{DateTime, Months, NaiveDateTime, TimeZone, Utc};
 use serde_json::{Value, json};
 
 use super::methods::schema::naming;
 use super::state::{JobState, LifetimeUnit, Schedule, SimState};
+use crate::model::schedule::TnSchedule;
 
 const EXT_KEY: &str = "scheduler";
 
 /// At most this many minutes are replayed in one look (one year), so a huge jump stays bounded.
 const MAX_MINUTES: i64 = 366 * 24 * 60;
 
-/// Whether one cron field (`*`, `*/15`, `1-5`, `0,30`, `mon-fri`) allows `value`.
-fn field_matches(field: &str, value: u32, names: &[&str], first: u32) -> bool {
-    let parse = |s: &str| -> Option<u32> {
-        if let Ok(n) = s.parse::<u32>() {
-            return Some(n);
-        }
-        let lower = s.to_ascii_lowercase();
-        names
-            .iter()
-            .position(|n| *n == lower)
-            .map(|i| i as u32 + first)
-    };
-    field.split(',').any(|part| {
-        let (range, step) = match part.split_once('/') {
-            Some((r, s)) => match s.parse::<u32>() {
-                Ok(s) if s > 0 => (r, s),
-                _ => return false,
-            },
-            None => (part, 1),
-        };
-        let (lo, hi) = if range == "*" {
-            (0, u32::MAX)
-        } else if let Some((a, b)) = range.split_once('-') {
-            match (parse(a), parse(b)) {
-                (Some(a), Some(b)) => (a, b),
-                _ => return false,
-            }
-        } else {
-            match parse(range) {
-                Some(a) if step == 1 => (a, a),
-                Some(a) => (a, u32::MAX),
-                None => return false,
-            }
-        };
-        let base = if range == "*" { first } else { lo };
-        value >= lo && value <= hi && value >= base && (value - base).is_multiple_of(step)
-    })
-}
+/// At most this many runs of one schedule are replayed in one look.
+const MAX_FIRINGS: usize = 100_000;
 
-fn hhmm(s: &str) -> Option<u32> {
-    let (h, m) = s.split_once(':')?;
-    Some(h.parse::<u32>().ok()? * 60 + m.parse::<u32>().ok()?)
-}
-
-/// Whether a TrueNAS schedule fires at this local minute (dow 1 = Monday … 7 = Sunday,
-/// 0 is Sunday too), inside its `begin`–`end` window.
+/// Whether a TrueNAS schedule fires at this local minute: cron fields with the dom/dow OR
+/// rule, inside its `begin`–`end` window (the rules of `crate::model::schedule`).
 pub fn schedule_matches(s: &Schedule, local: NaiveDateTime) -> bool {
-    const MONTHS: &[&str] = &[
-        "jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec",
-    ];
-    const DAYS: &[&str] = &["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
-    let dow = local.weekday().number_from_monday();
-    let dow_ok =
-        field_matches(&s.dow, dow, DAYS, 1) || (dow == 7 && field_matches(&s.dow, 0, DAYS, 1));
-    let minute_of_day = local.hour() * 60 + local.minute();
-    let window_ok = match (hhmm(&s.begin), hhmm(&s.end)) {
-        (Some(b), Some(e)) if b <= e => minute_of_day >= b && minute_of_day <= e,
-        (Some(b), Some(e)) => minute_of_day >= b || minute_of_day <= e,
-        _ => true,
-    };
-    field_matches(&s.minute, local.minute(), &[], 0)
-        && field_matches(&s.hour, local.hour(), &[], 0)
-        && field_matches(&s.dom, local.day(), &[], 1)
-        && field_matches(&s.month, local.month(), MONTHS, 1)
-        && dow_ok
-        && window_ok
+    as_model(s).matches(local)
+}
+
+fn as_model(s: &Schedule) -> TnSchedule {
+    TnSchedule {
+        minute: s.minute.clone(),
+        hour: s.hour.clone(),
+        dom: s.dom.clone(),
+        month: s.month.clone(),
+        dow: s.dow.clone(),
+        begin: s.begin.clone(),
+        end: s.end.clone(),
+    }
 }
 
 /// The instant before which snapshots of this lifetime have expired.
@@ -232,16 +187,57 @@ fn run_due_since(st: &mut SimState, last: Option<i64>) -> Due {
     }
     let tz = st.tz();
     let first = (last + 1).max(now_min - MAX_MINUTES);
-    for minute in first..=now_min {
+    // The minutes something fires at, found schedule by schedule (not minute by minute).
+    let firings = |sched: &Schedule| -> Vec<i64> {
+        let model = as_model(sched);
+        let mut out = Vec::new();
+        let Some(start) = DateTime::<Utc>::from_timestamp((first - 1) * 60, 0) else {
+            return out;
+        };
+        let mut t = tz.from_utc_datetime(&start.naive_utc()).naive_local();
+        while out.len() < MAX_FIRINGS {
+            let Some(next) = model.next_after(t) else {
+                break;
+            };
+            t = next;
+            // A local time skipped by a DST change never happens; a repeated one once.
+            let Some(at) = tz.from_local_datetime(&next).earliest() else {
+                continue;
+            };
+            let minute = at.timestamp().div_euclid(60);
+            if minute > now_min {
+                break;
+            }
+            if minute >= first {
+                out.push(minute);
+            }
+        }
+        out
+    };
+    let mut minutes: BTreeSet<i64> = BTreeSet::new();
+    let task_firings: Vec<(u64, Vec<i64>)> = st
+        .snapshot_tasks
+        .iter()
+        .filter(|t| t.enabled)
+        .map(|t| (t.id, firings(&t.schedule)))
+        .collect();
+    let repl_firings: Vec<(u64, Vec<i64>)> = st
+        .replications
+        .iter()
+        .filter(|r| r.enabled && r.auto)
+        .filter_map(|r| r.schedule.as_ref().map(|s| (r.id, firings(s))))
+        .collect();
+    for (_, m) in task_firings.iter().chain(&repl_firings) {
+        minutes.extend(m.iter().copied());
+    }
+    for minute in minutes {
         let Some(at) = DateTime::<Utc>::from_timestamp(minute * 60, 0) else {
             continue;
         };
-        let local = tz.from_utc_datetime(&at.naive_utc()).naive_local();
-        let firing: Vec<u64> = st
-            .snapshot_tasks
+        let firing: Vec<u64> = task_firings
             .iter()
-            .filter(|t| t.enabled && schedule_matches(&t.schedule, local))
-            .map(|t| t.id)
+            .filter(|(_, m)| m.binary_search(&minute).is_ok())
+            .map(|(id, _)| *id)
             .collect();
         for id in &firing {
             let taken = at_time(st, at, |st| {
@@ -258,7 +254,9 @@ fn run_due_since(st: &mut SimState, last: Option<i64>) -> Due {
             .iter()
             .filter(|r| r.enabled && r.auto)
             .filter(|r| match &r.schedule {
-                Some(s) => schedule_matches(s, local),
+                Some(_) => repl_firings
+                    .iter()
+                    .any(|(id, m)| *id == r.id && m.binary_search(&minute).is_ok()),
                 None => r.periodic_snapshot_tasks.iter().any(|t| firing.contains(t)),
             })
             .map(|r| r.id)
