@@ -2,7 +2,12 @@
 
 use std::process::ExitCode;
 
+use serde::Serialize;
+
 use super::FileArg;
+use crate::diag::Problem;
+use crate::inventory::{self, FleetEntry, Inventory};
+use crate::model::Config;
 
 #[derive(Debug, clap::Args)]
 pub struct SystemsArgs {
@@ -11,9 +16,248 @@ pub struct SystemsArgs {
     /// Print JSON instead of a table.
     #[arg(long)]
     pub json: bool,
+    /// Trust host keys seen for the first time and record them in known_hosts.
+    #[arg(long)]
+    pub accept_new_host_keys: bool,
 }
 
-pub fn run(_args: &SystemsArgs) -> ExitCode {
-    eprintln!("zfleet systems: not built yet");
-    ExitCode::FAILURE
+/// What `zfleet systems` reports about one system (the `--json` shape).
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct SystemReport {
+    pub name: String,
+    /// `ok`, `unreachable` (no working connection) or `error` (connected, calls failed).
+    pub status: &'static str,
+    pub host_key: Option<String>,
+    pub version: Option<String>,
+    pub product: Option<String>,
+    pub hostname: Option<String>,
+    pub ssh: Option<SshState>,
+    pub counts: Option<Counts>,
+    pub error: Option<ErrorReport>,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct SshState {
+    pub enabled: bool,
+    pub running: bool,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Counts {
+    pub datasets: usize,
+    pub snapshots: usize,
+    pub snapshot_tasks: usize,
+    pub replications: usize,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct ErrorReport {
+    pub code: String,
+    pub message: String,
+    pub help: Option<String>,
+}
+
+impl From<&Problem> for ErrorReport {
+    fn from(p: &Problem) -> Self {
+        ErrorReport {
+            code: p.code.to_string(),
+            message: p.message.clone(),
+            help: p.help.clone(),
+        }
+    }
+}
+
+impl SystemReport {
+    fn unreachable(name: &str, p: &Problem) -> Self {
+        SystemReport {
+            name: name.to_string(),
+            status: "unreachable",
+            host_key: None,
+            version: None,
+            product: None,
+            hostname: None,
+            ssh: None,
+            counts: None,
+            error: Some(p.into()),
+        }
+    }
+
+    fn from_inventory(
+        name: &str,
+        host_key: Option<String>,
+        r: &Result<Inventory, Problem>,
+    ) -> Self {
+        match r {
+            Ok(inv) => SystemReport {
+                name: name.to_string(),
+                status: "ok",
+                host_key,
+                version: Some(inv.version.number.clone()),
+                product: Some(inv.version.product.to_string()),
+                hostname: inv.info.hostname.clone(),
+                ssh: Some(SshState {
+                    enabled: inv.ssh_service.enable,
+                    running: inv.ssh_service.running(),
+                }),
+                counts: Some(Counts {
+                    datasets: inv.datasets.len(),
+                    snapshots: inv.snapshots.len(),
+                    snapshot_tasks: inv.snapshot_tasks.len(),
+                    replications: inv.replications.len(),
+                }),
+                error: None,
+            },
+            Err(p) => {
+                let transport = p.code.starts_with("zfleet::ssh::");
+                SystemReport {
+                    status: if transport { "unreachable" } else { "error" },
+                    host_key,
+                    ..SystemReport::unreachable(name, p)
+                }
+            }
+        }
+    }
+}
+
+impl From<&FleetEntry> for SystemReport {
+    fn from(e: &FleetEntry) -> Self {
+        let mut r = SystemReport::from_inventory(&e.name, e.host_key.clone(), &e.result);
+        if !e.connected {
+            r.status = "unreachable";
+        }
+        r
+    }
+}
+
+/// The `--json` document.
+pub fn render_json(reports: &[SystemReport]) -> String {
+    let doc = serde_json::json!({ "systems": reports });
+    serde_json::to_string_pretty(&doc).unwrap_or_else(|_| "{}".into())
+}
+
+/// The table for humans, then one paragraph per system that failed.
+pub fn render_table(reports: &[SystemReport]) -> String {
+    let header = [
+        "SYSTEM",
+        "STATUS",
+        "VERSION",
+        "SSH",
+        "DATASETS",
+        "SNAPSHOTS",
+        "SNAP TASKS",
+        "REPLICATIONS",
+        "HOST KEY",
+    ];
+    let dash = || "-".to_string();
+    let mut rows: Vec<Vec<String>> = vec![header.iter().map(|h| h.to_string()).collect()];
+    for r in reports {
+        let ssh = r.ssh.as_ref().map_or_else(dash, |s| {
+            format!(
+                "{}, {}",
+                if s.enabled { "enabled" } else { "disabled" },
+                if s.running { "running" } else { "stopped" }
+            )
+        });
+        let version = match (&r.product, &r.version) {
+            (Some(p), Some(v)) => format!("{p} {v}"),
+            _ => dash(),
+        };
+        let count =
+            |f: fn(&Counts) -> usize| r.counts.as_ref().map_or_else(dash, |c| f(c).to_string());
+        rows.push(vec![
+            clean(&r.name),
+            r.status.to_string(),
+            clean(&version),
+            ssh,
+            count(|c| c.datasets),
+            count(|c| c.snapshots),
+            count(|c| c.snapshot_tasks),
+            count(|c| c.replications),
+            r.host_key.as_deref().map_or_else(dash, clean),
+        ]);
+    }
+    let widths: Vec<usize> = (0..header.len())
+        .map(|i| rows.iter().map(|r| r[i].chars().count()).max().unwrap_or(0))
+        .collect();
+    let mut out = String::new();
+    for row in &rows {
+        let mut line = String::new();
+        for (i, cell) in row.iter().enumerate() {
+            if i + 1 == row.len() {
+                line.push_str(cell);
+            } else {
+                line.push_str(cell);
+                line.push_str(&" ".repeat(widths[i] - cell.chars().count() + 2));
+            }
+        }
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    for r in reports {
+        if let Some(e) = &r.error {
+            out.push('\n');
+            out.push_str(&format!(
+                "{}: {} [{}]\n",
+                clean(&r.name),
+                clean(&e.message),
+                e.code
+            ));
+            if let Some(h) = &e.help {
+                out.push_str(&format!("  help: {}\n", clean(h)));
+            }
+        }
+    }
+    out
+}
+
+/// System output and names are untrusted: no control characters reach the terminal.
+fn clean(s: &str) -> String {
+    s.chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect()
+}
+
+pub fn exit_code(reports: &[SystemReport]) -> ExitCode {
+    if reports.iter().all(|r| r.status == "ok") {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
+}
+
+pub fn run(args: &SystemsArgs) -> ExitCode {
+    let config = match crate::config::load(&args.file.file) {
+        Ok(c) => c,
+        Err(problems) => {
+            super::report(&problems);
+            return ExitCode::FAILURE;
+        }
+    };
+    let rt = match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("zfleet: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let opts = crate::transport::ConnectOptions {
+        accept_new_host_keys: args.accept_new_host_keys,
+        ..crate::transport::ConnectOptions::default()
+    };
+    let reports = rt.block_on(survey_config(&config, &opts));
+    if args.json {
+        println!("{}", render_json(&reports));
+    } else {
+        print!("{}", render_table(&reports));
+    }
+    exit_code(&reports)
+}
+
+/// Reads every system of `config` over the real transports (SSH or the embedded simulator).
+pub async fn survey_config(
+    config: &Config,
+    opts: &crate::transport::ConnectOptions,
+) -> Vec<SystemReport> {
+    let entries = inventory::read_fleet(config, opts).await;
+    entries.iter().map(SystemReport::from).collect()
 }
