@@ -90,7 +90,7 @@ pub struct ParseError {
 /// Parses the first YAML document of `text` (an empty text is `Null`).
 pub fn parse(text: &str) -> Result<Node, ParseError> {
     let mut b = Builder {
-        parser: Parser::new_from_str(text),
+        parser: Parser::new_from_str_with_options(text, parser_options()),
         anchors: HashMap::new(),
         nodes: 0,
         pending: None,
@@ -115,6 +115,14 @@ pub fn parse(text: &str) -> Result<Node, ParseError> {
         kind: Kind::Null,
         span: Span::default(),
     }))
+}
+
+fn parser_options() -> granit_parser::Options {
+    let mut options = granit_parser::Options::default();
+    options.emit_comments = false;
+    options.block_nesting_limit = options.block_nesting_limit.min(MAX_DEPTH + 2);
+    options.flow_nesting_limit = options.flow_nesting_limit.min(MAX_DEPTH + 2);
+    options
 }
 
 struct Builder<'a> {
