@@ -120,8 +120,6 @@ pub fn parse(text: &str) -> Result<Node, ParseError> {
 fn parser_options() -> granit_parser::Options {
     let mut options = granit_parser::Options::default();
     options.emit_comments = false;
-    options.block_nesting_limit = options.block_nesting_limit.min(MAX_DEPTH + 2);
-    options.flow_nesting_limit = options.flow_nesting_limit.min(MAX_DEPTH + 2);
     options
 }
 
@@ -151,9 +149,15 @@ impl<'a> Builder<'a> {
             Some(Ok((event, span))) => Ok(Some((event, span_of(&span)))),
             Some(Err(e)) => {
                 let at = e.marker().byte_offset().unwrap_or(0);
+                let info = e.info();
                 Err(ParseError {
-                    kind: ParseErrorKind::Syntax,
-                    message: e.info(),
+                    // The parser's own nesting and size guards.
+                    kind: if info.contains("limit") {
+                        ParseErrorKind::Limits
+                    } else {
+                        ParseErrorKind::Syntax
+                    },
+                    message: info,
                     span: Span { offset: at, len: 1 },
                 })
             }
