@@ -1118,7 +1118,10 @@ mod tests {
         let extras = vec![
             "%S", "%y", "%j", "%a", "%A", "%b", "%B", "%p", "%z", "%f", "%w", "%u",
         ];
-        let seps = prop::sample::select(vec!["", "-", "_", ".", ":", " ", "auto", "x", "-"]);
+        // Placeholders are kept apart by a non-digit: adjacent numeric fields are ambiguous
+        // (Python's `%z` takes two more digits as seconds), so such schemas round-trip in
+        // neither zettarepl nor here.
+        let seps = prop::sample::select(vec!["-", "_", ".", " ", "auto", "x"]);
         (
             prop::sample::subsequence(extras, 0..4),
             prop::collection::vec(seps, 18),
