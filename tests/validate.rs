@@ -137,7 +137,11 @@ fn malformed_input_is_a_clear_error_never_a_panic() {
             "zfleet::config::not_utf8",
         ),
         ("deep", deep.into_bytes(), "zfleet::config::limits"),
-        ("very deep", format!("a: {}{}\n", "[".repeat(100_000), "]".repeat(100_000)).into_bytes(), "zfleet::config::limits"),
+        (
+            "very deep",
+            format!("a: {}{}\n", "[".repeat(100_000), "]".repeat(100_000)).into_bytes(),
+            "zfleet::config::limits",
+        ),
         ("huge", huge, "zfleet::config::too_large"),
         ("truncated", truncated.into_bytes(), "zfleet::config::"),
         (
