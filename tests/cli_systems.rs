@@ -348,3 +348,99 @@ fn the_binary_prints_the_table_and_fails_when_a_system_fails() {
         json!({"enabled": true, "running": true})
     );
 }
+
+/// The real binary against the simulator's own SSH server: a good system, one pinned to a
+/// key the server does not have, and one on a closed port.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_binary_against_simulator_served_systems() {
+    let dir = tempfile::tempdir().expect("tmp");
+    for name in ["nas1", "vault"] {
+        zfleet::sim::seed(
+            &dir.path().join(format!("{name}.json")),
+            None,
+            Some("25.10"),
+        )
+        .expect("seed");
+    }
+    let key = sshd::keygen(dir.path(), "id_ed25519", "ed25519", None);
+    let stranger = sshd::keygen(dir.path(), "stranger", "ed25519", None);
+    let wrong = sshd::fingerprint(&stranger.with_extension("pub"));
+    let served = zfleet::sim::server::start(&zfleet::sim::server::ServeOptions {
+        state_dir: dir.path().to_path_buf(),
+        listen: vec![
+            ("nas1".into(), "127.0.0.1:0".parse().expect("addr")),
+            ("vault".into(), "127.0.0.1:0".parse().expect("addr")),
+        ],
+        host_key: None,
+        authorized_keys: Some(key.with_extension("pub")),
+        zfleet_exe: PathBuf::from(env!("CARGO_BIN_EXE_zfleet")),
+    })
+    .await
+    .expect("the simulator serves");
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let closed_port = closed.local_addr().expect("addr").port();
+    drop(closed);
+    let line = |name: &str, port: u16, fp: &str| {
+        format!(
+            "  {name}: {{ host: 127.0.0.1, port: {port}, user: root, identity_file: {}, host_key: \"{fp}\" }}\n",
+            key.display()
+        )
+    };
+    let yaml = [
+        "project: t\nsystems:\n".to_string(),
+        line("nas1", served.addrs[0].1.port(), &served.fingerprint),
+        line("vault", served.addrs[1].1.port(), &wrong),
+        line("gone", closed_port, &served.fingerprint),
+    ]
+    .concat();
+    std::fs::write(dir.path().join("cfg.yaml"), yaml).expect("config");
+
+    let home = dir.path().to_path_buf();
+    let out = tokio::task::spawn_blocking(move || {
+        std::process::Command::new(env!("CARGO_BIN_EXE_zfleet"))
+            .current_dir(&home)
+            .env("HOME", &home)
+            .env_remove("SSH_AUTH_SOCK")
+            .args(["systems", "-f", "cfg.yaml"])
+            .output()
+            .expect("runs")
+    })
+    .await
+    .expect("join");
+    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert!(lines[1].starts_with("gone    unreachable  -"), "{stdout}");
+    // A bare 25.10 seed: no pools, its SSH service recorded as off in the middleware.
+    assert_eq!(
+        lines[2],
+        format!(
+            "nas1    ok           TrueNAS 25.10.1  disabled, stopped  0         0          0           0             {}",
+            served.fingerprint
+        ),
+        "{stdout}"
+    );
+    assert!(lines[3].starts_with("vault   unreachable  -"), "{stdout}");
+    assert!(stdout.contains("\nvault: "), "{stdout}");
+    assert!(
+        stdout.contains("[zfleet::ssh::host_key_changed]"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains(&served.fingerprint) && stdout.contains(&wrong),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains(&format!(
+            "\ngone: cannot connect to 127.0.0.1:{closed_port}: "
+        )),
+        "{stdout}"
+    );
+    let counters = zfleet::sim::faults::counters(dir.path()).expect("counters");
+    assert_eq!(
+        counters.get("vault").map_or(0, |c| c.execs),
+        0,
+        "nothing ran behind the wrong host key"
+    );
+    assert!(counters.get("nas1").is_some_and(|c| c.execs > 0));
+}
