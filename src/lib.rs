@@ -13,5 +13,6 @@ pub mod config;
 pub mod diag;
 pub mod inventory;
 pub mod model;
+pub mod parallel;
 pub mod sim;
 pub mod transport;

@@ -21,6 +21,20 @@ fn validate_in(dir: &Path, file: &str) -> Output {
         .expect("run zfleet")
 }
 
+/// Runs `zfleet validate` on `dir/zfleet.yaml`, expecting exit 1: the codes reported, in
+/// order, and the whole stderr.
+fn failing_codes(dir: &Path) -> (Vec<String>, String) {
+    let out = validate_in(dir, "zfleet.yaml");
+    let stderr = String::from_utf8(out.stderr).expect("utf-8");
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    let codes = stderr
+        .lines()
+        .filter(|l| l.starts_with("zfleet::"))
+        .map(str::to_string)
+        .collect();
+    (codes, stderr)
+}
+
 fn case_files() -> Vec<PathBuf> {
     let mut files: Vec<PathBuf> = std::fs::read_dir(cases_dir())
         .expect("cases")
@@ -93,13 +107,7 @@ snapshot_tasks:
 ",
     )
     .expect("write");
-    let out = validate_in(dir.path(), "zfleet.yaml");
-    let stderr = String::from_utf8(out.stderr).expect("utf-8");
-    assert_eq!(out.status.code(), Some(1));
-    let codes: Vec<&str> = stderr
-        .lines()
-        .filter(|l| l.starts_with("zfleet::"))
-        .collect();
+    let (codes, stderr) = failing_codes(dir.path());
     assert_eq!(
         codes,
         [
@@ -219,6 +227,104 @@ replications:
     assert_eq!(
         String::from_utf8_lossy(&out.stdout),
         "zfleet.yaml is valid: 2 systems, 1 snapshot tasks, 1 one-time snapshots, 1 replications\n",
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(out.status.code(), Some(0));
+}
+
+/// A fleet large enough to be parsed and checked on several threads, with `bad` lines
+/// replacing some tasks and, if `conflict`, replication 1400 writing where replication 3 does.
+fn large_fleet(bad: &[(usize, &str)], conflict: bool) -> String {
+    let mut y = String::from(
+        "project: big\nsystems:\n  nas1: { host: nas1.lan }\n  backup: { host: backup.lan }\nsnapshot_tasks:\n",
+    );
+    for t in 0..3000 {
+        match bad.iter().find(|(i, _)| *i == t) {
+            Some((_, line)) => y.push_str(line),
+            None => y.push_str(&format!(
+                "  task-{t}:\n    system: nas1\n    dataset: tank/d{t}\n    schedule: {{ every: daily, at: \"02:00\" }}\n    lifetime: 2 weeks\n"
+            )),
+        }
+    }
+    y.push_str("replications:\n");
+    for r in 0..1500 {
+        let target = if conflict && r == 1400 { 3 } else { r };
+        y.push_str(&format!(
+            "  rep-{r}:\n    sources: [{{ system: nas1, datasets: [tank/d{r}], snapshot_tasks: [task-{r}] }}]\n    target: {{ system: backup, dataset: backup/r{target} }}\n"
+        ));
+    }
+    y
+}
+
+#[test]
+fn a_large_fleet_reports_every_problem_in_file_order() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let text = large_fleet(
+        &[
+            (
+                7,
+                "  task-7: { system: nas1, dataset: tank/d7, lifetime: 2 fortnights }\n",
+            ),
+            (1500, "  task-1500: { system: nas9, dataset: tank/d1500 }\n"),
+            (
+                2999,
+                "  task-2999: { system: nas1, dataset: tank/d2999, recursiv: true }\n",
+            ),
+        ],
+        true,
+    );
+    assert!(text.len() > 512 * 1024, "{} bytes", text.len());
+    std::fs::write(dir.path().join("zfleet.yaml"), &text).expect("write");
+    let (codes, stderr) = failing_codes(dir.path());
+    assert_eq!(
+        codes,
+        [
+            "zfleet::lifetime::invalid",
+            "zfleet::system::unknown",
+            "zfleet::config::unknown_key",
+            "zfleet::replication::target_conflict",
+        ],
+        "{stderr}"
+    );
+    assert!(stderr.contains("[zfleet.yaml:"), "{stderr}");
+    assert!(stderr.ends_with("error: 4 problems\n"), "{stderr}");
+}
+
+#[test]
+fn a_large_fleet_with_a_name_used_twice_far_apart_points_at_the_second() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let text = large_fleet(
+        &[(2500, "  task-10: { system: nas1, dataset: tank/x }\n")],
+        false,
+    );
+    std::fs::write(dir.path().join("zfleet.yaml"), &text).expect("write");
+    let line = text
+        .lines()
+        .position(|l| l == "  task-10: { system: nas1, dataset: tank/x }")
+        .expect("line")
+        + 1;
+    let out = validate_in(dir.path(), "zfleet.yaml");
+    let stderr = String::from_utf8(out.stderr).expect("utf-8");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr.starts_with("zfleet::config::duplicate_key"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains(&format!("[zfleet.yaml:{line}:3]")),
+        "line {line}: {stderr}"
+    );
+}
+
+#[test]
+fn a_large_valid_fleet_says_what_it_holds() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(dir.path().join("zfleet.yaml"), large_fleet(&[], false)).expect("write");
+    let out = validate_in(dir.path(), "zfleet.yaml");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "zfleet.yaml is valid: 2 systems, 3000 snapshot tasks, 0 one-time snapshots, 1500 replications\n",
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );

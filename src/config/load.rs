@@ -113,15 +113,13 @@ pub fn parse(name: &str, bytes: Vec<u8>) -> Result<Document, Problem> {
     let root = parse_yaml(&text)
         .map_err(|p| p.object(name.to_string()).with_source(doc.source.clone()))?;
     let ctx = Ctx::new(&text);
-    let Kind::Map(entries) = &root.kind else {
+    let (root_span, found) = (root.span, root.describe());
+    let Kind::Map(entries) = root.kind else {
         return Err(doc
             .problem(
                 codes::TYPE,
-                root.span,
-                format!(
-                    "expected a mapping of sections at the top of {name}, found {}",
-                    root.describe()
-                ),
+                root_span,
+                format!("expected a mapping of sections at the top of {name}, found {found}"),
                 "here",
             )
             .help(
@@ -132,16 +130,16 @@ pub fn parse(name: &str, bytes: Vec<u8>) -> Result<Document, Problem> {
     for (key, value) in entries {
         let section = key.key_text(&text);
         match section {
-            "project" => match ctx.parse::<String>(value, Some(key.span)) {
+            "project" => match ctx.parse::<String>(&value, Some(key.span)) {
                 Ok(p) => doc.project = Some((p, value.span)),
                 Err(e) => doc.problems.push(de_problem(&doc, e)),
             },
-            "systems" => doc.systems = named_entries(&doc, &ctx, key, value, &mut problems),
+            "systems" => doc.systems = named_entries(&doc, &ctx, &key, value, &mut problems),
             "snapshot_tasks" => {
-                doc.snapshot_tasks = named_entries(&doc, &ctx, key, value, &mut problems)
+                doc.snapshot_tasks = named_entries(&doc, &ctx, &key, value, &mut problems)
             }
             "replications" => {
-                doc.replications = named_entries(&doc, &ctx, key, value, &mut problems)
+                doc.replications = named_entries(&doc, &ctx, &key, value, &mut problems)
             }
             "snapshots" => match &value.kind {
                 Kind::Seq(items) => {
@@ -218,44 +216,71 @@ fn clamp(span: Span, len: usize) -> Span {
     }
 }
 
-fn named_entries<T: for<'de> serde::Deserialize<'de>>(
+fn named_entries<T: for<'de> serde::Deserialize<'de> + Send>(
     doc: &Document,
     ctx: &Ctx,
     key: &Node,
-    value: &Node,
+    value: Node,
     problems: &mut Vec<Problem>,
 ) -> Vec<Named<T>> {
-    let mut out = Vec::new();
-    match &value.kind {
-        Kind::Map(entries) => {
-            for (k, v) in entries {
-                let name = k.key_text(ctx.source);
-                match ctx.parse::<T>(v, Some(k.span)) {
-                    Ok(raw) => out.push(Named {
-                        name: name.to_string(),
-                        span: k.span,
-                        raw,
-                    }),
-                    Err(e) => problems.push(de_problem(doc, e).object(name)),
-                }
+    let found = value.describe();
+    match value.kind {
+        // Many entries: deserialized, and their nodes freed, on every core.
+        Kind::Map(entries) if entries.len() > crate::parallel::MIN_ITEMS => {
+            let threads = crate::parallel::threads();
+            let count = entries.len();
+            let chunks = crate::parallel::split(entries, threads * 4);
+            let parts = crate::parallel::map_owned(chunks, threads, |chunk| {
+                let local = Ctx::new(ctx.source);
+                let mut local_problems = Vec::new();
+                let out = entries_of(doc, &local, &chunk, &mut local_problems);
+                (out, local_problems, local.unknown.into_inner())
+            });
+            let mut out = Vec::with_capacity(count);
+            for (part, mut part_problems, unknown) in parts {
+                out.extend(part);
+                problems.append(&mut part_problems);
+                ctx.unknown.borrow_mut().extend(unknown);
             }
+            out
         }
-        Kind::Null => {}
-        _ => problems.push(
-            doc.problem(
-                codes::TYPE,
-                key.span,
-                format!(
-                    "expected a mapping of named entries, found {}",
-                    value.describe()
-                ),
-                "this section",
-            )
-            .help(format!(
-                "{}:\n  some-name: {{ ... }}",
-                key.key_text(ctx.source)
-            )),
-        ),
+        Kind::Map(entries) => entries_of(doc, ctx, &entries, problems),
+        Kind::Null => Vec::new(),
+        _ => {
+            problems.push(
+                doc.problem(
+                    codes::TYPE,
+                    key.span,
+                    format!("expected a mapping of named entries, found {found}"),
+                    "this section",
+                )
+                .help(format!(
+                    "{}:\n  some-name: {{ ... }}",
+                    key.key_text(ctx.source)
+                )),
+            );
+            Vec::new()
+        }
+    }
+}
+
+fn entries_of<T: for<'de> serde::Deserialize<'de>>(
+    doc: &Document,
+    ctx: &Ctx,
+    entries: &[(Node, Node)],
+    problems: &mut Vec<Problem>,
+) -> Vec<Named<T>> {
+    let mut out = Vec::with_capacity(entries.len());
+    for (k, v) in entries {
+        let name = k.key_text(ctx.source);
+        match ctx.parse::<T>(v, Some(k.span)) {
+            Ok(raw) => out.push(Named {
+                name: name.to_string(),
+                span: k.span,
+                raw,
+            }),
+            Err(e) => problems.push(de_problem(doc, e).object(name)),
+        }
     }
     out
 }

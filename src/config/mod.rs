@@ -8,6 +8,7 @@ pub mod codes;
 pub mod de;
 pub mod load;
 pub mod node;
+pub mod pieces;
 pub mod raw;
 pub mod schema;
 pub mod validate;

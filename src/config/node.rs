@@ -87,13 +87,41 @@ pub struct ParseError {
     pub span: Span,
 }
 
-/// Parses the first YAML document of `text` (an empty text is `Null`).
+/// Parses the first YAML document of `text` (an empty text is `Null`). Large files are parsed
+/// in pieces on every core when their layout allows it (see [`super::pieces`]); the result is
+/// the same tree either way, and any error comes from the one-piece parse.
 pub fn parse(text: &str) -> Result<Node, ParseError> {
+    if let Some(node) = super::pieces::parse(text, crate::parallel::threads()) {
+        return Ok(node);
+    }
+    parse_in_one_piece(text)
+}
+
+/// Parses `text` as one piece on the calling thread.
+pub fn parse_in_one_piece(text: &str) -> Result<Node, ParseError> {
+    parse_part(text, 0, 0).map(|part| part.root)
+}
+
+/// A part of a file, parsed on its own.
+pub(super) struct Part {
+    pub root: Node,
+    /// Nodes in it, aliases expanded.
+    pub nodes: usize,
+    /// Whether a merge key (`<<`) was resolved in the root mapping: its meaning depends on
+    /// the whole mapping, not only this part of it.
+    pub root_merge: bool,
+}
+
+/// Parses `text`, which starts at byte `base` of the file and whose root sits `depth` levels
+/// deep in it.
+pub(super) fn parse_part(text: &str, base: usize, depth: usize) -> Result<Part, ParseError> {
     let mut b = Builder {
         parser: Parser::new_from_str_with_options(text, parser_options()),
         anchors: HashMap::new(),
         nodes: 0,
-        pending: None,
+        base,
+        root_depth: depth,
+        root_merge: false,
     };
     let mut root = None;
     while let Some((event, span)) = b.next()? {
@@ -106,15 +134,23 @@ pub fn parse(text: &str) -> Result<Node, ParseError> {
                     span,
                 });
             }
-            Event::DocumentStart(..) => root = Some(b.node(0)?),
+            Event::DocumentStart(..) => root = Some(b.node(depth)?),
             Event::StreamEnd => break,
             _ => {}
         }
     }
-    Ok(root.unwrap_or(Node {
+    let root = root.unwrap_or(Node {
         kind: Kind::Null,
-        span: Span::default(),
-    }))
+        span: Span {
+            offset: base,
+            len: 0,
+        },
+    });
+    Ok(Part {
+        root,
+        nodes: b.nodes,
+        root_merge: b.root_merge,
+    })
 }
 
 fn parser_options() -> granit_parser::Options {
@@ -127,26 +163,26 @@ struct Builder<'a> {
     parser: Parser<'a, granit_parser::StrInput<'a>>,
     anchors: HashMap<usize, Node>,
     nodes: usize,
-    pending: Option<(Event<'a>, Span)>,
+    /// Where the parsed text starts in the file.
+    base: usize,
+    root_depth: usize,
+    root_merge: bool,
 }
 
-fn span_of(s: &granit_parser::Span) -> Span {
+fn span_of(s: &granit_parser::Span, base: usize) -> Span {
     let start = s.start.byte_offset().unwrap_or(0);
     let end = s.end.byte_offset().unwrap_or(start);
     Span {
-        offset: start,
+        offset: base + start,
         len: end.saturating_sub(start),
     }
 }
 
 impl<'a> Builder<'a> {
     fn next(&mut self) -> Result<Option<(Event<'a>, Span)>, ParseError> {
-        if let Some(p) = self.pending.take() {
-            return Ok(Some(p));
-        }
         match self.parser.next_event() {
             None => Ok(None),
-            Some(Ok((event, span))) => Ok(Some((event, span_of(&span)))),
+            Some(Ok((event, span))) => Ok(Some((event, span_of(&span, self.base)))),
             Some(Err(e)) => {
                 let at = e.marker().byte_offset().unwrap_or(0);
                 let info = e.info();
@@ -158,7 +194,10 @@ impl<'a> Builder<'a> {
                         ParseErrorKind::Syntax
                     },
                     message: info,
-                    span: Span { offset: at, len: 1 },
+                    span: Span {
+                        offset: self.base + at,
+                        len: 1,
+                    },
                 })
             }
         }
@@ -178,99 +217,106 @@ impl<'a> Builder<'a> {
 
     /// Reads one node; the next event must start it.
     fn node(&mut self, depth: usize) -> Result<Node, ParseError> {
-        loop {
-            let Some((event, span)) = self.next()? else {
+        let Some((event, span)) = self.next()? else {
+            return Err(ParseError {
+                kind: ParseErrorKind::Syntax,
+                message: "the YAML ends in the middle of a value".into(),
+                span: Span::default(),
+            });
+        };
+        self.node_from(event, span, depth)
+    }
+
+    /// Reads the node that `event` starts.
+    fn node_from(
+        &mut self,
+        event: Event<'a>,
+        span: Span,
+        depth: usize,
+    ) -> Result<Node, ParseError> {
+        if depth > MAX_DEPTH {
+            return Err(ParseError {
+                kind: ParseErrorKind::Limits,
+                message: format!("the YAML is nested more than {MAX_DEPTH} levels deep"),
+                span,
+            });
+        }
+        let node = match event {
+            Event::Comment(..) | Event::Anchor(..) => return self.node(depth),
+            Event::Scalar(value, style, anchor, tag) => {
+                self.count(1, span)?;
+                let is_str_tag = tag
+                    .as_ref()
+                    .is_some_and(|t| t.is_yaml_core_schema_tag("str"));
+                let kind = if style == ScalarStyle::Plain && !is_str_tag {
+                    plain_scalar(value)
+                } else {
+                    Kind::Str(value.into_owned())
+                };
+                self.anchor(anchor, Node { kind, span })
+            }
+            Event::SequenceStart(_, anchor, _) => {
+                self.count(1, span)?;
+                let mut items = Vec::new();
+                loop {
+                    match self.next()? {
+                        Some((Event::SequenceEnd, _)) => break,
+                        Some((Event::Comment(..), _)) => {}
+                        Some((event, espan)) => {
+                            items.push(self.node_from(event, espan, depth + 1)?);
+                        }
+                        None => return Err(eof(span)),
+                    }
+                }
+                self.anchor(
+                    anchor,
+                    Node {
+                        kind: Kind::Seq(items),
+                        span,
+                    },
+                )
+            }
+            Event::MappingStart(_, anchor, _) => {
+                self.count(1, span)?;
+                let map = self.mapping(depth, span)?;
+                self.anchor(
+                    anchor,
+                    Node {
+                        kind: Kind::Map(map),
+                        span,
+                    },
+                )
+            }
+            Event::Alias(id) => {
+                let Some(target) = self.anchors.get(&id).cloned() else {
+                    return Err(ParseError {
+                        kind: ParseErrorKind::Syntax,
+                        message: "alias to an unknown anchor".into(),
+                        span,
+                    });
+                };
+                self.count(target.size(), span)?;
+                Node {
+                    kind: target.kind,
+                    span,
+                }
+            }
+            Event::UnresolvedAlias(name) => {
                 return Err(ParseError {
                     kind: ParseErrorKind::Syntax,
-                    message: "the YAML ends in the middle of a value".into(),
-                    span: Span::default(),
-                });
-            };
-            if depth > MAX_DEPTH {
-                return Err(ParseError {
-                    kind: ParseErrorKind::Limits,
-                    message: format!("the YAML is nested more than {MAX_DEPTH} levels deep"),
+                    message: format!("unknown anchor `{name}`"),
                     span,
                 });
             }
-            let node = match event {
-                Event::Comment(..) | Event::Anchor(..) => continue,
-                Event::Scalar(value, style, anchor, tag) => {
-                    self.count(1, span)?;
-                    let is_str_tag = tag
-                        .as_ref()
-                        .is_some_and(|t| t.is_yaml_core_schema_tag("str"));
-                    let kind = if style == ScalarStyle::Plain && !is_str_tag {
-                        plain_scalar(value)
-                    } else {
-                        Kind::Str(value.into_owned())
-                    };
-                    self.anchor(anchor, Node { kind, span })
-                }
-                Event::SequenceStart(_, anchor, _) => {
-                    self.count(1, span)?;
-                    let mut items = Vec::new();
-                    loop {
-                        match self.next()? {
-                            Some((Event::SequenceEnd, _)) => break,
-                            Some((Event::Comment(..), _)) => {}
-                            Some(other) => {
-                                self.pending = Some(other);
-                                items.push(self.node(depth + 1)?);
-                            }
-                            None => return Err(eof(span)),
-                        }
-                    }
-                    self.anchor(
-                        anchor,
-                        Node {
-                            kind: Kind::Seq(items),
-                            span,
-                        },
-                    )
-                }
-                Event::MappingStart(_, anchor, _) => {
-                    self.count(1, span)?;
-                    let map = self.mapping(depth, span)?;
-                    self.anchor(
-                        anchor,
-                        Node {
-                            kind: Kind::Map(map),
-                            span,
-                        },
-                    )
-                }
-                Event::Alias(id) => {
-                    let Some(target) = self.anchors.get(&id).cloned() else {
-                        return Err(ParseError {
-                            kind: ParseErrorKind::Syntax,
-                            message: "alias to an unknown anchor".into(),
-                            span,
-                        });
-                    };
-                    self.count(target.size(), span)?;
-                    Node {
-                        kind: target.kind,
-                        span,
-                    }
-                }
-                Event::UnresolvedAlias(name) => {
-                    return Err(ParseError {
-                        kind: ParseErrorKind::Syntax,
-                        message: format!("unknown anchor `{name}`"),
-                        span,
-                    });
-                }
-                _ => {
-                    return Err(ParseError {
-                        kind: ParseErrorKind::Syntax,
-                        message: "unexpected YAML structure".into(),
-                        span,
-                    });
-                }
-            };
-            return Ok(node);
-        }
+            _ => {
+                return Err(ParseError {
+                    kind: ParseErrorKind::Syntax,
+                    message: "unexpected YAML structure".into(),
+                    span,
+                });
+            }
+        };
+        Ok(node)
     }
 
     fn mapping(&mut self, depth: usize, span: Span) -> Result<Vec<(Node, Node)>, ParseError> {
@@ -284,10 +330,10 @@ impl<'a> Builder<'a> {
                 Some((Event::MappingEnd, _)) => break,
                 Some((Event::Comment(..), _)) => {}
                 Some((event, espan)) => {
-                    self.pending = Some((event, espan));
-                    let key = self.node(depth + 1)?;
+                    let key = self.node_from(event, espan, depth + 1)?;
                     let value = self.node(depth + 1)?;
                     if matches!(&key.kind, Kind::Str(k) if k == "<<") {
+                        self.root_merge |= depth == self.root_depth;
                         // YAML merge key: entries of the merged mapping(s) that are not set here.
                         match value.kind {
                             Kind::Map(m) => merged.extend(m),
@@ -368,6 +414,13 @@ fn eof(span: Span) -> ParseError {
 /// Types a plain scalar by the YAML 1.2 core schema.
 fn plain_scalar(value: Cow<'_, str>) -> Kind {
     let v = value.as_ref();
+    // Most values are names and paths: a letter that starts no null, boolean or number.
+    if v.as_bytes()
+        .first()
+        .is_some_and(|b| b.is_ascii_alphabetic() && !b"nNtTfF".contains(b))
+    {
+        return Kind::Str(value.into_owned());
+    }
     match v {
         "" | "~" | "null" | "Null" | "NULL" => return Kind::Null,
         "true" | "True" | "TRUE" => return Kind::Bool(true),
@@ -426,7 +479,7 @@ impl Node {
     }
 
     /// The text of a scalar node (for keys).
-    fn scalar_text(&self) -> Option<Cow<'_, str>> {
+    pub(super) fn scalar_text(&self) -> Option<Cow<'_, str>> {
         match &self.kind {
             Kind::Str(s) => Some(Cow::Borrowed(s)),
             Kind::Int(n) => Some(Cow::Owned(n.to_string())),

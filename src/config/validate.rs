@@ -17,6 +17,7 @@ use crate::model::{
     Replication, ReplicationSource, ReplicationTarget, Retention, RunSchedule, SimSystem, Snapshot,
     SnapshotTask, SshSystem, System, SystemKind, TnSchedule, Transport,
 };
+use crate::parallel;
 
 /// TrueNAS versions the simulator can play.
 pub const SIM_VERSIONS: &[&str] = &["13.0", "13.3", "24.04", "24.10", "25.04", "25.10"];
@@ -39,7 +40,7 @@ struct Validator<'d> {
     problems: Vec<Problem>,
 }
 
-impl Validator<'_> {
+impl<'d> Validator<'d> {
     fn err(
         &mut self,
         code: &'static str,
@@ -50,6 +51,39 @@ impl Validator<'_> {
     ) {
         let p = self.doc.problem(code, span, message, label).help(help);
         self.problems.push(p);
+    }
+
+    /// `check` applied to every item, on every core for a large section (each thread with its
+    /// own problem list); results and problems in item order.
+    fn each<T: Sync, R: Send>(
+        &mut self,
+        items: &'d [T],
+        check: impl Fn(&mut Validator<'d>, &'d T) -> Option<R> + Sync,
+    ) -> Vec<R> {
+        let doc = self.doc;
+        let threads = if items.len() > parallel::MIN_ITEMS {
+            parallel::threads()
+        } else {
+            1
+        };
+        let ranges = parallel::ranges(items.len(), threads * 4);
+        let parts = parallel::map(&ranges, threads, |range| {
+            let mut v = Validator {
+                doc,
+                problems: Vec::new(),
+            };
+            let out: Vec<R> = items[range.clone()]
+                .iter()
+                .filter_map(|item| check(&mut v, item))
+                .collect();
+            (out, v.problems)
+        });
+        let mut out = Vec::with_capacity(items.len());
+        for (part, mut problems) in parts {
+            out.extend(part);
+            self.problems.append(&mut problems);
+        }
+        out
     }
 
     fn config(&mut self, path: &Path) -> Config {
@@ -364,12 +398,12 @@ impl Validator<'_> {
         &mut self,
         systems: &BTreeMap<String, System>,
     ) -> BTreeMap<String, SnapshotTask> {
-        let mut out = BTreeMap::new();
-        for Named { name, raw, .. } in &self.doc.snapshot_tasks {
-            self.system_ref(systems, &raw.system);
-            self.dataset(&raw.dataset);
+        let doc = self.doc;
+        let tasks = self.each(&doc.snapshot_tasks, |v, Named { name, raw, .. }| {
+            v.system_ref(systems, &raw.system);
+            v.dataset(&raw.dataset);
             let recursive = flag(&raw.recursive, false);
-            let exclude = self.excludes(
+            let exclude = v.excludes(
                 &raw.exclude,
                 recursive,
                 &raw.dataset.value,
@@ -377,11 +411,11 @@ impl Validator<'_> {
                 "Excluded dataset should be a child or other descendant of the selected dataset",
             );
             let schedule = match &raw.schedule {
-                Some(s) => self.schedule(s),
+                Some(s) => v.schedule(s),
                 None => schedule::resolve_text("hourly").ok(),
             };
             let lifetime = match &raw.lifetime {
-                Some(l) => self.lifetime(l),
+                Some(l) => v.lifetime(l),
                 None => Some(Lifetime {
                     value: 2,
                     unit: LifetimeUnit::Week,
@@ -389,15 +423,15 @@ impl Validator<'_> {
             };
             let naming_schema = match &raw.naming_schema {
                 Some(s) => {
-                    self.naming_schema(s);
+                    v.naming_schema(s);
                     s.value.clone()
                 }
                 None => DEFAULT_NAMING_SCHEMA.to_string(),
             };
             let (Some(schedule), Some(lifetime)) = (schedule, lifetime) else {
-                continue;
+                return None;
             };
-            out.insert(
+            Some((
                 name.clone(),
                 SnapshotTask {
                     name: name.clone(),
@@ -411,9 +445,9 @@ impl Validator<'_> {
                     allow_empty: flag(&raw.allow_empty, true),
                     enabled: flag(&raw.enabled, true),
                 },
-            );
-        }
-        out
+            ))
+        });
+        tasks.into_iter().collect()
     }
 
     fn snapshots(&mut self, systems: &BTreeMap<String, System>) -> Vec<Snapshot> {
@@ -472,25 +506,29 @@ impl Validator<'_> {
     ) -> BTreeMap<String, Replication> {
         let mut out = BTreeMap::new();
         let mut targets: BTreeMap<(String, String), String> = BTreeMap::new();
-        for Named { name, raw, span } in &self.doc.replications {
-            if let Some(r) = self.replication(name, *span, raw, systems, tasks) {
-                let key = (r.target.system.clone(), r.target.dataset.clone());
-                if let Some(other) = targets.get(&key) {
-                    self.err(
-                        c::TARGET_CONFLICT,
-                        raw.target.value.dataset.span,
-                        format!(
-                            "replications `{other}` and `{name}` both write into `{}` on `{}`",
-                            key.1, key.0
-                        ),
-                        "target dataset",
-                        "give each replication its own target dataset, e.g. backup/<replication name>",
-                    );
-                } else {
-                    targets.insert(key, name.clone());
-                }
-                out.insert(name.clone(), r);
+        let doc = self.doc;
+        let checked = self.each(&doc.replications, |v, entry| {
+            let Named { name, raw, span } = entry;
+            v.replication(name, *span, raw, systems, tasks)
+                .map(|r| (entry, r))
+        });
+        for (Named { name, raw, .. }, r) in checked {
+            let key = (r.target.system.clone(), r.target.dataset.clone());
+            if let Some(other) = targets.get(&key) {
+                self.err(
+                    c::TARGET_CONFLICT,
+                    raw.target.value.dataset.span,
+                    format!(
+                        "replications `{other}` and `{name}` both write into `{}` on `{}`",
+                        key.1, key.0
+                    ),
+                    "target dataset",
+                    "give each replication its own target dataset, e.g. backup/<replication name>",
+                );
+            } else {
+                targets.insert(key, name.clone());
             }
+            out.insert(name.clone(), r);
         }
         out
     }

@@ -1,0 +1,326 @@
+//! Parsing a large config in pieces, on every core.
+//!
+//! A fleet's config is a mapping of a few sections, two of which (snapshot tasks,
+//! replications) hold thousands of entries written one after another at one indentation. Such
+//! a file is cut only at lines that can do nothing but start a top-level key or a section's
+//! entry: a line at that exact indentation whose first character starts a plain or quoted key.
+//! A multi-line construct cut in two (a quoted string, a flow collection) leaves the piece
+//! before the cut unterminated, which the parser rejects; a block scalar or a plain scalar
+//! cannot run on into a line at its parent's indentation. So when every piece parses, the
+//! joined tree is the one-piece tree. Anything unusual (document markers, directives, lines
+//! indented less than the entries, a piece that does not parse or is not a mapping, an alias
+//! to another piece, a merge key or a duplicate key across pieces) gives `None`, and the
+//! caller parses the whole file in one piece, which also reports the exact error.
+
+use std::borrow::Cow;
+use std::collections::HashSet;
+use std::ops::Range;
+
+use super::node::{Kind, MAX_NODES, Node, parse_part};
+use crate::parallel;
+
+/// Below this size one piece is as fast as several.
+const MIN_BYTES: usize = 256 * 1024;
+/// Pieces per thread, so that one slow piece does not hold the others up.
+const PIECES_PER_THREAD: usize = 4;
+
+/// The tree of `text` parsed in pieces on `threads` threads, or `None` where the file is too
+/// small or its layout does not allow cutting it.
+pub fn parse(text: &str, threads: usize) -> Option<Node> {
+    if threads < 2 || text.len() < MIN_BYTES {
+        return None;
+    }
+    parse_with(text, threads, text.len() / (threads * PIECES_PER_THREAD))
+}
+
+/// [`parse`] with pieces of about `piece_bytes` (at least one entry each), for any size.
+pub fn parse_with(text: &str, threads: usize, piece_bytes: usize) -> Option<Node> {
+    let sections = sections(text)?;
+    let mut jobs: Vec<Job> = Vec::new();
+    let mut plan: Vec<Planned> = Vec::new();
+    for section in &sections {
+        match &section.entries {
+            Some((indent, starts)) if !starts.is_empty() => {
+                let header = jobs.len();
+                jobs.push(Job {
+                    range: section.range.start..starts[0],
+                    depth: 0,
+                });
+                let first_body = jobs.len();
+                for mut chunk in chunks(starts, section.range.end, piece_bytes) {
+                    // Up to the next entry's key, where the one-piece scanner would stop:
+                    // a block scalar's span runs to there.
+                    if chunk.end < section.range.end {
+                        chunk.end += indent;
+                    }
+                    jobs.push(Job {
+                        range: chunk,
+                        depth: 1,
+                    });
+                }
+                plan.push(Planned::Split {
+                    header,
+                    body: first_body..jobs.len(),
+                });
+            }
+            _ => {
+                plan.push(Planned::Whole(jobs.len()));
+                jobs.push(Job {
+                    range: section.range.clone(),
+                    depth: 0,
+                });
+            }
+        }
+    }
+    if jobs.len() < 2 {
+        return None;
+    }
+    let parsed = parallel::map(&jobs, threads, |job| {
+        parse_part(&text[job.range.clone()], job.range.start, job.depth).ok()
+    });
+    let mut trees: Vec<Option<Node>> = Vec::with_capacity(parsed.len());
+    let mut nodes = 0usize;
+    for (job, result) in jobs.iter().zip(parsed) {
+        let part = result?;
+        if part.root_merge
+            || job.range.end < text.len() && ends_in_empty_block_scalar(&part.root, job.range.end)
+        {
+            return None;
+        }
+        nodes = nodes.saturating_add(part.nodes);
+        trees.push(Some(part.root));
+    }
+    if nodes > MAX_NODES {
+        return None;
+    }
+    join(&mut trees, &plan)
+}
+
+/// An empty block scalar (`key: |` and nothing under it) as the last node of a piece: the
+/// parser gives it a span to the end of the text, where the one-piece parse gives it an empty
+/// span at the next key.
+fn ends_in_empty_block_scalar(tree: &Node, end: usize) -> bool {
+    let mut node = tree;
+    loop {
+        node = match &node.kind {
+            Kind::Map(entries) => match entries.last() {
+                Some((_, value)) => value,
+                None => return false,
+            },
+            Kind::Seq(items) => match items.last() {
+                Some(item) => item,
+                None => return false,
+            },
+            Kind::Str(s) => return s.is_empty() && node.span.offset + node.span.len >= end,
+            _ => return false,
+        };
+    }
+}
+
+/// One top-level key and its value, and where its entries start if it can be cut further.
+struct Section {
+    range: Range<usize>,
+    /// The indentation of the entries of a block mapping value and where their lines start,
+    /// when the section is written `name:` then entries at one indentation.
+    entries: Option<(usize, Vec<usize>)>,
+}
+
+/// A text to parse, with the depth of its root in the whole file.
+struct Job {
+    range: Range<usize>,
+    depth: usize,
+}
+
+enum Planned {
+    /// A section parsed as one piece.
+    Whole(usize),
+    /// A section whose header line and entry chunks were parsed apart.
+    Split { header: usize, body: Range<usize> },
+}
+
+/// A line of the file: where it starts and ends, its indentation (in spaces) and its first
+/// other byte (`None` for a blank line).
+struct Line<'t> {
+    start: usize,
+    text: &'t str,
+    indent: usize,
+    first: Option<u8>,
+}
+
+fn lines(text: &str) -> impl Iterator<Item = Line<'_>> {
+    let mut start = 0;
+    text.split_inclusive('\n').map(move |raw| {
+        let line = raw.trim_end_matches(['\n', '\r']);
+        let indent = line.bytes().take_while(|&b| b == b' ').count();
+        let first = line.as_bytes().get(indent).copied();
+        let l = Line {
+            start,
+            text: line,
+            indent,
+            first,
+        };
+        start += raw.len();
+        l
+    })
+}
+
+impl Line<'_> {
+    /// Blank or a comment: meaningless for where pieces can be cut.
+    fn is_filler(&self) -> bool {
+        matches!(self.first, None | Some(b'#'))
+    }
+
+    /// Starts with a character that can only begin a plain or quoted key.
+    fn starts_key(&self) -> bool {
+        self.first
+            .is_some_and(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'"' | b'\''))
+    }
+}
+
+/// The file's top-level sections, or `None` if its layout is not a plain block mapping.
+fn sections(text: &str) -> Option<Vec<Section>> {
+    let mut sections: Vec<Section> = Vec::new();
+    // Per section: the header line's text, the lines of its value.
+    let mut bodies: Vec<Vec<Line>> = Vec::new();
+    let mut headers: Vec<&str> = Vec::new();
+    for line in lines(text) {
+        if line.is_filler() && line.indent > 0 || line.first.is_none() {
+            if let Some(body) = bodies.last_mut() {
+                body.push(line);
+            }
+            continue;
+        }
+        if line.indent > 0 {
+            bodies.last_mut()?.push(line);
+            continue;
+        }
+        match line.first {
+            Some(b'#') => {}
+            // A document start before the first key; anything else at column 0 that is
+            // not a key (a second document, a directive, a flow or sequence root) is left
+            // to the one-piece parse.
+            Some(b'-') if sections.is_empty() && line.text.trim_end() == "---" => {}
+            _ if line.starts_key() => {
+                if let Some(last) = sections.last_mut() {
+                    last.range.end = line.start;
+                }
+                sections.push(Section {
+                    range: if sections.is_empty() { 0 } else { line.start }..text.len(),
+                    entries: None,
+                });
+                headers.push(line.text);
+                bodies.push(Vec::new());
+            }
+            _ => return None,
+        }
+    }
+    for ((section, header), body) in sections.iter_mut().zip(headers).zip(bodies) {
+        section.entries = entry_starts(header, &body);
+    }
+    Some(sections)
+}
+
+/// Where the entries of a section start, if it is written as `name:` followed by a block
+/// mapping whose keys all sit at one indentation with nothing less indented in between.
+fn entry_starts(header: &str, body: &[Line]) -> Option<(usize, Vec<usize>)> {
+    let name = header.trim_end().strip_suffix(':')?;
+    if name.is_empty()
+        || !name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+    {
+        return None;
+    }
+    let first = body.iter().find(|l| !l.is_filler())?;
+    if !first.starts_key() {
+        return None;
+    }
+    let indent = first.indent;
+    let mut starts = Vec::new();
+    for line in body.iter().filter(|l| !l.is_filler()) {
+        if line.indent < indent {
+            return None;
+        }
+        if line.indent == indent && line.starts_key() {
+            starts.push(line.start);
+        }
+    }
+    Some((indent, starts))
+}
+
+/// Groups entries into chunks of at least `piece_bytes` each.
+fn chunks(starts: &[usize], end: usize, piece_bytes: usize) -> Vec<Range<usize>> {
+    let mut out = Vec::new();
+    let mut chunk_start = starts[0];
+    for &start in &starts[1..] {
+        if start - chunk_start >= piece_bytes.max(1) {
+            out.push(chunk_start..start);
+            chunk_start = start;
+        }
+    }
+    out.push(chunk_start..end);
+    out
+}
+
+/// Joins the pieces' trees into the file's tree.
+fn join(trees: &mut [Option<Node>], plan: &[Planned]) -> Option<Node> {
+    let mut root_span = None;
+    let mut entries: Vec<(Node, Node)> = Vec::new();
+    for planned in plan {
+        match planned {
+            Planned::Whole(i) => {
+                let tree = trees.get_mut(*i)?.take()?;
+                root_span.get_or_insert(tree.span);
+                let Kind::Map(map) = tree.kind else {
+                    return None;
+                };
+                entries.extend(map);
+            }
+            Planned::Split { header, body } => {
+                let tree = trees.get_mut(*header)?.take()?;
+                root_span.get_or_insert(tree.span);
+                let Kind::Map(mut map) = tree.kind else {
+                    return None;
+                };
+                let (key, value) = map.pop()?;
+                if !map.is_empty() || !matches!(value.kind, Kind::Null) {
+                    return None;
+                }
+                let mut value_span = None;
+                let mut values: Vec<(Node, Node)> = Vec::new();
+                for i in body.clone() {
+                    let chunk = trees.get_mut(i)?.take()?;
+                    value_span.get_or_insert(chunk.span);
+                    let Kind::Map(map) = chunk.kind else {
+                        return None;
+                    };
+                    values.extend(map);
+                }
+                if !unique_keys(&values) {
+                    return None;
+                }
+                let value = Node {
+                    kind: Kind::Map(values),
+                    span: value_span?,
+                };
+                entries.push((key, value));
+            }
+        }
+    }
+    if !unique_keys(&entries) {
+        return None;
+    }
+    Some(Node {
+        kind: Kind::Map(entries),
+        span: root_span?,
+    })
+}
+
+/// No key twice and no merge key (`<<`), whose meaning spans pieces.
+fn unique_keys(entries: &[(Node, Node)]) -> bool {
+    let mut seen: HashSet<Cow<'_, str>> = HashSet::with_capacity(entries.len());
+    entries.iter().all(|(k, _)| match k.scalar_text() {
+        Some(text) => text != "<<" && seen.insert(text),
+        None => false,
+    })
+}
