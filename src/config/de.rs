@@ -221,7 +221,7 @@ impl<'s> Ctx<'s> {
     /// problem is returned.
     pub fn parse<'de, T: de::Deserialize<'de>>(
         &self,
-        node: &Node,
+        node: &Node<'_>,
         key: Option<Span>,
     ) -> Result<T, DeError> {
         T::deserialize(NodeDe {
@@ -234,7 +234,7 @@ impl<'s> Ctx<'s> {
 
 #[derive(Clone, Copy)]
 struct NodeDe<'a, 's> {
-    node: &'a Node,
+    node: &'a Node<'a>,
     ctx: &'a Ctx<'s>,
     /// Span of the key this value belongs to: containers are reported at their key.
     key_span: Option<Span>,
@@ -258,7 +258,7 @@ impl NodeDe<'_, '_> {
 
     fn text(&self) -> Option<String> {
         match &self.node.kind {
-            Kind::Str(s) => Some(s.clone()),
+            Kind::Str(s) => Some(s.to_string()),
             Kind::Int(_) | Kind::Float(_) | Kind::Bool(_) => {
                 self.node.raw(self.ctx.source).map(str::to_string)
             }
@@ -499,7 +499,7 @@ impl<'de> Deserializer<'de> for NodeDe<'_, '_> {
 }
 
 struct SeqDe<'a, 's> {
-    items: std::slice::Iter<'a, Node>,
+    items: std::slice::Iter<'a, Node<'a>>,
     ctx: &'a Ctx<'s>,
 }
 
@@ -526,8 +526,8 @@ impl<'de> de::SeqAccess<'de> for SeqDe<'_, '_> {
 }
 
 struct MapDe<'a, 's> {
-    entries: std::vec::IntoIter<&'a (Node, Node)>,
-    value: Option<&'a (Node, Node)>,
+    entries: std::vec::IntoIter<&'a (Node<'a>, Node<'a>)>,
+    value: Option<&'a (Node<'a>, Node<'a>)>,
     ctx: &'a Ctx<'s>,
 }
 

@@ -184,7 +184,7 @@ pub fn parse(name: &str, bytes: Vec<u8>) -> Result<Document, Problem> {
     Ok(doc)
 }
 
-fn parse_yaml(text: &str) -> Result<Node, Problem> {
+fn parse_yaml(text: &str) -> Result<Node<'_>, Problem> {
     super::node::parse(text).map_err(|e| {
         let (code, message, help) = match e.kind {
             ParseErrorKind::DuplicateKey(key) => (
@@ -219,8 +219,8 @@ fn clamp(span: Span, len: usize) -> Span {
 fn named_entries<T: for<'de> serde::Deserialize<'de> + Send>(
     doc: &Document,
     ctx: &Ctx,
-    key: &Node,
-    value: Node,
+    key: &Node<'_>,
+    value: Node<'_>,
     problems: &mut Vec<Problem>,
 ) -> Vec<Named<T>> {
     let found = value.describe();
@@ -267,7 +267,7 @@ fn named_entries<T: for<'de> serde::Deserialize<'de> + Send>(
 fn entries_of<T: for<'de> serde::Deserialize<'de>>(
     doc: &Document,
     ctx: &Ctx,
-    entries: &[(Node, Node)],
+    entries: &[(Node<'_>, Node<'_>)],
     problems: &mut Vec<Problem>,
 ) -> Vec<Named<T>> {
     let mut out = Vec::with_capacity(entries.len());

@@ -27,24 +27,25 @@ impl From<Span> for miette::SourceSpan {
     }
 }
 
+/// A node's value; strings borrow from the source text where they are written plainly.
 #[derive(Debug, Clone)]
-pub enum Kind {
+pub enum Kind<'t> {
     Null,
     Bool(bool),
     Int(i128),
     Float(f64),
-    Str(String),
-    Seq(Vec<Node>),
-    Map(Vec<(Node, Node)>),
+    Str(Cow<'t, str>),
+    Seq(Vec<Node<'t>>),
+    Map(Vec<(Node<'t>, Node<'t>)>),
 }
 
 #[derive(Debug, Clone)]
-pub struct Node {
-    pub kind: Kind,
+pub struct Node<'t> {
+    pub kind: Kind<'t>,
     pub span: Span,
 }
 
-impl Node {
+impl Node<'_> {
     /// What the node is, as a user would say it ("a string", "a mapping").
     pub fn describe(&self) -> &'static str {
         match self.kind {
@@ -90,7 +91,7 @@ pub struct ParseError {
 /// Parses the first YAML document of `text` (an empty text is `Null`). Large files are parsed
 /// in pieces on every core when their layout allows it (see [`super::pieces`]); the result is
 /// the same tree either way, and any error comes from the one-piece parse.
-pub fn parse(text: &str) -> Result<Node, ParseError> {
+pub fn parse(text: &str) -> Result<Node<'_>, ParseError> {
     if let Some(node) = super::pieces::parse(text, crate::parallel::threads()) {
         return Ok(node);
     }
@@ -98,13 +99,13 @@ pub fn parse(text: &str) -> Result<Node, ParseError> {
 }
 
 /// Parses `text` as one piece on the calling thread.
-pub fn parse_in_one_piece(text: &str) -> Result<Node, ParseError> {
+pub fn parse_in_one_piece(text: &str) -> Result<Node<'_>, ParseError> {
     parse_part(text, 0, 0).map(|part| part.root)
 }
 
 /// A part of a file, parsed on its own.
-pub(super) struct Part {
-    pub root: Node,
+pub(super) struct Part<'t> {
+    pub root: Node<'t>,
     /// Nodes in it, aliases expanded.
     pub nodes: usize,
     /// Whether a merge key (`<<`) was resolved in the root mapping: its meaning depends on
@@ -114,7 +115,7 @@ pub(super) struct Part {
 
 /// Parses `text`, which starts at byte `base` of the file and whose root sits `depth` levels
 /// deep in it.
-pub(super) fn parse_part(text: &str, base: usize, depth: usize) -> Result<Part, ParseError> {
+pub(super) fn parse_part(text: &str, base: usize, depth: usize) -> Result<Part<'_>, ParseError> {
     let mut b = Builder {
         parser: Parser::new_from_str_with_options(text, parser_options()),
         anchors: HashMap::new(),
@@ -161,7 +162,7 @@ fn parser_options() -> granit_parser::Options {
 
 struct Builder<'a> {
     parser: Parser<'a, granit_parser::StrInput<'a>>,
-    anchors: HashMap<usize, Node>,
+    anchors: HashMap<usize, Node<'a>>,
     nodes: usize,
     /// Where the parsed text starts in the file.
     base: usize,
@@ -216,7 +217,7 @@ impl<'a> Builder<'a> {
     }
 
     /// Reads one node; the next event must start it.
-    fn node(&mut self, depth: usize) -> Result<Node, ParseError> {
+    fn node(&mut self, depth: usize) -> Result<Node<'a>, ParseError> {
         let Some((event, span)) = self.next()? else {
             return Err(ParseError {
                 kind: ParseErrorKind::Syntax,
@@ -233,7 +234,7 @@ impl<'a> Builder<'a> {
         event: Event<'a>,
         span: Span,
         depth: usize,
-    ) -> Result<Node, ParseError> {
+    ) -> Result<Node<'a>, ParseError> {
         if depth > MAX_DEPTH {
             return Err(ParseError {
                 kind: ParseErrorKind::Limits,
@@ -242,7 +243,7 @@ impl<'a> Builder<'a> {
             });
         }
         let node = match event {
-            Event::Comment(..) | Event::Anchor(..) => return self.node(depth),
+            Event::Anchor(..) => return self.node(depth),
             Event::Scalar(value, style, anchor, tag) => {
                 self.count(1, span)?;
                 let is_str_tag = tag
@@ -251,7 +252,7 @@ impl<'a> Builder<'a> {
                 let kind = if style == ScalarStyle::Plain && !is_str_tag {
                     plain_scalar(value)
                 } else {
-                    Kind::Str(value.into_owned())
+                    Kind::Str(value)
                 };
                 self.anchor(anchor, Node { kind, span })
             }
@@ -261,7 +262,6 @@ impl<'a> Builder<'a> {
                 loop {
                     match self.next()? {
                         Some((Event::SequenceEnd, _)) => break,
-                        Some((Event::Comment(..), _)) => {}
                         Some((event, espan)) => {
                             items.push(self.node_from(event, espan, depth + 1)?);
                         }
@@ -319,16 +319,19 @@ impl<'a> Builder<'a> {
         Ok(node)
     }
 
-    fn mapping(&mut self, depth: usize, span: Span) -> Result<Vec<(Node, Node)>, ParseError> {
-        let mut entries: Vec<(Node, Node)> = Vec::new();
-        let mut merged: Vec<(Node, Node)> = Vec::new();
+    fn mapping(
+        &mut self,
+        depth: usize,
+        span: Span,
+    ) -> Result<Vec<(Node<'a>, Node<'a>)>, ParseError> {
+        let mut entries: Vec<(Node<'a>, Node<'a>)> = Vec::new();
+        let mut merged: Vec<(Node<'a>, Node<'a>)> = Vec::new();
         // Duplicate keys: a linear scan for the small mappings of entries, a set for the large
         // sections (thousands of named tasks).
         let mut seen: std::collections::HashSet<String> = std::collections::HashSet::new();
         loop {
             match self.next()? {
                 Some((Event::MappingEnd, _)) => break,
-                Some((Event::Comment(..), _)) => {}
                 Some((event, espan)) => {
                     let key = self.node_from(event, espan, depth + 1)?;
                     let value = self.node(depth + 1)?;
@@ -395,7 +398,7 @@ impl<'a> Builder<'a> {
         Ok(entries)
     }
 
-    fn anchor(&mut self, id: usize, node: Node) -> Node {
+    fn anchor(&mut self, id: usize, node: Node<'a>) -> Node<'a> {
         if id != 0 {
             self.anchors.insert(id, node.clone());
         }
@@ -412,14 +415,14 @@ fn eof(span: Span) -> ParseError {
 }
 
 /// Types a plain scalar by the YAML 1.2 core schema.
-fn plain_scalar(value: Cow<'_, str>) -> Kind {
+fn plain_scalar(value: Cow<'_, str>) -> Kind<'_> {
     let v = value.as_ref();
     // Most values are names and paths: a letter that starts no null, boolean or number.
     if v.as_bytes()
         .first()
         .is_some_and(|b| b.is_ascii_alphabetic() && !b"nNtTfF".contains(b))
     {
-        return Kind::Str(value.into_owned());
+        return Kind::Str(value);
     }
     match v {
         "" | "~" | "null" | "Null" | "NULL" => return Kind::Null,
@@ -450,7 +453,7 @@ fn plain_scalar(value: Cow<'_, str>) -> Kind {
     {
         return Kind::Float(f);
     }
-    Kind::Str(value.into_owned())
+    Kind::Str(value)
 }
 
 /// `[0-9]*(.[0-9]*)?([eE][-+]?[0-9]+)?` with at least one digit before the exponent.
@@ -469,7 +472,7 @@ fn looks_like_float(s: &str) -> bool {
     mantissa_ok && exp_ok && (mantissa.contains('.') || exp.is_some())
 }
 
-impl Node {
+impl Node<'_> {
     fn size(&self) -> usize {
         1 + match &self.kind {
             Kind::Seq(items) => items.iter().map(Node::size).sum(),
@@ -481,7 +484,7 @@ impl Node {
     /// The text of a scalar node (for keys).
     pub(super) fn scalar_text(&self) -> Option<Cow<'_, str>> {
         match &self.kind {
-            Kind::Str(s) => Some(Cow::Borrowed(s)),
+            Kind::Str(s) => Some(Cow::Borrowed(s.as_ref())),
             Kind::Int(n) => Some(Cow::Owned(n.to_string())),
             Kind::Bool(b) => Some(Cow::Owned(b.to_string())),
             Kind::Null => Some(Cow::Borrowed("~")),

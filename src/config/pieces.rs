@@ -22,11 +22,11 @@ use crate::parallel;
 /// Below this size one piece is as fast as several.
 const MIN_BYTES: usize = 256 * 1024;
 /// Pieces per thread, so that one slow piece does not hold the others up.
-const PIECES_PER_THREAD: usize = 4;
+const PIECES_PER_THREAD: usize = 16;
 
 /// The tree of `text` parsed in pieces on `threads` threads, or `None` where the file is too
 /// small or its layout does not allow cutting it.
-pub fn parse(text: &str, threads: usize) -> Option<Node> {
+pub fn parse(text: &str, threads: usize) -> Option<Node<'_>> {
     if threads < 2 || text.len() < MIN_BYTES {
         return None;
     }
@@ -34,7 +34,7 @@ pub fn parse(text: &str, threads: usize) -> Option<Node> {
 }
 
 /// [`parse`] with pieces of about `piece_bytes` (at least one entry each), for any size.
-pub fn parse_with(text: &str, threads: usize, piece_bytes: usize) -> Option<Node> {
+pub fn parse_with(text: &str, threads: usize, piece_bytes: usize) -> Option<Node<'_>> {
     let sections = sections(text)?;
     let mut jobs: Vec<Job> = Vec::new();
     let mut plan: Vec<Planned> = Vec::new();
@@ -78,7 +78,7 @@ pub fn parse_with(text: &str, threads: usize, piece_bytes: usize) -> Option<Node
     let parsed = parallel::map(&jobs, threads, |job| {
         parse_part(&text[job.range.clone()], job.range.start, job.depth).ok()
     });
-    let mut trees: Vec<Option<Node>> = Vec::with_capacity(parsed.len());
+    let mut trees: Vec<Option<Node<'_>>> = Vec::with_capacity(parsed.len());
     let mut nodes = 0usize;
     for (job, result) in jobs.iter().zip(parsed) {
         let part = result?;
@@ -99,7 +99,7 @@ pub fn parse_with(text: &str, threads: usize, piece_bytes: usize) -> Option<Node
 /// An empty block scalar (`key: |` and nothing under it) as the last node of a piece: the
 /// parser gives it a span to the end of the text, where the one-piece parse gives it an empty
 /// span at the next key.
-fn ends_in_empty_block_scalar(tree: &Node, end: usize) -> bool {
+fn ends_in_empty_block_scalar(tree: &Node<'_>, end: usize) -> bool {
     let mut node = tree;
     loop {
         node = match &node.kind {
@@ -263,9 +263,9 @@ fn chunks(starts: &[usize], end: usize, piece_bytes: usize) -> Vec<Range<usize>>
 }
 
 /// Joins the pieces' trees into the file's tree.
-fn join(trees: &mut [Option<Node>], plan: &[Planned]) -> Option<Node> {
+fn join<'t>(trees: &mut [Option<Node<'t>>], plan: &[Planned]) -> Option<Node<'t>> {
     let mut root_span = None;
-    let mut entries: Vec<(Node, Node)> = Vec::new();
+    let mut entries: Vec<(Node<'t>, Node<'t>)> = Vec::new();
     for planned in plan {
         match planned {
             Planned::Whole(i) => {
@@ -287,7 +287,7 @@ fn join(trees: &mut [Option<Node>], plan: &[Planned]) -> Option<Node> {
                     return None;
                 }
                 let mut value_span = None;
-                let mut values: Vec<(Node, Node)> = Vec::new();
+                let mut values: Vec<(Node<'t>, Node<'t>)> = Vec::new();
                 for i in body.clone() {
                     let chunk = trees.get_mut(i)?.take()?;
                     value_span.get_or_insert(chunk.span);
@@ -317,7 +317,7 @@ fn join(trees: &mut [Option<Node>], plan: &[Planned]) -> Option<Node> {
 }
 
 /// No key twice and no merge key (`<<`), whose meaning spans pieces.
-fn unique_keys(entries: &[(Node, Node)]) -> bool {
+fn unique_keys(entries: &[(Node<'_>, Node<'_>)]) -> bool {
     let mut seen: HashSet<Cow<'_, str>> = HashSet::with_capacity(entries.len());
     entries.iter().all(|(k, _)| match k.scalar_text() {
         Some(text) => text != "<<" && seen.insert(text),
