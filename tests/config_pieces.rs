@@ -106,6 +106,27 @@ const TRAPS: &[&str] = &[
     "a:\n  x:\n    -\n  y: 1\n",
     "a:\n  x: &A\n  y: *A\n",
     "a:\n  x: !!str\n  y: 1\n",
+    // Lone CR line breaks hiding a document end marker.
+    "a:\n  x: 1\r...\n  y: 2\n",
+    "a: 1\r...\nb: 2\n",
+    "a: 1\r...\r\nb: 2\n",
+    "a: 1\r... # c\nb: 2\n",
+    "a:\n  x: |\r    t\r...\n  y: 2\n",
+    // Block scalars without content before a cut: kept line breaks, keys, after merges.
+    "a:\n  x: |+\n  y: 1\n",
+    "a:\n  x: |+\n\n\n  y: 1\n",
+    "a:\n  x: >+\n\n  y: 1\n",
+    "a:\n  x: |+ # c\n  y: 1\n",
+    "a:\n  x:\n    |+\n\n  y: 1\n",
+    "a: |+\n\nb: 1\n",
+    "a: |+\n \nb: 1\n",
+    "a:\r\n  x: |+\r\n  y: 1\r\n",
+    "a:\n  x:\n  - |+\n\n  y: 1\n",
+    "a:\n  w: 0\n  ? |\n  y: 1\n",
+    "a:\n  x: 1\n  y:\n  - ? |\n  z: 3\n",
+    "a:\n  x:\n    <<: {m: 1}\n    k: |\n  y: 1\n",
+    "a:\n  x:\n    <<: {m: 1}\n    k:\n    - |\n  y: 1\n",
+    "a: 1\nb:\n  <<: {m: 1}\n  k: |\nc: 1\n",
     // Plain scalars over lines.
     "a:\n  x: one\n    two\n  y: 1\n",
     "a:\n  word\n  other\n",
@@ -223,15 +244,49 @@ fn line() -> impl Strategy<Value = String> {
         })
 }
 
+/// Values every config has.
+const PLAIN_VALUES: &[&str] = &["1", "two", "[1, 2]", "{p: 1}", "\"q\"", "'s'", "one two"];
+
+/// Values that span lines, refer elsewhere or are unusual.
 const ENTRY_VALUES: &[&str] = &[
-    "1", "two", "|", ">-", "", "[1, 2]", "{p: 1}", "&A v", "*A", "\"q\"", "'s'", "!!str 5", "# c",
-    "\"multi", "line\"",
+    "1",
+    "two",
+    "|",
+    ">-",
+    "|+",
+    ">+",
+    "|2",
+    "|1-",
+    "!!str |",
+    "&B |+",
+    "",
+    "[1, 2]",
+    "{p: 1}",
+    "&A v",
+    "*A",
+    "\"q\"",
+    "'s'",
+    "!!str 5",
+    "# c",
+    "\"multi",
+    "line\"",
+    "{p: 1,",
+    "q: 2}",
+    "<<: {m: 1}",
+    "&M {m: 1}",
+    "<<: *M",
+    "one two",
+    "? k",
+    "\t1",
 ];
 
 /// An entry of a section: its key line and maybe lines under it, once in a while a random line.
 fn entry(i: usize) -> impl Strategy<Value = String> {
     (
-        prop::sample::select(ENTRY_VALUES),
+        prop_oneof![
+            3 => prop::sample::select(PLAIN_VALUES),
+            1 => prop::sample::select(ENTRY_VALUES),
+        ],
         prop::option::weighted(
             0.3,
             prop::sample::select(

@@ -9,8 +9,9 @@
 //! cannot run on into a line at its parent's indentation. So when every piece parses, the
 //! joined tree is the one-piece tree. Anything unusual (document markers, directives, lines
 //! indented less than the entries, a piece that does not parse or is not a mapping, an alias
-//! to another piece, a merge key or a duplicate key across pieces) gives `None`, and the
-//! caller parses the whole file in one piece, which also reports the exact error.
+//! to another piece, a merge key or a duplicate key across pieces, a block scalar without
+//! content right before a cut, a lone CR line break) gives `None`, and the caller parses the
+//! whole file in one piece, which also reports the exact error.
 
 use std::borrow::Cow;
 use std::collections::HashSet;
@@ -76,17 +77,18 @@ pub fn parse_with(text: &str, threads: usize, piece_bytes: usize) -> Option<Node
         return None;
     }
     let parsed = parallel::map(&jobs, threads, |job| {
-        parse_part(&text[job.range.clone()], job.range.start, job.depth).ok()
+        let piece = text.get(job.range.clone())?;
+        let part = parse_part(piece, job.range.start, job.depth).ok()?;
+        // Parts whose meaning depends on what follows the cut are left to the one-piece parse.
+        let cut_after = job.range.end < text.len();
+        let depends_on_rest =
+            part.root_merge || cut_after && has_empty_block_scalar_at(&part.root, job.range.end);
+        (!depends_on_rest).then_some(part)
     });
     let mut trees: Vec<Option<Node<'_>>> = Vec::with_capacity(parsed.len());
     let mut nodes = 0usize;
-    for (job, result) in jobs.iter().zip(parsed) {
-        let part = result?;
-        if part.root_merge
-            || job.range.end < text.len() && ends_in_empty_block_scalar(&part.root, job.range.end)
-        {
-            return None;
-        }
+    for part in parsed {
+        let part = part?;
         nodes = nodes.saturating_add(part.nodes);
         trees.push(Some(part.root));
     }
@@ -96,24 +98,17 @@ pub fn parse_with(text: &str, threads: usize, piece_bytes: usize) -> Option<Node
     join(&mut trees, &plan)
 }
 
-/// An empty block scalar (`key: |` and nothing under it) as the last node of a piece: the
-/// parser gives it a span to the end of the text, where the one-piece parse gives it an empty
-/// span at the next key.
-fn ends_in_empty_block_scalar(tree: &Node<'_>, end: usize) -> bool {
-    let mut node = tree;
-    loop {
-        node = match &node.kind {
-            Kind::Map(entries) => match entries.last() {
-                Some((_, value)) => value,
-                None => return false,
-            },
-            Kind::Seq(items) => match items.last() {
-                Some(item) => item,
-                None => return false,
-            },
-            Kind::Str(s) => return s.is_empty() && node.span.offset + node.span.len >= end,
-            _ => return false,
-        };
+/// A block scalar without a content line (`key: |`, `? |+`, in any place of the tree) that
+/// runs to the end of the piece: the parser gives it a span, and with `+` chomping a text, up
+/// to the end of the piece, where the one-piece parse stops at the next key.
+fn has_empty_block_scalar_at(tree: &Node<'_>, end: usize) -> bool {
+    match &tree.kind {
+        Kind::Map(entries) => entries
+            .iter()
+            .any(|(k, v)| has_empty_block_scalar_at(k, end) || has_empty_block_scalar_at(v, end)),
+        Kind::Seq(items) => items.iter().any(|n| has_empty_block_scalar_at(n, end)),
+        Kind::Str(s) => s.bytes().all(|b| b == b'\n') && tree.span.offset + tree.span.len >= end,
+        _ => false,
     }
 }
 
@@ -179,6 +174,14 @@ impl Line<'_> {
 
 /// The file's top-level sections, or `None` if its layout is not a plain block mapping.
 fn sections(text: &str) -> Option<Vec<Section>> {
+    // A lone CR breaks lines for YAML, not for the cutting here.
+    if text
+        .bytes()
+        .zip(text.bytes().skip(1).chain([b'\n']))
+        .any(|(b, next)| b == b'\r' && next != b'\n')
+    {
+        return None;
+    }
     let mut sections: Vec<Section> = Vec::new();
     // Per section: the header line's text, the lines of its value.
     let mut bodies: Vec<Vec<Line>> = Vec::new();
