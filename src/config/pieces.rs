@@ -175,30 +175,28 @@ impl Line<'_> {
 /// The file's top-level sections, or `None` if its layout is not a plain block mapping.
 fn sections(text: &str) -> Option<Vec<Section>> {
     // A lone CR breaks lines for YAML, not for the cutting here.
-    if text
-        .bytes()
-        .zip(text.bytes().skip(1).chain([b'\n']))
-        .any(|(b, next)| b == b'\r' && next != b'\n')
+    if text.contains('\r')
+        && text
+            .bytes()
+            .zip(text.bytes().skip(1).chain([b'\n']))
+            .any(|(b, next)| b == b'\r' && next != b'\n')
     {
         return None;
     }
     let mut sections: Vec<Section> = Vec::new();
-    // Per section: the header line's text, the lines of its value.
-    let mut bodies: Vec<Vec<Line>> = Vec::new();
-    let mut headers: Vec<&str> = Vec::new();
+    let mut layout = Layout::Whole;
     for line in lines(text) {
-        if line.is_filler() && line.indent > 0 || line.first.is_none() {
-            if let Some(body) = bodies.last_mut() {
-                body.push(line);
-            }
+        if line.is_filler() {
             continue;
         }
         if line.indent > 0 {
-            bodies.last_mut()?.push(line);
+            if sections.is_empty() {
+                return None;
+            }
+            layout.see(&line);
             continue;
         }
         match line.first {
-            Some(b'#') => {}
             // A document start before the first key; anything else at column 0 that is
             // not a key (a second document, a directive, a flow or sequence root) is left
             // to the one-piece parse.
@@ -206,49 +204,74 @@ fn sections(text: &str) -> Option<Vec<Section>> {
             _ if line.starts_key() => {
                 if let Some(last) = sections.last_mut() {
                     last.range.end = line.start;
+                    last.entries = std::mem::replace(&mut layout, Layout::Whole).entries();
                 }
                 sections.push(Section {
                     range: if sections.is_empty() { 0 } else { line.start }..text.len(),
                     entries: None,
                 });
-                headers.push(line.text);
-                bodies.push(Vec::new());
+                layout = Layout::after_header(line.text);
             }
             _ => return None,
         }
     }
-    for ((section, header), body) in sections.iter_mut().zip(headers).zip(bodies) {
-        section.entries = entry_starts(header, &body);
+    if let Some(last) = sections.last_mut() {
+        last.entries = layout.entries();
     }
     Some(sections)
 }
 
-/// Where the entries of a section start, if it is written as `name:` followed by a block
-/// mapping whose keys all sit at one indentation with nothing less indented in between.
-fn entry_starts(header: &str, body: &[Line]) -> Option<(usize, Vec<usize>)> {
-    let name = header.trim_end().strip_suffix(':')?;
-    if name.is_empty()
-        || !name
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
-    {
-        return None;
-    }
-    let first = body.iter().find(|l| !l.is_filler())?;
-    if !first.starts_key() {
-        return None;
-    }
-    let indent = first.indent;
-    let mut starts = Vec::new();
-    for line in body.iter().filter(|l| !l.is_filler()) {
-        if line.indent < indent {
-            return None;
+/// What the lines of a section's value, seen so far, allow.
+enum Layout {
+    /// One piece only.
+    Whole,
+    /// `name:` and nothing under it yet.
+    Header,
+    /// A block mapping whose keys all sit at `indent`, nothing less indented in between.
+    Entries { indent: usize, starts: Vec<usize> },
+}
+
+impl Layout {
+    fn after_header(header: &str) -> Layout {
+        let plain_name = header.trim_end().strip_suffix(':').is_some_and(|name| {
+            !name.is_empty()
+                && name
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+        });
+        if plain_name {
+            Layout::Header
+        } else {
+            Layout::Whole
         }
-        if line.indent == indent && line.starts_key() {
-            starts.push(line.start);
+    }
+
+    /// Takes in the next indented line that is neither blank nor a comment.
+    fn see(&mut self, line: &Line) {
+        match self {
+            Layout::Whole => {}
+            Layout::Header if line.starts_key() => {
+                *self = Layout::Entries {
+                    indent: line.indent,
+                    starts: vec![line.start],
+                }
+            }
+            Layout::Header => *self = Layout::Whole,
+            Layout::Entries { indent, .. } if line.indent < *indent => *self = Layout::Whole,
+            Layout::Entries { indent, starts } => {
+                if line.indent == *indent && line.starts_key() {
+                    starts.push(line.start);
+                }
+            }
         }
     }
-    Some((indent, starts))
+
+    fn entries(self) -> Option<(usize, Vec<usize>)> {
+        match self {
+            Layout::Entries { indent, starts } => Some((indent, starts)),
+            _ => None,
+        }
+    }
 }
 
 /// Groups entries into chunks of at least `piece_bytes` each.

@@ -504,33 +504,35 @@ impl<'d> Validator<'d> {
         systems: &BTreeMap<String, System>,
         tasks: &BTreeMap<String, SnapshotTask>,
     ) -> BTreeMap<String, Replication> {
-        let mut out = BTreeMap::new();
-        let mut targets: BTreeMap<(String, String), String> = BTreeMap::new();
         let doc = self.doc;
         let checked = self.each(&doc.replications, |v, entry| {
             let Named { name, raw, span } = entry;
             v.replication(name, *span, raw, systems, tasks)
                 .map(|r| (entry, r))
         });
-        for (Named { name, raw, .. }, r) in checked {
-            let key = (r.target.system.clone(), r.target.dataset.clone());
-            if let Some(other) = targets.get(&key) {
-                self.err(
+        let mut targets: BTreeMap<(&str, &str), &str> = BTreeMap::new();
+        for (Named { name, raw, .. }, r) in &checked {
+            let (system, dataset) = (r.target.system.as_str(), r.target.dataset.as_str());
+            match targets.get(&(system, dataset)) {
+                Some(other) => self.err(
                     c::TARGET_CONFLICT,
                     raw.target.value.dataset.span,
                     format!(
-                        "replications `{other}` and `{name}` both write into `{}` on `{}`",
-                        key.1, key.0
+                        "replications `{other}` and `{name}` both write into `{dataset}` on `{system}`"
                     ),
                     "target dataset",
                     "give each replication its own target dataset, e.g. backup/<replication name>",
-                );
-            } else {
-                targets.insert(key, name.clone());
+                ),
+                None => {
+                    targets.insert((system, dataset), name);
+                }
             }
-            out.insert(name.clone(), r);
         }
-        out
+        drop(targets);
+        checked
+            .into_iter()
+            .map(|(entry, r)| (entry.name.clone(), r))
+            .collect()
     }
 
     fn replication(
