@@ -90,6 +90,23 @@ fn generate() -> String {
     y
 }
 
+/// `RUNS` timed loads of `path`, sorted, in milliseconds.
+fn timed_loads(path: &std::path::Path) -> Vec<f64> {
+    let mut times = Vec::with_capacity(RUNS);
+    for _ in 0..RUNS {
+        let start = Instant::now();
+        let config = zfleet::config::load(path)
+            .unwrap_or_else(|p| panic!("generated config invalid: {:?}", p.first()));
+        let elapsed = start.elapsed();
+        assert_eq!(config.snapshot_tasks.len(), TASKS);
+        assert_eq!(config.replications.len(), REPLICATIONS);
+        drop(config);
+        times.push(elapsed.as_secs_f64() * 1000.0);
+    }
+    times.sort_by(f64::total_cmp);
+    times
+}
+
 fn main() {
     let dir = std::env::temp_dir().join(format!("zfleet-bench-config-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("temp dir");
@@ -105,24 +122,16 @@ fn main() {
         drop(doc);
     }
     parse_times.sort_by(f64::total_cmp);
-    let mut times = Vec::with_capacity(RUNS);
-    for _ in 0..RUNS {
-        let start = Instant::now();
-        let config = zfleet::config::load(&path)
-            .unwrap_or_else(|p| panic!("generated config invalid: {:?}", p.first()));
-        let elapsed = start.elapsed();
-        assert_eq!(config.snapshot_tasks.len(), TASKS);
-        assert_eq!(config.replications.len(), REPLICATIONS);
-        drop(config);
-        times.push(elapsed.as_secs_f64() * 1000.0);
-    }
+    let times = timed_loads(&path);
+    zfleet::parallel::limit_threads(1);
+    let one_thread = timed_loads(&path);
+    zfleet::parallel::limit_threads(0);
     // Peak heap of one more run, counted from what was in use before it.
     COUNTING.store(true, Ordering::Relaxed);
     let config = zfleet::config::load(&path).expect("valid");
     COUNTING.store(false, Ordering::Relaxed);
     let peak = PEAK.load(Ordering::Relaxed).max(0);
     drop(config);
-    times.sort_by(f64::total_cmp);
     let median = times[RUNS / 2];
     println!(
         "config: {} bytes, {TASKS} snapshot tasks, {REPLICATIONS} replications, {RUNS} runs",
@@ -134,6 +143,15 @@ fn main() {
         "| load + validate, min / max | {:.1} / {:.1} ms |",
         times[0],
         times[RUNS - 1]
+    );
+    println!(
+        "| load + validate on one thread, median | {:.1} ms |",
+        one_thread[RUNS / 2]
+    );
+    println!(
+        "| ratio one thread / {} threads | {:.2} |",
+        zfleet::parallel::threads(),
+        one_thread[RUNS / 2] / median
     );
     println!(
         "| of which reading, parsing and deserializing into the document, median | {:.1} ms |",

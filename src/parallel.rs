@@ -9,11 +9,23 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 /// Fewer items than this are not worth a thread.
 pub const MIN_ITEMS: usize = 1024;
 
+/// A cap on [`threads`] set by [`limit_threads`] (0: none).
+static LIMIT: AtomicUsize = AtomicUsize::new(0);
+
 /// Threads worth using on this machine (at most 8: the work is memory-bound beyond that).
 pub fn threads() -> usize {
-    std::thread::available_parallelism()
+    let available = std::thread::available_parallelism()
         .map_or(1, |n| n.get())
-        .min(8)
+        .min(8);
+    match LIMIT.load(Ordering::Relaxed) {
+        0 => available,
+        limit => available.min(limit),
+    }
+}
+
+/// Uses at most `n` threads from now on (0 lifts the cap); for measuring what the threads buy.
+pub fn limit_threads(n: usize) {
+    LIMIT.store(n, Ordering::Relaxed);
 }
 
 /// `f` applied to every item, spread over `threads` threads; results in the order of `items`.
@@ -108,6 +120,16 @@ mod tests {
         let lens = map_owned(parts, 3, |p| p.len());
         assert_eq!(lens.iter().sum::<usize>(), 1001);
         assert!(lens.iter().all(|&l| l == 126 || l == 119), "{lens:?}");
+    }
+
+    #[test]
+    fn threads_can_be_capped_and_uncapped() {
+        let all = threads();
+        assert!((1..=8).contains(&all));
+        limit_threads(1);
+        assert_eq!(threads(), 1);
+        limit_threads(0);
+        assert_eq!(threads(), all);
     }
 
     #[test]
