@@ -1,14 +1,17 @@
 //! The SSH transport against a real OpenSSH sshd: key files, passphrases, ssh-agent,
 //! known_hosts and pinned host keys, `~/.ssh/config` aliases, and the refusals.
 
+#[path = "support/agent.rs"]
+mod agent;
 #[path = "support/sshd.rs"]
 mod sshd;
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::Duration;
 
+use agent::start_agent;
 use sshd::Sshd;
 use zfleet::model::{SshSystem, System, SystemKind};
 use zfleet::transport::{
@@ -277,39 +280,6 @@ fn passphrase_typed_at_the_terminal_prompt() {
         "the passphrase was echoed: {text}"
     );
     assert!(text.contains("PROMPT-CHILD-CONNECTED"), "{text}");
-}
-
-struct Agent {
-    child: Child,
-    socket: PathBuf,
-}
-
-impl Drop for Agent {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn start_agent(dir: &Path) -> Agent {
-    let socket = dir.join("agent.sock");
-    let child = Command::new("ssh-agent")
-        .arg("-D")
-        .arg("-a")
-        .arg(&socket)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("ssh-agent");
-    let deadline = std::time::Instant::now() + Duration::from_secs(10);
-    while !socket.exists() {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "ssh-agent did not start"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    Agent { child, socket }
 }
 
 #[tokio::test]

@@ -5,10 +5,17 @@
 //! Needs `ssh-keygen`, `ssh-agent` and `ssh-add` (OpenSSH client tools). Without them the
 //! tests say so and pass, except with `CI=true`, where a missing tool fails them.
 
+#[path = "support/agent.rs"]
+mod agent;
+#[path = "support/sshd.rs"]
+mod sshd;
+
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
+use agent::start_agent;
+use sshd::{fingerprint, keygen};
 use zfleet::model::{SshSystem, System, SystemKind};
 use zfleet::sim::faults::Counters;
 use zfleet::sim::server::{ServeOptions, Served};
@@ -35,40 +42,6 @@ fn tools_available() -> bool {
         }
     }
     true
-}
-
-/// Generates a key pair with ssh-keygen; returns the private key path (`.pub` beside it).
-fn keygen(dir: &Path, name: &str, kind: &str, passphrase: Option<&str>) -> PathBuf {
-    let path = dir.join(name);
-    let mut cmd = Command::new("ssh-keygen");
-    cmd.args(["-q", "-t", kind, "-N", passphrase.unwrap_or(""), "-C"])
-        .arg(format!("zfleet-test-{name}"))
-        .arg("-f")
-        .arg(&path);
-    if kind == "rsa" {
-        cmd.args(["-b", "2048"]);
-    }
-    let out = cmd.output().expect("ssh-keygen runs");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    path
-}
-
-/// `SHA256:...` of a public key file, as `ssh-keygen -l` prints it.
-fn fingerprint(pub_file: &Path) -> String {
-    let out = Command::new("ssh-keygen")
-        .args(["-l", "-E", "sha256", "-f"])
-        .arg(pub_file)
-        .output()
-        .expect("ssh-keygen -l");
-    let text = String::from_utf8_lossy(&out.stdout);
-    text.split_whitespace()
-        .nth(1)
-        .unwrap_or_else(|| panic!("no fingerprint in {text:?}"))
-        .to_string()
 }
 
 /// One simulated TrueNAS 25.10 system `nas1` served over SSH on 127.0.0.1, with the client
@@ -270,40 +243,6 @@ async fn ed25519_rsa_and_ecdsa_key_files_run_a_batch_in_one_exec() {
             }
         );
     }
-}
-
-struct Agent {
-    child: Child,
-    socket: PathBuf,
-}
-
-impl Drop for Agent {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn start_agent(dir: &Path) -> Agent {
-    let socket = dir.join("agent.sock");
-    let child = Command::new("ssh-agent")
-        .arg("-D")
-        .arg("-a")
-        .arg(&socket)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("ssh-agent");
-    let agent = Agent { child, socket };
-    let deadline = std::time::Instant::now() + Duration::from_secs(10);
-    while !agent.socket.exists() {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "ssh-agent did not start"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    agent
 }
 
 #[tokio::test]
