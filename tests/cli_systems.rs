@@ -2,19 +2,20 @@
 //! a healthy 25.10 system, a healthy 24.04 system, one whose host key does not match the
 //! pinned fingerprint and one that is unreachable.
 
+#[path = "support/client.rs"]
+mod client;
 #[path = "support/sshd.rs"]
 mod sshd;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::time::Duration;
 
+use client::opts;
 use serde_json::{Value, json};
 use sshd::{Sshd, SshdOptions};
 use zfleet::cli::systems::{exit_code, render_json, render_table, survey_config};
 use zfleet::model::{Config, SshSystem, System, SystemKind};
-use zfleet::transport::ConnectOptions;
 
 /// Answers `midclt call METHOD ...` from `FILES/METHOD`, like TrueNAS for known methods.
 const TRUENAS_MIDCLT: &str = r#"#!/bin/sh
@@ -96,23 +97,6 @@ fn system(name: &str, port: u16, key: &Path, host_key: String) -> (String, Syste
             }),
         },
     )
-}
-
-fn opts(home: &Path) -> ConnectOptions {
-    ConnectOptions {
-        connect_timeout: Duration::from_secs(20),
-        call_timeout: Duration::from_secs(30),
-        keepalive_interval: Duration::from_secs(15),
-        accept_new_host_keys: false,
-        home: Some(home.to_path_buf()),
-        ssh_config: None,
-        known_hosts: None,
-        global_known_hosts: Vec::new(),
-        agent_socket: None,
-        passphrase: None,
-        prompt_passphrase: false,
-        max_channels: 8,
-    }
 }
 
 #[tokio::test]

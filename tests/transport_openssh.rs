@@ -3,6 +3,8 @@
 
 #[path = "support/agent.rs"]
 mod agent;
+#[path = "support/client.rs"]
+mod client;
 #[path = "support/sshd.rs"]
 mod sshd;
 
@@ -12,6 +14,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use agent::start_agent;
+use client::{opts, ssh_system};
 use sshd::Sshd;
 use zfleet::model::{SshSystem, System, SystemKind};
 use zfleet::transport::{
@@ -21,19 +24,6 @@ use zfleet::transport::{
 fn current_user() -> String {
     let out = Command::new("id").arg("-un").output().expect("id -un");
     String::from_utf8_lossy(&out.stdout).trim().to_string()
-}
-
-fn ssh_system(host: &str, port: Option<u16>) -> SshSystem {
-    SshSystem {
-        host: host.into(),
-        port,
-        user: None,
-        identity_file: None,
-        host_key: None,
-        known_hosts: None,
-        replication_address: None,
-        sudo: false,
-    }
 }
 
 /// The usual test system: 127.0.0.1 on the harness port, as the current user, with `key`
@@ -51,24 +41,6 @@ fn system(ssh: SshSystem) -> System {
     System {
         name: "nas1".into(),
         kind: SystemKind::Ssh(ssh),
-    }
-}
-
-/// Options isolated from the real user: `home` as HOME, no agent, no global known_hosts.
-fn opts(home: &Path) -> ConnectOptions {
-    ConnectOptions {
-        connect_timeout: Duration::from_secs(20),
-        call_timeout: Duration::from_secs(30),
-        keepalive_interval: Duration::from_secs(15),
-        accept_new_host_keys: false,
-        home: Some(home.to_path_buf()),
-        ssh_config: None,
-        known_hosts: None,
-        global_known_hosts: Vec::new(),
-        agent_socket: None,
-        passphrase: None,
-        prompt_passphrase: false,
-        max_channels: 8,
     }
 }
 

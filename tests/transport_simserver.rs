@@ -7,14 +7,16 @@
 
 #[path = "support/agent.rs"]
 mod agent;
+#[path = "support/client.rs"]
+mod client;
 #[path = "support/sshd.rs"]
 mod sshd;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::time::Duration;
 
 use agent::start_agent;
+use client::{opts, ssh_system};
 use sshd::{fingerprint, keygen};
 use zfleet::model::{SshSystem, System, SystemKind};
 use zfleet::sim::faults::Counters;
@@ -142,37 +144,6 @@ fn direct_midclt(state: &Path, argv: &[&str]) -> String {
         .expect("zfleet sim midclt");
     assert!(out.status.success());
     String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-fn ssh_system(host: &str, port: Option<u16>) -> SshSystem {
-    SshSystem {
-        host: host.into(),
-        port,
-        user: None,
-        identity_file: None,
-        host_key: None,
-        known_hosts: None,
-        replication_address: None,
-        sudo: false,
-    }
-}
-
-/// Options isolated from the real user: `home` as HOME, no agent, no global known_hosts.
-fn opts(home: &Path) -> ConnectOptions {
-    ConnectOptions {
-        connect_timeout: Duration::from_secs(20),
-        call_timeout: Duration::from_secs(30),
-        keepalive_interval: Duration::from_secs(15),
-        accept_new_host_keys: false,
-        home: Some(home.to_path_buf()),
-        ssh_config: None,
-        known_hosts: None,
-        global_known_hosts: Vec::new(),
-        agent_socket: None,
-        passphrase: None,
-        prompt_passphrase: false,
-        max_channels: 8,
-    }
 }
 
 async fn connect(ssh: SshSystem, opts: &ConnectOptions) -> Result<Transport, TransportError> {
