@@ -1,5 +1,6 @@
 //! The command line: argument parsing and one module per command.
 
+pub mod output;
 pub mod systems;
 pub mod validate;
 
@@ -57,13 +58,16 @@ pub fn main() -> ExitCode {
     match cli.command {
         Command::Validate(args) => validate::run(&args),
         Command::Schema => {
-            print!("{}", crate::config::schema::json_schema());
+            crate::out!("{}", crate::config::schema::json_schema());
             ExitCode::SUCCESS
         }
         Command::Systems(args) => systems::run(&args),
         Command::Sim(cmd) => crate::sim::cli::run(cmd),
         Command::Completions { shell } => {
-            clap_complete::generate(shell, &mut Cli::command(), "zfleet", &mut std::io::stdout());
+            // Generated into memory: clap_complete panics on a failed write.
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut Cli::command(), "zfleet", &mut script);
+            output::write_out_bytes(&script);
             ExitCode::SUCCESS
         }
     }
@@ -91,6 +95,6 @@ fn install_report_handler() {
 /// Prints problems to stderr as miette reports.
 pub fn report(problems: &[crate::diag::Problem]) {
     for p in problems {
-        eprintln!("{:?}", miette::Report::new(p.clone()));
+        crate::errln!("{:?}", miette::Report::new(p.clone()));
     }
 }

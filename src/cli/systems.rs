@@ -236,7 +236,7 @@ pub fn run(args: &SystemsArgs) -> ExitCode {
     let rt = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,
         Err(e) => {
-            eprintln!("zfleet: cannot start the async runtime: {e}");
+            crate::errln!("zfleet: cannot start the async runtime: {e}");
             return ExitCode::FAILURE;
         }
     };
@@ -246,9 +246,9 @@ pub fn run(args: &SystemsArgs) -> ExitCode {
     };
     let reports = rt.block_on(survey_config(&config, &opts));
     if args.json {
-        println!("{}", render_json(&reports));
+        crate::outln!("{}", render_json(&reports));
     } else {
-        print!("{}", render_table(&reports));
+        crate::out!("{}", render_table(&reports));
     }
     exit_code(&reports)
 }

@@ -18,7 +18,7 @@ pub fn run(args: &ValidateArgs) -> ExitCode {
     let errors = problems.iter().filter(|p| p.is_error()).count();
     match config {
         Some(c) if errors == 0 => {
-            println!(
+            crate::outln!(
                 "{} is valid: {} systems, {} snapshot tasks, {} one-time snapshots, {} replications",
                 path.display(),
                 c.systems.len(),
@@ -29,7 +29,7 @@ pub fn run(args: &ValidateArgs) -> ExitCode {
             ExitCode::SUCCESS
         }
         _ => {
-            eprintln!("{}", summary(&problems));
+            crate::errln!("{}", summary(&problems));
             ExitCode::FAILURE
         }
     }

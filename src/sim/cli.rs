@@ -3,7 +3,6 @@
 // `Problem` is the project-wide diagnostic; boxing it here alone would gain nothing.
 #![allow(clippy::result_large_err)]
 
-use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -143,9 +142,8 @@ pub fn run(cmd: SimCommand) -> ExitCode {
                 return ExitCode::from(1);
             }
             let out = super::midclt(&state, &args);
-            let _ = std::io::stdout().write_all(out.stdout.as_bytes());
-            let _ = std::io::stderr().write_all(out.stderr.as_bytes());
-            let _ = std::io::stdout().flush();
+            crate::cli::output::write_out(&out.stdout);
+            crate::cli::output::write_err(&out.stderr);
             return ExitCode::from(u8::try_from(out.exit).unwrap_or(1));
         }
         SimCommand::Serve(args) => serve(args),
@@ -195,16 +193,22 @@ fn show_counters(args: CountersArgs) -> Result<(), crate::diag::Problem> {
     let all = faults::counters(&args.state)?;
     if args.json {
         let text = serde_json::to_string(&all).unwrap_or_else(|_| "{}".into());
-        println!("{text}");
+        crate::outln!("{text}");
     } else {
-        println!(
+        crate::outln!(
             "{:<20} {:>12} {:>12} {:>12}",
-            "SYSTEM", "CONNECTIONS", "EXECS", "MIDCLT"
+            "SYSTEM",
+            "CONNECTIONS",
+            "EXECS",
+            "MIDCLT"
         );
         for (system, c) in &all {
-            println!(
+            crate::outln!(
                 "{:<20} {:>12} {:>12} {:>12}",
-                system, c.connections, c.execs, c.midclt
+                system,
+                c.connections,
+                c.execs,
+                c.midclt
             );
         }
     }
@@ -223,7 +227,7 @@ fn generate(args: GenerateArgs) -> Result<(), crate::diag::Problem> {
         version: args.version,
     };
     let states = super::fleetgen::generate(&args.out, &spec)?;
-    println!(
+    crate::outln!(
         "generated {} systems in {}",
         states.len(),
         args.out.display()
@@ -234,9 +238,12 @@ fn generate(args: GenerateArgs) -> Result<(), crate::diag::Problem> {
 fn advance(args: AdvanceArgs) -> Result<(), crate::diag::Problem> {
     let secs = super::clock::parse_duration(&args.duration)?;
     let report = super::jobs::advance(&args.state, secs)?;
-    println!(
+    crate::outln!(
         "clock +{}s (offset {}s); {} systems caught up, {} replication runs completed",
-        secs, report.offset_secs, report.systems, report.jobs_completed
+        secs,
+        report.offset_secs,
+        report.systems,
+        report.jobs_completed
     );
     Ok(())
 }

@@ -620,16 +620,14 @@ pub fn serve_forever(opts: &ServeOptions) -> Result<(), Problem> {
         .map_err(|e| Problem::error("zfleet::sim::listen", format!("cannot start runtime: {e}")))?;
     rt.block_on(async {
         let served = start(opts).await?;
-        println!(
+        crate::outln!(
             "host key {} ({})",
             served.fingerprint,
             served.host_key_path.display()
         );
         for (system, addr) in &served.addrs {
-            println!("{system} listening on {addr}");
+            crate::outln!("{system} listening on {addr}");
         }
-        use std::io::Write as _;
-        let _ = std::io::stdout().flush();
         let _ = tokio::signal::ctrl_c().await;
         drop(served);
         Ok(())
