@@ -17,7 +17,19 @@ use crate::client::{
 };
 use crate::diag::Problem;
 use crate::model::{Config, System};
+use crate::progress::{Phase, Progress};
 use crate::transport::{ConnectOptions, MidcltCall, Runner, TransportError};
+
+/// What a progress line says a system is being reached at.
+fn target_of(system: &System) -> String {
+    match &system.kind {
+        crate::model::SystemKind::Ssh(ssh) => match ssh.port {
+            Some(port) => format!("{}:{port}", ssh.host),
+            None => ssh.host.clone(),
+        },
+        crate::model::SystemKind::Simulator(_) => "the simulator".to_string(),
+    }
+}
 
 /// Everything zfleet reads from one system.
 #[derive(Debug, Clone, Serialize)]
@@ -39,6 +51,23 @@ pub struct Inventory {
 }
 
 impl Inventory {
+    /// One line for progress displays: `TrueNAS SCALE 25.10, 12 datasets, 3 tasks`.
+    pub fn summary(&self) -> String {
+        let plural =
+            |n: usize, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
+        format!(
+            "{} {}, {}, {}",
+            self.version.product,
+            self.version.number,
+            plural(self.datasets.len(), "dataset", "datasets"),
+            plural(
+                self.snapshot_tasks.len() + self.replications.len(),
+                "task",
+                "tasks"
+            )
+        )
+    }
+
     pub fn dataset(&self, name: &str) -> Option<&Dataset> {
         self.datasets.iter().find(|d| d.name == name)
     }
@@ -211,9 +240,13 @@ pub struct FleetEntry {
 
 /// Connects to every system of `config` at once and reads its inventory, in the order of
 /// `config.systems`. A failing system gets its own Problem; the others are not held up.
-pub async fn read_fleet(config: &Config, opts: &ConnectOptions) -> Vec<FleetEntry> {
+pub async fn read_fleet(
+    config: &Config,
+    opts: &ConnectOptions,
+    progress: &Progress,
+) -> Vec<FleetEntry> {
     let opts = Arc::new(opts.clone());
-    read_fleet_with(config, move |system: System| {
+    read_fleet_with(config, progress, move |system: System| {
         let opts = Arc::clone(&opts);
         async move {
             let t = crate::transport::connect(&system, &opts).await?;
@@ -226,7 +259,11 @@ pub async fn read_fleet(config: &Config, opts: &ConnectOptions) -> Vec<FleetEntr
 
 /// [`read_fleet`] with another way to connect: `connect` opens a runner for a system and
 /// gives its host key fingerprint, if it has one.
-pub async fn read_fleet_with<R, C, F>(config: &Config, connect: C) -> Vec<FleetEntry>
+pub async fn read_fleet_with<R, C, F>(
+    config: &Config,
+    progress: &Progress,
+    connect: C,
+) -> Vec<FleetEntry>
 where
     R: Runner + 'static,
     C: Fn(System) -> F,
@@ -235,8 +272,15 @@ where
     let mut set = tokio::task::JoinSet::new();
     let names: Vec<String> = config.systems.keys().cloned().collect();
     for (i, (name, system)) in config.systems.iter().enumerate() {
+        progress.update(
+            i,
+            Phase::Connecting {
+                target: target_of(system),
+            },
+        );
         let fut = connect(system.clone());
         let name = name.clone();
+        let progress = progress.clone();
         set.spawn(async move {
             let entry = match fut.await {
                 Err(e) => FleetEntry {
@@ -246,6 +290,7 @@ where
                     host_key: None,
                 },
                 Ok((runner, host_key)) => {
+                    progress.update(i, Phase::Reading);
                     let client = Client::new(name.clone(), runner);
                     FleetEntry {
                         result: read(&client).await,
@@ -255,6 +300,13 @@ where
                     }
                 }
             };
+            progress.update(
+                i,
+                match &entry.result {
+                    Ok(inv) => Phase::Done(inv.summary()),
+                    Err(p) => Phase::Failed(p.code.to_string()),
+                },
+            );
             (i, entry)
         });
     }

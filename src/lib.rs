@@ -14,5 +14,6 @@ pub mod diag;
 pub mod inventory;
 pub mod model;
 pub mod parallel;
+pub mod progress;
 pub mod sim;
 pub mod transport;

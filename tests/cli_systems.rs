@@ -16,6 +16,7 @@ use serde_json::{Value, json};
 use sshd::{Sshd, SshdOptions};
 use zfleet::cli::systems::{exit_code, render_json, render_table, survey_config};
 use zfleet::model::{Config, SshSystem, System, SystemKind};
+use zfleet::progress::Progress;
 
 /// Answers `midclt call METHOD ...` from `FILES/METHOD`, like TrueNAS for known methods.
 const TRUENAS_MIDCLT: &str = r#"#!/bin/sh
@@ -85,6 +86,8 @@ fn system(name: &str, port: u16, key: &Path, host_key: String) -> (String, Syste
         name.to_string(),
         System {
             name: name.to_string(),
+            connect_timeout: None,
+            timeout: None,
             kind: SystemKind::Ssh(SshSystem {
                 host: "127.0.0.1".into(),
                 port: Some(port),
@@ -140,7 +143,7 @@ async fn a_fleet_with_an_unreachable_system_and_a_wrong_host_key() {
         ..Config::default()
     };
 
-    let reports = survey_config(&config, &opts(home.path())).await;
+    let reports = survey_config(&config, &opts(home.path()), &Progress::hidden()).await;
     let table = render_table(&reports)
         .replace(&nas1.host_key_fingerprint, "<fp1>")
         .replace(&nas2.host_key_fingerprint, "<fp2>")
@@ -157,7 +160,7 @@ async fn a_fleet_with_an_unreachable_system_and_a_wrong_host_key() {
             "gone    unreachable  -                      -                  -         -          -           -             -",
             "nas1    ok           TrueNAS 25.10.1        enabled, running   1         3          2           2             <fp1>",
             "nas2    ok           TrueNAS SCALE 24.04.2  disabled, stopped  1         3          2           2             <fp2>",
-            "vault   unreachable  -                      -                  -         -          -           -             -",
+            "vault   error        -                      -                  -         -          -           -             -",
         ],
         "{table}"
     );
@@ -190,7 +193,8 @@ async fn a_fleet_with_an_unreachable_system_and_a_wrong_host_key() {
             "error": null
         })
     );
-    assert_eq!(doc["systems"][3]["status"], "unreachable");
+    // Reached, but its key did not match: an error, never "unreachable".
+    assert_eq!(doc["systems"][3]["status"], "error");
     assert_eq!(
         doc["systems"][3]["error"]["code"],
         "zfleet::ssh::host_key_changed"
@@ -209,6 +213,8 @@ async fn an_embedded_simulator_beside_an_unreachable_system() {
     drop(closed);
     let lab = System {
         name: "lab".into(),
+        connect_timeout: None,
+        timeout: None,
         kind: SystemKind::Simulator(zfleet::model::SimSystem {
             fixture: Some(
                 PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/sim/nas1.yaml"),
@@ -229,7 +235,7 @@ async fn an_embedded_simulator_beside_an_unreachable_system() {
         systems,
         ..Config::default()
     };
-    let reports = survey_config(&config, &opts(dir.path())).await;
+    let reports = survey_config(&config, &opts(dir.path()), &Progress::hidden()).await;
     let table = render_table(&reports);
     let lines: Vec<&str> = table.lines().collect();
     assert_eq!(
@@ -307,7 +313,7 @@ fn the_binary_prints_the_table_and_fails_when_a_system_fails() {
         "{stdout}"
     );
     if let Some(s) = &imposter {
-        assert!(lines[3].starts_with("vault   unreachable  -"), "{stdout}");
+        assert!(lines[3].starts_with("vault   error        -"), "{stdout}");
         assert!(
             stdout.contains("[zfleet::ssh::host_key_changed]"),
             "{stdout}"
@@ -404,7 +410,7 @@ async fn the_binary_against_simulator_served_systems() {
         ),
         "{stdout}"
     );
-    assert!(lines[3].starts_with("vault   unreachable  -"), "{stdout}");
+    assert!(lines[3].starts_with("vault   error        -"), "{stdout}");
     assert!(stdout.contains("\nvault: "), "{stdout}");
     assert!(
         stdout.contains("[zfleet::ssh::host_key_changed]"),

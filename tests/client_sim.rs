@@ -29,6 +29,8 @@ fn shared() -> PathBuf {
 async fn simulated(dir: &Path, version: &str, trace: Option<&Path>) -> Client<Transport> {
     let system = System {
         name: "nas1".into(),
+        connect_timeout: None,
+        timeout: None,
         kind: SystemKind::Simulator(SimSystem {
             fixture: Some(fixture()),
             version: Some(version.into()),

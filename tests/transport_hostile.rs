@@ -25,6 +25,8 @@ async fn connect_with(sshd: &Sshd, home: &Path, sudo: bool, call_timeout: Durati
     let key = sshd.authorized_key("id_ed25519", "ed25519", None);
     let system = System {
         name: "nas1".into(),
+        connect_timeout: None,
+        timeout: None,
         kind: SystemKind::Ssh(SshSystem {
             host: "127.0.0.1".into(),
             port: Some(sshd.port),
@@ -353,6 +355,8 @@ impl SimServer {
     fn system(&self, pin: bool) -> System {
         System {
             name: "nas1".into(),
+            connect_timeout: None,
+            timeout: None,
             kind: SystemKind::Ssh(SshSystem {
                 host: "127.0.0.1".into(),
                 port: Some(self.served.addrs[0].1.port()),

@@ -40,6 +40,8 @@ fn pinned(sshd: &Sshd, key: &Path) -> SshSystem {
 fn system(ssh: SshSystem) -> System {
     System {
         name: "nas1".into(),
+        connect_timeout: None,
+        timeout: None,
         kind: SystemKind::Ssh(ssh),
     }
 }

@@ -150,6 +150,8 @@ async fn connect(ssh: SshSystem, opts: &ConnectOptions) -> Result<Transport, Tra
     transport::connect(
         &System {
             name: "nas1".into(),
+            connect_timeout: None,
+            timeout: None,
             kind: SystemKind::Ssh(ssh),
         },
         opts,

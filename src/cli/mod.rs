@@ -1,6 +1,7 @@
 //! The command line: argument parsing and one module per command.
 
 pub mod output;
+pub mod reach;
 pub mod systems;
 pub mod validate;
 

@@ -16,16 +16,16 @@ pub struct SystemsArgs {
     /// Print JSON instead of a table.
     #[arg(long)]
     pub json: bool,
-    /// Trust host keys seen for the first time and record them in known_hosts.
-    #[arg(long)]
-    pub accept_new_host_keys: bool,
+    #[command(flatten)]
+    pub reach: super::reach::ReachArgs,
 }
 
 /// What `zfleet systems` reports about one system (the `--json` shape).
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct SystemReport {
     pub name: String,
-    /// `ok`, `unreachable` (no working connection) or `error` (connected, calls failed).
+    /// `ok`, `unreachable` (no connection could be made) or `error` (anything else: host
+    /// key, login, timeout, failed calls; `error.code` says which).
     pub status: &'static str,
     pub host_key: Option<String>,
     pub version: Option<String>,
@@ -68,10 +68,10 @@ impl From<&Problem> for ErrorReport {
 }
 
 impl SystemReport {
-    fn unreachable(name: &str, p: &Problem) -> Self {
+    fn failed(name: &str, p: &Problem) -> Self {
         SystemReport {
             name: name.to_string(),
-            status: "unreachable",
+            status: "error",
             host_key: None,
             version: None,
             product: None,
@@ -107,25 +107,24 @@ impl SystemReport {
                 }),
                 error: None,
             },
-            Err(p) => {
-                let transport = p.code.starts_with("zfleet::ssh::");
-                SystemReport {
-                    status: if transport { "unreachable" } else { "error" },
-                    host_key,
-                    ..SystemReport::unreachable(name, p)
-                }
-            }
+            // Only a system that could not be reached at all is "unreachable"; one that
+            // answered and then refused, stalled or failed is an "error" with its code.
+            Err(p) => SystemReport {
+                status: if p.code == "zfleet::ssh::unreachable" {
+                    "unreachable"
+                } else {
+                    "error"
+                },
+                host_key,
+                ..SystemReport::failed(name, p)
+            },
         }
     }
 }
 
 impl From<&FleetEntry> for SystemReport {
     fn from(e: &FleetEntry) -> Self {
-        let mut r = SystemReport::from_inventory(&e.name, e.host_key.clone(), &e.result);
-        if !e.connected {
-            r.status = "unreachable";
-        }
-        r
+        SystemReport::from_inventory(&e.name, e.host_key.clone(), &e.result)
     }
 }
 
@@ -240,11 +239,11 @@ pub fn run(args: &SystemsArgs) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let opts = crate::transport::ConnectOptions {
-        accept_new_host_keys: args.accept_new_host_keys,
-        ..crate::transport::ConnectOptions::default()
-    };
-    let reports = rt.block_on(survey_config(&config, &opts));
+    let opts = args.reach.connect_options();
+    let names: Vec<String> = config.systems.keys().cloned().collect();
+    let progress = crate::progress::Progress::for_systems(&names);
+    let reports = rt.block_on(survey_config(&config, &opts, &progress));
+    progress.finish();
     if args.json {
         crate::outln!("{}", render_json(&reports));
     } else {
@@ -257,7 +256,8 @@ pub fn run(args: &SystemsArgs) -> ExitCode {
 pub async fn survey_config(
     config: &Config,
     opts: &crate::transport::ConnectOptions,
+    progress: &crate::progress::Progress,
 ) -> Vec<SystemReport> {
-    let entries = inventory::read_fleet(config, opts).await;
+    let entries = inventory::read_fleet(config, opts, progress).await;
     entries.iter().map(SystemReport::from).collect()
 }

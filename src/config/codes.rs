@@ -25,6 +25,7 @@ codes! {
     SYSTEM_UNKNOWN = "zfleet::system::unknown": "A reference to a system that `systems` does not define.";
     SYSTEM_KIND = "zfleet::system::kind": "A system must have exactly one of `host` (SSH) and `simulator`.";
     HOST_KEY = "zfleet::system::host_key": "A pinned host key is not a `SHA256:` fingerprint.";
+    TIMEOUT = "zfleet::system::timeout": "A timeout is not a positive duration of at most a day.";
     SIM_VERSION = "zfleet::system::sim_version": "The simulator does not know this TrueNAS version.";
     DATASET_NAME = "zfleet::dataset::invalid_name": "Not a valid ZFS dataset name.";
     EXCLUDE_NOT_RECURSIVE = "zfleet::dataset::exclude_not_recursive": "Excluding datasets only makes sense when recursive.";

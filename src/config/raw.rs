@@ -72,6 +72,13 @@ pub struct RawSystem {
     pub sudo: Option<Sp<bool>>,
     /// An embedded simulated TrueNAS instead of a real one.
     pub simulator: Option<Sp<RawSimulator>>,
+    /// Time allowed for the TCP connection, the SSH handshake and authentication, each:
+    /// seconds (`30`) or with a unit (`30s`, `2m`). Default 15 s, or `ConnectTimeout` of
+    /// `~/.ssh/config`; `--connect-timeout` overrides it.
+    pub connect_timeout: Option<Sp<Text>>,
+    /// Time allowed for one round of up to 16 concurrent `midclt` calls: seconds (`120`) or
+    /// with a unit (`2m`). Default 90 s; `--timeout` overrides it.
+    pub timeout: Option<Sp<Text>>,
 }
 
 /// An embedded simulated TrueNAS system.

@@ -210,15 +210,36 @@ impl<'d> Validator<'d> {
                     continue;
                 }
             };
+            let connect_timeout = self.timeout(raw.connect_timeout.as_ref());
+            let timeout = self.timeout(raw.timeout.as_ref());
             out.insert(
                 name.clone(),
                 System {
                     name: name.clone(),
                     kind,
+                    connect_timeout,
+                    timeout,
                 },
             );
         }
         out
+    }
+
+    fn timeout(&mut self, value: Option<&Sp<raw::Text>>) -> Option<std::time::Duration> {
+        let value = value?;
+        match model::duration::parse_timeout(&value.value.0) {
+            Ok(d) => Some(d),
+            Err(why) => {
+                self.err(
+                    c::TIMEOUT,
+                    value.span,
+                    why,
+                    "timeout",
+                    "write seconds (`30`) or a number and a unit (`30s`, `2m`, `5 minutes`), at most a day",
+                );
+                None
+            }
+        }
     }
 
     fn host_key(&mut self, key: &Sp<String>) {

@@ -2,6 +2,7 @@
 //! applied and schedules normalised. Plain data; no spans, no I/O.
 
 pub mod dataset;
+pub mod duration;
 pub mod lifetime;
 pub mod naming;
 pub mod schedule;
@@ -34,6 +35,10 @@ pub struct Config {
 pub struct System {
     pub name: String,
     pub kind: SystemKind,
+    /// `connect_timeout:` of the system: TCP connect, SSH handshake and authentication, each.
+    pub connect_timeout: Option<std::time::Duration>,
+    /// `timeout:` of the system: one wave of up to 8 concurrent `midclt` calls.
+    pub timeout: Option<std::time::Duration>,
 }
 
 #[derive(Debug, Clone, Serialize)]

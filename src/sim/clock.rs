@@ -79,34 +79,9 @@ pub fn parse_duration(text: &str) -> Result<i64, Problem> {
         )
         .help("write a number and a unit: 90s, 15m, 2h, 3d, 1w (or combined, like 1d12h)")
     };
-    let mut total: i64 = 0;
-    let mut digits = String::new();
-    let mut any = false;
-    for c in text.trim().chars() {
-        if c.is_ascii_digit() {
-            digits.push(c);
-            continue;
-        }
-        let unit = match c {
-            's' => 1,
-            'm' => 60,
-            'h' => 3600,
-            'd' => 86_400,
-            'w' => 604_800,
-            _ => return Err(bad()),
-        };
-        let n: i64 = digits.parse().map_err(|_| bad())?;
-        total = n
-            .checked_mul(unit)
-            .and_then(|v| total.checked_add(v))
-            .ok_or_else(bad)?;
-        digits.clear();
-        any = true;
-    }
-    if !digits.is_empty() || !any {
-        return Err(bad());
-    }
-    Ok(total)
+    crate::model::duration::parse_units(text)
+        .and_then(|s| i64::try_from(s).ok())
+        .ok_or_else(bad)
 }
 
 /// Moves the fleet clock forward by `secs` and returns the new offset.

@@ -9,6 +9,8 @@ use crate::model::SimSystem;
 #[derive(Debug, Clone)]
 pub struct EmbeddedTransport {
     state_file: PathBuf,
+    /// Per wave of concurrent calls, as over SSH, so injected latency times out the same way.
+    call_timeout: std::time::Duration,
 }
 
 fn failed(message: String) -> TransportError {
@@ -20,7 +22,10 @@ fn failed(message: String) -> TransportError {
 
 impl EmbeddedTransport {
     /// Seeds the state file (once; seeding is idempotent) and returns the transport.
-    pub async fn open(sim: &SimSystem) -> Result<EmbeddedTransport, TransportError> {
+    pub async fn open(
+        sim: &SimSystem,
+        call_timeout: std::time::Duration,
+    ) -> Result<EmbeddedTransport, TransportError> {
         let state_file = sim.state_file.clone();
         let fixture = sim.fixture.clone();
         let version = sim.version.clone();
@@ -31,7 +36,10 @@ impl EmbeddedTransport {
         .await
         .map_err(|e| failed(format!("the simulator stopped: {e}")))?
         .map_err(|e| failed(format!("cannot seed {}: {e}", sim.state_file.display())))?;
-        Ok(EmbeddedTransport { state_file })
+        Ok(EmbeddedTransport {
+            state_file,
+            call_timeout,
+        })
     }
 
     pub async fn midclt_batch(
@@ -49,14 +57,25 @@ impl EmbeddedTransport {
             argvs.push(argv);
         }
         let state_file = self.state_file.clone();
-        tokio::task::spawn_blocking(move || {
+        let count = argvs.len();
+        let waves = count.div_ceil(super::script::REMOTE_PARALLEL).max(1) as u32;
+        let limit = self.call_timeout.saturating_mul(waves);
+        let work = tokio::task::spawn_blocking(move || {
             argvs
                 .iter()
                 .map(|argv| sim_midclt(&state_file, argv))
                 .collect()
-        })
-        .await
-        .map_err(|e| failed(format!("the simulator stopped: {e}")))
+        });
+        match tokio::time::timeout(limit, work).await {
+            Ok(done) => done.map_err(|e| failed(format!("the simulator stopped: {e}"))),
+            Err(_) => Err(TransportError {
+                kind: TransportErrorKind::Timeout,
+                message: format!(
+                    "{count} midclt call(s) took longer than {}s",
+                    limit.as_secs()
+                ),
+            }),
+        }
     }
 }
 

@@ -131,7 +131,8 @@ impl TransportError {
             TransportErrorKind::Unreachable => (
                 "zfleet::ssh::unreachable",
                 "check the host name and port (also in ~/.ssh/config), that the system is up \
-                 and that its SSH service is running"
+                 and that its SSH service is running; over a slow link allow more time with \
+                 --connect-timeout SECS or `connect_timeout:` under the system"
                     .to_string(),
             ),
             TransportErrorKind::AuthFailed => (
@@ -157,8 +158,10 @@ impl TransportError {
             ),
             TransportErrorKind::Timeout => (
                 "zfleet::ssh::timeout",
-                "the system may be overloaded or its middleware hung; retry, or raise the \
-                 timeout"
+                "the system may be overloaded or its middleware hung; retry, or allow more \
+                 time with --timeout SECS (per round of calls) or --connect-timeout SECS \
+                 (connecting and logging in), or `timeout:` / `connect_timeout:` under the \
+                 system in the config"
                     .to_string(),
             ),
             TransportErrorKind::Dropped => (
@@ -217,8 +220,12 @@ impl std::fmt::Debug for Secret {
 pub struct ConnectOptions {
     /// TCP connect plus SSH handshake, and authentication, each.
     pub connect_timeout: Duration,
+    /// Who set `connect_timeout`: a weaker setting never overrides a stronger one.
+    pub connect_timeout_from: SetBy,
     /// One `midclt` call; a batch gets this per wave of parallel calls.
     pub call_timeout: Duration,
+    /// Who set `call_timeout`.
+    pub call_timeout_from: SetBy,
     /// Keepalive probe interval; three missed replies close the connection.
     pub keepalive_interval: Duration,
     /// Record unknown host keys in known_hosts and trust them (`--accept-new-host-keys`).
@@ -247,7 +254,9 @@ impl Default for ConnectOptions {
         use std::io::IsTerminal;
         ConnectOptions {
             connect_timeout: Duration::from_secs(15),
+            connect_timeout_from: SetBy::Default,
             call_timeout: Duration::from_secs(90),
+            call_timeout_from: SetBy::Default,
             keepalive_interval: Duration::from_secs(15),
             accept_new_host_keys: false,
             home: None,
@@ -264,6 +273,47 @@ impl Default for ConnectOptions {
     }
 }
 
+/// Where a setting came from, weakest first: the command line beats the system's keys in
+/// the config, which beat `~/.ssh/config`, which beats zfleet's default.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum SetBy {
+    Default,
+    SshConfig,
+    System,
+    CommandLine,
+}
+
+impl ConnectOptions {
+    /// Sets the connect timeout unless a stronger setting already did.
+    pub fn set_connect_timeout(&mut self, value: Duration, by: SetBy) {
+        if by >= self.connect_timeout_from {
+            self.connect_timeout = value;
+            self.connect_timeout_from = by;
+        }
+    }
+
+    /// Sets the call timeout unless a stronger setting already did.
+    pub fn set_call_timeout(&mut self, value: Duration, by: SetBy) {
+        if by >= self.call_timeout_from {
+            self.call_timeout = value;
+            self.call_timeout_from = by;
+        }
+    }
+
+    /// The options for one system: its `connect_timeout:` and `timeout:` keys apply unless
+    /// the command line set those.
+    pub fn for_system(&self, system: &crate::model::System) -> ConnectOptions {
+        let mut opts = self.clone();
+        if let Some(t) = system.connect_timeout {
+            opts.set_connect_timeout(t, SetBy::System);
+        }
+        if let Some(t) = system.timeout {
+            opts.set_call_timeout(t, SetBy::System);
+        }
+        opts
+    }
+}
+
 /// A connected system: over SSH, or the embedded simulator.
 #[derive(Debug)]
 pub enum Transport {
@@ -276,13 +326,14 @@ pub async fn connect(
     system: &crate::model::System,
     opts: &ConnectOptions,
 ) -> Result<Transport, TransportError> {
+    let opts = &opts.for_system(system);
     match &system.kind {
         crate::model::SystemKind::Ssh(ssh) => {
             Ok(Transport::Ssh(SshTransport::connect(ssh, opts).await?))
         }
-        crate::model::SystemKind::Simulator(sim) => {
-            Ok(Transport::Embedded(EmbeddedTransport::open(sim).await?))
-        }
+        crate::model::SystemKind::Simulator(sim) => Ok(Transport::Embedded(
+            EmbeddedTransport::open(sim, opts.call_timeout).await?,
+        )),
     }
 }
 

@@ -43,6 +43,8 @@ pub struct Resolved {
     pub agent_socket: Option<PathBuf>,
     /// `IdentitiesOnly yes`: offer only agent keys that belong to the identity files.
     pub identities_only: bool,
+    /// `ConnectTimeout` of `~/.ssh/config`.
+    pub connect_timeout: Option<Duration>,
 }
 
 impl Resolved {
@@ -165,6 +167,7 @@ pub fn resolve(ssh: &SshSystem, opts: &ConnectOptions) -> Result<Resolved, Trans
         jumps,
         agent_socket,
         identities_only: cfg.identities_only.unwrap_or(false),
+        connect_timeout: cfg.connect_timeout,
         policy: HostKeyPolicy {
             host: host.clone(),
             port,
@@ -242,6 +245,11 @@ impl SshTransport {
         opts: &ConnectOptions,
     ) -> Result<SshTransport, TransportError> {
         let resolved = resolve(ssh, opts)?;
+        let mut opts = opts.clone();
+        if let Some(t) = resolved.connect_timeout {
+            opts.set_connect_timeout(t, super::SetBy::SshConfig);
+        }
+        let opts = &opts;
         let target = resolved.target();
         let mut jumps: Vec<Arc<Handle<HostKeyCheck>>> = Vec::new();
         for hop in &resolved.jumps {
@@ -530,8 +538,7 @@ async fn connect_verified(
         },
         format!(
             "the host key of {name} has changed: the pinned host_key is {expected}, the \
-             server presented {}; this may be an attack, or the system was reinstalled — \
-             verify the new key on the system before changing host_key",
+             server presented {}; this may be an attack, or the system was reinstalled",
             seen.join(", ")
         ),
     ))
@@ -556,6 +563,9 @@ async fn handshake(
     };
     let addr = (resolved.host.clone(), resolved.port);
     let config = Arc::new(config);
+    // Whether a byte stream to the server exists: past that, a timeout is a silent server,
+    // not an unreachable one.
+    let stream_open = std::sync::atomic::AtomicBool::new(false);
     let connecting = async {
         let connected = match via {
             Some(jump) => {
@@ -576,6 +586,7 @@ async fn handshake(
                             ),
                         )
                     })?;
+                stream_open.store(true, std::sync::atomic::Ordering::Relaxed);
                 client::connect_stream(config, channel.into_stream(), handler).await
             }
             None => {
@@ -586,6 +597,7 @@ async fn handshake(
                     )
                 })?;
                 let _ = stream.set_nodelay(true);
+                stream_open.store(true, std::sync::atomic::Ordering::Relaxed);
                 client::connect_stream(config, stream, handler).await
             }
         };
@@ -600,18 +612,23 @@ async fn handshake(
         Ok(Ok(handle)) => handle,
         Ok(Err(e)) => return Err((e, presented())),
         Err(_) => {
-            return Err((
+            let secs = opts.connect_timeout.as_secs();
+            let (host, port) = (&resolved.host, resolved.port);
+            let e = if stream_open.load(std::sync::atomic::Ordering::Relaxed) {
+                err(
+                    TransportErrorKind::Timeout,
+                    format!(
+                        "connected to {host}:{port}, but the SSH handshake did not finish \
+                         within {secs}s"
+                    ),
+                )
+            } else {
                 err(
                     TransportErrorKind::Unreachable,
-                    format!(
-                        "no SSH answer from {}:{} within {}s",
-                        resolved.host,
-                        resolved.port,
-                        opts.connect_timeout.as_secs()
-                    ),
-                ),
-                presented(),
-            ));
+                    format!("no TCP connection to {host}:{port} within {secs}s"),
+                )
+            };
+            return Err((e, presented()));
         }
     };
     let fingerprint = seen
@@ -694,7 +711,7 @@ fn handshake_error(
             format!(
                 "the host key of {name} has changed: expected {expected} ({source}), \
                  the server presented {found}; this may be an attack, or the system was \
-                 reinstalled — verify the new key before updating {source}"
+                 reinstalled"
             ),
         ),
         Some(Verdict::Revoked {
@@ -973,10 +990,12 @@ async fn load_key(
         Some(p.clone())
     } else if opts.prompt_passphrase {
         let prompt = format!("Passphrase for {}: ", path.display());
-        let answer = tokio::task::spawn_blocking(move || rpassword::prompt_password(prompt))
-            .await
-            .map_err(|e| key_error(format!("passphrase prompt failed: {e}")))?
-            .map_err(|e| key_error(format!("passphrase prompt failed: {e}")))?;
+        let answer = tokio::task::spawn_blocking(move || {
+            crate::progress::suspend(|| rpassword::prompt_password(prompt))
+        })
+        .await
+        .map_err(|e| key_error(format!("passphrase prompt failed: {e}")))?
+        .map_err(|e| key_error(format!("passphrase prompt failed: {e}")))?;
         prompted = true;
         Some(super::Secret::new(answer))
     } else {

@@ -1,5 +1,5 @@
 //! The part of `~/.ssh/config` zfleet honours: for a host alias, `HostName`, `Port`, `User`,
-//! `IdentityFile`, `IdentityAgent`, `IdentitiesOnly`, `UserKnownHostsFile` and `ProxyJump` (`ProxyCommand` is recognised only to
+//! `IdentityFile`, `IdentityAgent`, `IdentitiesOnly`, `UserKnownHostsFile`, `ConnectTimeout` and `ProxyJump` (`ProxyCommand` is recognised only to
 //! be refused), with OpenSSH's rules (first value wins, `Host`
 //! patterns with `*`, `?` and `!`, `%` tokens, `~`, `Include` with wildcards in the file
 //! name). `Match` blocks are skipped: they never apply.
@@ -20,6 +20,7 @@ pub struct HostConfig {
     pub proxy_command: Option<String>,
     pub identity_agent: Option<String>,
     pub identities_only: Option<bool>,
+    pub connect_timeout: Option<std::time::Duration>,
 }
 
 /// How deep `Include`s may nest (OpenSSH's limit too).
@@ -60,6 +61,11 @@ fn apply(text: &str, alias: &str, home: Option<&Path>, cfg: &mut HostConfig, dep
             }
             "identitiesonly" if cfg.identities_only.is_none() => {
                 cfg.identities_only = Some(unquote(value).eq_ignore_ascii_case("yes"))
+            }
+            // OpenSSH takes seconds or a time with units (`30`, `1m`); `none` or 0 means
+            // the system default, which for zfleet is its own default.
+            "connecttimeout" if cfg.connect_timeout.is_none() => {
+                cfg.connect_timeout = crate::model::duration::parse_timeout(&unquote(value)).ok()
             }
             "proxyjump" if cfg.proxy_jump.is_none() => cfg.proxy_jump = Some(unquote(value)),
             "proxycommand" if cfg.proxy_command.is_none() => {
@@ -273,6 +279,19 @@ Host *
             c.user_known_hosts_files,
             vec!["~/.ssh/kh_fleet", "/etc/ssh/other"]
         );
+    }
+
+    #[test]
+    fn connect_timeout_in_seconds_or_with_a_unit() {
+        let c = lookup(
+            "Host a\n  ConnectTimeout 40\nHost *\n  ConnectTimeout 5\n",
+            "a",
+        );
+        assert_eq!(c.connect_timeout, Some(std::time::Duration::from_secs(40)));
+        let c = lookup("Host *\n  connecttimeout=2m\n", "b");
+        assert_eq!(c.connect_timeout, Some(std::time::Duration::from_secs(120)));
+        let c = lookup("Host *\n  ConnectTimeout none\n", "b");
+        assert_eq!(c.connect_timeout, None);
     }
 
     #[test]

@@ -6,7 +6,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use zfleet::model::SshSystem;
-use zfleet::transport::ConnectOptions;
+use zfleet::transport::{ConnectOptions, SetBy};
 
 /// `host[:port]` with nothing else set.
 pub fn ssh_system(host: &str, port: Option<u16>) -> SshSystem {
@@ -26,7 +26,9 @@ pub fn ssh_system(host: &str, port: Option<u16>) -> SshSystem {
 pub fn opts(home: &Path) -> ConnectOptions {
     ConnectOptions {
         connect_timeout: Duration::from_secs(20),
+        connect_timeout_from: SetBy::Default,
         call_timeout: Duration::from_secs(30),
+        call_timeout_from: SetBy::Default,
         keepalive_interval: Duration::from_secs(15),
         accept_new_host_keys: false,
         home: Some(home.to_path_buf()),
