@@ -244,6 +244,8 @@ pub fn run(args: &SystemsArgs) -> ExitCode {
     let progress = crate::progress::Progress::for_systems(&names);
     let reports = rt.block_on(survey_config(&config, &opts, &progress));
     progress.finish();
+    // A timed-out simulator call may still be sleeping on a worker thread: do not wait.
+    rt.shutdown_background();
     if args.json {
         crate::outln!("{}", render_json(&reports));
     } else {

@@ -30,6 +30,10 @@ pub use version::{Personality, Product, Version};
 
 pub const CODES: &[CodeInfo] = &[
     CodeInfo {
+        code: "zfleet::api::trace",
+        summary: "the ZFLEET_API_TRACE file cannot be written (a warning: the run goes on)",
+    },
+    CodeInfo {
         code: "zfleet::api::validation",
         summary: "the middleware rejected the values sent (one line per field)",
     },

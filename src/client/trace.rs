@@ -25,6 +25,9 @@ const SECRET_KEYS: &[&str] = &[
 /// Serialises appends from concurrent systems so lines never interleave.
 static WRITE_LOCK: Mutex<()> = Mutex::new(());
 
+/// Whether the one warning about an unwritable trace file was shown.
+static WARNED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
 #[derive(Debug, Clone)]
 pub struct Tracer {
     path: PathBuf,
@@ -48,7 +51,8 @@ impl Tracer {
         &self.path
     }
 
-    /// Appends one line. Tracing must never break a run: write errors are ignored.
+    /// Appends one line. Tracing must never break a run: a write error is a warning, shown
+    /// once.
     pub fn record(&self, system: &str, method: &str, params: &[Value], ok: bool, ms: u128) {
         let line = json!({
             "system": system,
@@ -60,12 +64,23 @@ impl Tracer {
         let mut text = line.to_string();
         text.push('\n');
         let _guard = WRITE_LOCK.lock().unwrap_or_else(|p| p.into_inner());
-        if let Ok(mut f) = std::fs::OpenOptions::new()
+        // 0600 on creation: the trace shows what a fleet holds, even with secrets redacted.
+        use std::os::unix::fs::OpenOptionsExt;
+        let written = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
+            .mode(0o600)
             .open(&self.path)
+            .and_then(|mut f| f.write_all(text.as_bytes()));
+        if let Err(e) = written
+            && !WARNED.swap(true, std::sync::atomic::Ordering::Relaxed)
         {
-            let _ = f.write_all(text.as_bytes());
+            let warning = crate::diag::Problem::warning(
+                "zfleet::api::trace",
+                format!("cannot write the API trace {}: {e}", self.path.display()),
+            )
+            .help("set ZFLEET_API_TRACE to a writable file, or unset it; the run goes on untraced");
+            crate::progress::suspend(|| crate::cli::report(&[warning]));
         }
     }
 }

@@ -60,11 +60,25 @@ impl EmbeddedTransport {
         let count = argvs.len();
         let waves = count.div_ceil(super::script::REMOTE_PARALLEL).max(1) as u32;
         let limit = self.call_timeout.saturating_mul(waves);
+        // The calls of a wave run at once, as the batch script runs them on a real system.
         let work = tokio::task::spawn_blocking(move || {
-            argvs
-                .iter()
-                .map(|argv| sim_midclt(&state_file, argv))
-                .collect()
+            let mut outputs = Vec::with_capacity(argvs.len());
+            for wave in argvs.chunks(super::script::REMOTE_PARALLEL) {
+                std::thread::scope(|scope| {
+                    let running: Vec<_> = wave
+                        .iter()
+                        .map(|argv| scope.spawn(|| sim_midclt(&state_file, argv)))
+                        .collect();
+                    for call in running {
+                        outputs.push(call.join().unwrap_or_else(|_| RawOutput {
+                            stdout: String::new(),
+                            stderr: "the simulator failed on this call".into(),
+                            exit: 1,
+                        }));
+                    }
+                });
+            }
+            outputs
         });
         match tokio::time::timeout(limit, work).await {
             Ok(done) => done.map_err(|e| failed(format!("the simulator stopped: {e}"))),
