@@ -159,7 +159,7 @@ impl ClientError {
                     .to_string()
             }
             ApiError::NotFound(_) => {
-                "the object is gone: it may have been deleted on the system; re-run `zfleet plan`"
+                "the object is gone: it may have been deleted on the system; run the command again"
                     .to_string()
             }
             ApiError::Timeout => {

@@ -1002,15 +1002,20 @@ async fn load_key(
         None
     };
     let Some(passphrase) = passphrase else {
-        let why = format!(
+        // The key-file diagnostic's help says how to give a passphrase; a skipped default
+        // key only shows up inside another message, so that one says it itself.
+        if named {
+            return Err(key_error(format!(
+                "{} is passphrase-protected, and no passphrase was given nor a terminal to \
+                 ask on",
+                path.display()
+            )));
+        }
+        skipped.push(format!(
             "{} is passphrase-protected; set ZFLEET_SSH_PASSPHRASE, run zfleet in a terminal, \
              or add the key to ssh-agent",
             path.display()
-        );
-        if named {
-            return Err(key_error(why));
-        }
-        skipped.push(why);
+        ));
         return Ok(None);
     };
     match russh::keys::decode_secret_key(&text, Some(passphrase.expose())) {
