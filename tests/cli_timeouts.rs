@@ -132,6 +132,8 @@ fn a_call_timeout_says_how_to_allow_more_time() {
         "{}",
         String::from_utf8_lossy(&out.stdout)
     );
+    // Not on a terminal: no progress lines, nothing at all on stderr.
+    assert_eq!(String::from_utf8_lossy(&out.stderr), "");
     // Every midclt call of the simulated system now takes 1.5 s.
     let faults = Command::new(env!("CARGO_BIN_EXE_zfleet"))
         .args(["sim", "faults", "--state"])
