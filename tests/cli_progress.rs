@@ -3,7 +3,10 @@
 //! are compared with `tests/golden/systems_progress*.txt` (spinner frames and seconds
 //! normalised). Needs tmux (`apt-get install tmux`).
 
-use std::net::TcpListener;
+#[path = "support/silent.rs"]
+mod silent;
+use silent::silent_server;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -58,19 +61,6 @@ impl Drop for Tmux {
             .args(["-L", &self.socket, "kill-server"])
             .status();
     }
-}
-
-/// A TCP server that accepts and never answers: an SSH server that hangs.
-fn silent_server() -> u16 {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
-    let port = listener.local_addr().expect("addr").port();
-    std::thread::spawn(move || {
-        let mut held = Vec::new();
-        for stream in listener.incoming().flatten() {
-            held.push(stream);
-        }
-    });
-    port
 }
 
 /// Spinner frames and elapsed seconds vary from run to run; the rest must not.

@@ -2,23 +2,13 @@
 //! `connect_timeout:` / `timeout:` under a system, `ConnectTimeout` in ~/.ssh/config — the
 //! command line first, then the system's keys, then ~/.ssh/config.
 
-use std::net::TcpListener;
+#[path = "support/silent.rs"]
+mod silent;
+use silent::silent_server;
+
 use std::path::Path;
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
-
-/// A TCP server that accepts connections and never says a word (an SSH server that hangs).
-fn silent_server() -> u16 {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
-    let port = listener.local_addr().expect("addr").port();
-    std::thread::spawn(move || {
-        let mut held = Vec::new();
-        for stream in listener.incoming().flatten() {
-            held.push(stream);
-        }
-    });
-    port
-}
 
 fn zfleet(home: &Path, dir: &Path, args: &[&str]) -> (Output, Duration) {
     let started = Instant::now();

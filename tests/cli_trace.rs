@@ -18,7 +18,10 @@ fn an_unwritable_trace_file_is_one_warning_not_a_failure() {
     let out = Command::new(env!("CARGO_BIN_EXE_zfleet"))
         .current_dir(dir.path())
         .arg("systems")
-        .env("ZFLEET_API_TRACE", dir.path().join("no/such/dir/trace.jsonl"))
+        .env(
+            "ZFLEET_API_TRACE",
+            dir.path().join("no/such/dir/trace.jsonl"),
+        )
         .env("ZFLEET_SIM_STATE_DIR", dir.path().join("state"))
         .env_remove("ZFLEET_FILE")
         .output()
@@ -27,7 +30,14 @@ fn an_unwritable_trace_file_is_one_warning_not_a_failure() {
     assert!(out.status.success(), "{stderr}");
     assert_eq!(stderr.matches("zfleet::api::trace").count(), 1, "{stderr}");
     assert!(stderr.contains("⚠ cannot write the API trace "), "{stderr}");
-    assert!(stderr.contains("trace.jsonl: No such file or directory"), "{stderr}");
+    assert!(
+        stderr.contains("trace.jsonl: No such file or directory"),
+        "{stderr}"
+    );
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(stdout.lines().filter(|l| l.contains(" ok ")).count(), 2, "{stdout}");
+    assert_eq!(
+        stdout.lines().filter(|l| l.contains(" ok ")).count(),
+        2,
+        "{stdout}"
+    );
 }
