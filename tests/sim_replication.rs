@@ -461,7 +461,9 @@ fn generated_fleet_is_deterministic_and_replicates_on_advance() {
     };
     let a = tempfile::tempdir().unwrap();
     let b = tempfile::tempdir().unwrap();
-    let states = zfleet::sim::fleetgen::generate(a.path(), &spec).unwrap();
+    let states = zfleet::sim::fleetgen::generate(a.path(), &spec)
+        .unwrap()
+        .states;
     zfleet::sim::fleetgen::generate(b.path(), &spec).unwrap();
     assert_eq!(states.len(), 3);
     for s in ["sys001", "sys002", "sys003"] {
