@@ -302,12 +302,15 @@ fn advance(args: AdvanceArgs) -> Result<(), crate::diag::Problem> {
     let secs = super::clock::parse_duration(&args.duration)?;
     fleet::require_fleet(&args.state)?;
     let report = super::jobs::advance(&args.state, secs)?;
+    let plural = |n: usize| if n == 1 { "" } else { "s" };
     crate::outln!(
-        "clock +{}s (offset {}s); {} systems caught up, {} replication runs succeeded, {} failed",
+        "clock +{}s (offset {}s); {} system{} caught up, {} replication run{} succeeded, {} failed",
         secs,
         report.offset_secs,
         report.systems,
+        plural(report.systems),
         report.runs_succeeded,
+        plural(report.runs_succeeded),
         report.runs_failed
     );
     Ok(())
