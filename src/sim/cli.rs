@@ -277,10 +277,6 @@ fn show_counters(args: CountersArgs) -> Result<(), crate::diag::Problem> {
 }
 
 fn generate(args: GenerateArgs) -> Result<(), crate::diag::Problem> {
-    // Refused before anything is written.
-    if let Some(v) = &args.version {
-        version::parse(v)?;
-    }
     let spec = super::fleetgen::FleetSpec {
         systems: args.systems,
         datasets: args.datasets,
