@@ -30,6 +30,8 @@ pub fn all_codes() -> Vec<&'static CodeInfo> {
         crate::sim::server::CODES,
         crate::sim::clock::CODES,
         crate::sim::fleetgen::CODES,
+        crate::sim::fleet::CODES,
+        crate::sim::seed::CODES,
         crate::cli::CODES,
     ]
     .into_iter()

@@ -47,6 +47,7 @@ async fn simulated(dir: &Path, version: &str, trace: Option<&Path>) -> Client<Tr
 
 const VERSIONS: &[(&str, Personality)] = &[
     ("13.0", Personality::Core13),
+    ("13.3", Personality::Core13),
     ("24.04", Personality::V24_04),
     ("24.10", Personality::V24_10),
     ("25.04", Personality::V25_04),

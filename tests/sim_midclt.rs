@@ -1219,7 +1219,7 @@ fn binary_prints_the_same_bytes_and_exit_code() {
         .args([
             "sim",
             "midclt",
-            "--sim-version",
+            "--truenas-version",
             "24.04",
             "call",
             "system.version",

@@ -461,7 +461,9 @@ fn generated_fleet_is_deterministic_and_replicates_on_advance() {
     };
     let a = tempfile::tempdir().unwrap();
     let b = tempfile::tempdir().unwrap();
-    let states = zfleet::sim::fleetgen::generate(a.path(), &spec).unwrap();
+    let states = zfleet::sim::fleetgen::generate(a.path(), &spec)
+        .unwrap()
+        .states;
     zfleet::sim::fleetgen::generate(b.path(), &spec).unwrap();
     assert_eq!(states.len(), 3);
     for s in ["sys001", "sys002", "sys003"] {
@@ -471,6 +473,7 @@ fn generated_fleet_is_deterministic_and_replicates_on_advance() {
     }
     let report = zfleet::sim::jobs::advance(a.path(), 3600).unwrap();
     assert_eq!(report.systems, 3);
+    assert_eq!((report.runs_succeeded, report.runs_failed), (3, 0));
     // Every system's hourly task fired and its replication ran to the next system.
     for state in &states {
         let tasks = json_call(state, "replication.query", &[]);

@@ -88,7 +88,7 @@ pub struct RawSystem {
 pub struct RawSimulator {
     /// Seed fixture (YAML), relative to this config file.
     pub fixture: Option<Sp<String>>,
-    /// TrueNAS version to simulate: `13.0`, `24.04`, `24.10`, `25.04` or `25.10`.
+    /// TrueNAS version to simulate: `13.0`, `13.3`, `24.04`, `24.10`, `25.04` or `25.10`.
     pub version: Option<Sp<Text>>,
 }
 

@@ -70,7 +70,7 @@ pub struct SshSystem {
 pub struct SimSystem {
     /// Seed fixture, resolved against the config file's folder.
     pub fixture: Option<PathBuf>,
-    /// TrueNAS version personality (`13.0`, `24.04`, `24.10`, `25.04`, `25.10`).
+    /// TrueNAS version personality (`13.0`, `13.3`, `24.04`, `24.10`, `25.04`, `25.10`).
     pub version: Option<String>,
     /// Where the system's state persists between runs.
     pub state_file: PathBuf,

@@ -3,18 +3,20 @@
 // `Problem` is the project-wide diagnostic; boxing it here alone would gain nothing.
 #![allow(clippy::result_large_err)]
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use super::faults::{self, Faults};
-use super::server;
+use super::{fleet, server, version};
 
+/// The TrueNAS versions the simulator impersonates, for help texts.
 #[derive(Debug, clap::Subcommand)]
 pub enum SimCommand {
     /// Behave like TrueNAS's `midclt` against a simulated system's state.
     ///
     /// Prints byte-exactly what `midclt` prints and exits with its code, so it can stand as
-    /// `midclt` on the PATH of a real sshd.
+    /// `midclt` on the PATH of a real sshd. A state that does not exist yet is seeded from
+    /// `--fixture`; without one, a missing state is an error (never a blank system).
     Midclt {
         /// The system's state file.
         #[arg(long, env = "ZFLEET_SIM_STATE")]
@@ -22,8 +24,13 @@ pub enum SimCommand {
         /// Seed the state from this fixture (YAML) when the state file does not exist yet.
         #[arg(long, env = "ZFLEET_SIM_FIXTURE")]
         fixture: Option<PathBuf>,
-        /// Version personality for a newly seeded state (13.0, 24.04, 24.10, 25.04, 25.10).
-        #[arg(long = "sim-version", env = "ZFLEET_SIM_VERSION")]
+        /// TrueNAS version of a newly seeded state, over the fixture's own (13.0, 13.3, 24.04,
+        /// 24.10, 25.04, 25.10, or one with a patch level).
+        #[arg(
+            long = "truenas-version",
+            value_name = "VERSION",
+            env = "ZFLEET_SIM_VERSION"
+        )]
         version: Option<String>,
         /// midclt's own arguments, e.g. `call system.version`.
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
@@ -37,9 +44,22 @@ pub enum SimCommand {
     Counters(CountersArgs),
     /// Generate a fleet: N systems × M datasets with snapshot tasks, snapshots and
     /// replications, the same for the same seed.
+    ///
+    /// Writes `DIR/fixtures/<system>.yaml`, a state `DIR/<system>.json` per system (for
+    /// `sim serve`, `sim advance`, ...) and `DIR/zfleet.yaml`, a config with the same systems
+    /// (embedded, from the fixtures), snapshot tasks and replications. Generating into the
+    /// same directory again starts the fleet over and removes the systems no longer
+    /// generated.
     Generate(GenerateArgs),
     /// Move the fleet's clock forward (`90s`, `15m`, `2h`, `3d`, `1w`) and run everything due.
     Advance(AdvanceArgs),
+    /// Discard simulated state so that the next run seeds it again from its fixture.
+    ///
+    /// `zfleet sim reset [-f zfleet.yaml] [SYSTEM...]` resets the config's simulated systems
+    /// (all of them when none is named); `zfleet sim reset --state FILE` resets one state file
+    /// of `zfleet sim midclt` or of a fleet directory. Every change made to the simulated
+    /// system since it was seeded is lost; its injected faults stay.
+    Reset(ResetArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -57,9 +77,25 @@ pub struct GenerateArgs {
     pub tasks: usize,
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
-    /// TrueNAS version of every system (default: a mix chosen by the seed).
-    #[arg(long)]
+    /// TrueNAS version of every system (13.0, 13.3, 24.04, 24.10, 25.04, 25.10, or one with
+    /// a patch level; default: a mix of 24.04 to 25.10 chosen by the seed).
+    #[arg(
+        long = "truenas-version",
+        value_name = "VERSION",
+        env = "ZFLEET_SIM_VERSION"
+    )]
     pub version: Option<String>,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ResetArgs {
+    #[command(flatten)]
+    pub file: crate::cli::FileArg,
+    /// One state file to reset instead of the config's systems.
+    #[arg(long, conflicts_with = "systems")]
+    pub state: Option<PathBuf>,
+    /// Simulated systems of the config to reset (default: all of them).
+    pub systems: Vec<String>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -137,7 +173,7 @@ pub fn run(cmd: SimCommand) -> ExitCode {
             version,
             args,
         } => {
-            if let Err(p) = super::seed(&state, fixture.as_deref(), version.as_deref()) {
+            if let Err(p) = prepare_midclt(&state, fixture.as_deref(), version.as_deref()) {
                 crate::cli::report(&[p]);
                 return ExitCode::from(1);
             }
@@ -151,6 +187,7 @@ pub fn run(cmd: SimCommand) -> ExitCode {
         SimCommand::Counters(args) => show_counters(args),
         SimCommand::Generate(args) => generate(args),
         SimCommand::Advance(args) => advance(args),
+        SimCommand::Reset(args) => return reset(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -161,7 +198,26 @@ pub fn run(cmd: SimCommand) -> ExitCode {
     }
 }
 
+/// Checks the state `sim midclt` is pointed at and seeds it from a given fixture.
+fn prepare_midclt(
+    state: &Path,
+    fixture: Option<&Path>,
+    version: Option<&str>,
+) -> Result<(), crate::diag::Problem> {
+    if let Some(v) = version {
+        version::parse(v)?;
+    }
+    fleet::require_state_file(state, fixture.is_some())?;
+    if fixture.is_some() || version.is_some() {
+        super::seed::seed_given(state, fixture, version)?;
+    }
+    Ok(())
+}
+
 fn serve(args: ServeArgs) -> Result<(), crate::diag::Problem> {
+    for (system, _) in &args.listen {
+        fleet::require_system(&args.state, system)?;
+    }
     let zfleet_exe = std::env::current_exe().map_err(|e| {
         crate::diag::Problem::error(
             "zfleet::sim::shim",
@@ -178,6 +234,7 @@ fn serve(args: ServeArgs) -> Result<(), crate::diag::Problem> {
 }
 
 fn set_faults(args: FaultsArgs) -> Result<(), crate::diag::Problem> {
+    fleet::require_system(&args.state, &args.system)?;
     let f = Faults {
         rtt_ms: args.rtt_ms,
         midclt_ms: args.midclt_ms,
@@ -190,6 +247,7 @@ fn set_faults(args: FaultsArgs) -> Result<(), crate::diag::Problem> {
 }
 
 fn show_counters(args: CountersArgs) -> Result<(), crate::diag::Problem> {
+    fleet::require_fleet(&args.state)?;
     let all = faults::counters(&args.state)?;
     if args.json {
         let text = serde_json::to_string(&all).unwrap_or_else(|_| "{}".into());
@@ -226,24 +284,62 @@ fn generate(args: GenerateArgs) -> Result<(), crate::diag::Problem> {
         seed: args.seed,
         version: args.version,
     };
-    let states = super::fleetgen::generate(&args.out, &spec)?;
+    let written = super::fleetgen::generate(&args.out, &spec)?;
     crate::outln!(
-        "generated {} systems in {}",
-        states.len(),
-        args.out.display()
+        "generated {} systems in {}; their config is {}",
+        written.states.len(),
+        args.out.display(),
+        written.config.display()
     );
     Ok(())
 }
 
 fn advance(args: AdvanceArgs) -> Result<(), crate::diag::Problem> {
     let secs = super::clock::parse_duration(&args.duration)?;
+    fleet::require_fleet(&args.state)?;
     let report = super::jobs::advance(&args.state, secs)?;
+    let plural = |n: usize| if n == 1 { "" } else { "s" };
     crate::outln!(
-        "clock +{}s (offset {}s); {} systems caught up, {} replication runs completed",
+        "clock +{}s (offset {}s); {} system{} caught up, {} replication run{} succeeded, {} failed",
         secs,
         report.offset_secs,
         report.systems,
-        report.jobs_completed
+        plural(report.systems),
+        report.runs_succeeded,
+        plural(report.runs_succeeded),
+        report.runs_failed
     );
     Ok(())
+}
+
+fn reset(args: &ResetArgs) -> ExitCode {
+    let states = match &args.state {
+        Some(state) => fleet::require_existing_state(state).map(|()| {
+            let (_, system) = faults::locate(state);
+            vec![(system, state.clone())]
+        }),
+        None => match crate::config::load(&args.file.file) {
+            Ok(config) => super::reset::config_states(&config, &args.systems),
+            Err(problems) => {
+                crate::cli::report(&problems);
+                return ExitCode::FAILURE;
+            }
+        },
+    };
+    match states.and_then(|s| super::reset::reset(&s)) {
+        Ok(done) => {
+            for r in done {
+                if r.removed {
+                    crate::outln!("reset {} ({})", r.system, r.state_file.display());
+                } else {
+                    crate::outln!("{} has no state yet ({})", r.system, r.state_file.display());
+                }
+            }
+            ExitCode::SUCCESS
+        }
+        Err(p) => {
+            crate::cli::report(&[p]);
+            ExitCode::FAILURE
+        }
+    }
 }

@@ -198,6 +198,20 @@ pub fn counters(dir: &Path) -> Result<BTreeMap<String, Counters>, Problem> {
     Ok(read_counters(dir))
 }
 
+/// Drops a system's counters (the system left the fleet).
+pub fn forget(dir: &Path, system: &str) -> Result<(), Problem> {
+    if !counters_path(dir).exists() {
+        return Ok(());
+    }
+    let _lock = CounterLock::take(dir)?;
+    let mut all = read_counters(dir);
+    if all.remove(system).is_none() {
+        return Ok(());
+    }
+    let text = serde_json::to_string_pretty(&all).map_err(|e| io_problem(dir, e))?;
+    write_atomic(&counters_path(dir), text.as_bytes())
+}
+
 /// Sets every counter of the fleet back to zero.
 pub fn reset_counters(dir: &Path) -> Result<(), Problem> {
     let _lock = CounterLock::take(dir)?;
@@ -320,6 +334,8 @@ mod tests {
             }
         );
         assert_eq!(all["nas2"].execs, 1);
+        forget(dir.path(), "nas2").unwrap();
+        assert_eq!(counters(dir.path()).unwrap().len(), 1);
         reset_counters(dir.path()).unwrap();
         assert!(counters(dir.path()).unwrap().is_empty());
     }

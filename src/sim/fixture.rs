@@ -4,7 +4,7 @@
 //! SSH service.
 //!
 //! ```yaml
-//! version: "25.10"            # 13.0 | 24.04 | 24.10 | 25.04 | 25.10, or a full 25.10.1 / 13.0-U6.2
+//! version: "25.10"            # 13.0 | 13.3 | 24.04 | 24.10 | 25.04 | 25.10, or a full 25.10.1 / 13.3-U1.1
 //! hostname: nas1              # default: the state file's name
 //! timezone: Europe/Berlin     # default UTC
 //! addresses: [192.0.2.10]     # how other systems of the fleet reach this one
@@ -252,6 +252,14 @@ pub fn load(
     build(fx, default_hostname, version)
 }
 
+/// Whether `release` is a bare release line (`25.10`) and `full` a version of it (`25.10.3`).
+fn is_release_of(release: &str, full: &str) -> bool {
+    let p = Personality::from_version(full);
+    super::version::RELEASES.contains(&release)
+        && p.is_some()
+        && p.map(|p| p.release(full)) == Some(release)
+}
+
 /// `25.10` written unquoted in YAML is the number 25.1; read it back as a version.
 fn version_text(v: &Value) -> Option<String> {
     match v {
@@ -271,22 +279,21 @@ fn version_text(v: &Value) -> Option<String> {
 }
 
 fn build(fx: Fixture, default_hostname: &str, version: Option<&str>) -> Result<SimState, Problem> {
-    let given = match version {
-        Some(v) => v.to_string(),
-        None => match &fx.version {
-            Some(v) => {
-                version_text(v).ok_or_else(|| bad("`version` must be a string like \"25.10\""))?
-            }
-            None => "25.10".into(),
-        },
+    let own = match &fx.version {
+        Some(v) => {
+            Some(version_text(v).ok_or_else(|| bad("`version` must be a string like \"25.10\""))?)
+        }
+        None => None,
     };
-    let p = Personality::from_version(&given).ok_or_else(|| {
-        Problem::error(
-            "zfleet::sim::version_unknown",
-            format!("unknown TrueNAS version `{given}`"),
-        )
-        .help("use one of 13.0, 24.04, 24.10, 25.04, 25.10 (optionally with a patch level)")
-    })?;
+    let given = match (version, &own) {
+        // A bare release line over a fixture of that line keeps the fixture's patch level.
+        (Some(v), Some(o)) if !is_release_of(v, o) => v.to_string(),
+        (Some(_), Some(o)) => o.clone(),
+        (Some(v), None) => v.to_string(),
+        (None, Some(o)) => o.clone(),
+        (None, None) => "25.10".into(),
+    };
+    let p = super::version::parse(&given)?;
     let hostname = fx
         .hostname
         .clone()
@@ -898,6 +905,32 @@ replications:
         assert_eq!(
             load("{}", "x", Some("26.04")).unwrap_err().code,
             "zfleet::sim::version_unknown"
+        );
+    }
+
+    #[test]
+    fn core_13_3_and_release_overrides() {
+        assert_eq!(
+            load("version: 13.3", "x", None).unwrap().system.version,
+            "13.3-U1.1"
+        );
+        assert_eq!(
+            load("{}", "x", Some("13.3")).unwrap().system.version,
+            "13.3-U1.1"
+        );
+        // The release line over a full version of it keeps the patch level; another line wins.
+        let fx = "version: 25.10.3";
+        assert_eq!(
+            load(fx, "x", Some("25.10")).unwrap().system.version,
+            "25.10.3"
+        );
+        assert_eq!(
+            load(fx, "x", Some("24.04")).unwrap().system.version,
+            "24.04.2"
+        );
+        assert_eq!(
+            load(fx, "x", Some("25.10.2")).unwrap().system.version,
+            "25.10.2"
         );
     }
 

@@ -6,7 +6,8 @@
 //! on the hour before the generated "now", and a PUSH replication of each task dataset
 //! to the next system (`tank/replicas/sysNNN/dsMMM`), over an SSH credential whose key is
 //! authorised for root there. Fixtures go to `DIR/fixtures/<system>.yaml` (JSON text,
-//! which YAML reads as is); state files `DIR/<system>.json` are seeded from them.
+//! which YAML reads as is); state files `DIR/<system>.json` are seeded from them, and
+//! `DIR/zfleet.yaml` describes the same fleet as embedded simulated systems.
 
 // `Problem` is the project-wide diagnostic; boxing it here alone would gain nothing.
 #![allow(clippy::result_large_err)]
@@ -20,7 +21,7 @@ use crate::diag::{CodeInfo, Problem};
 
 pub const CODES: &[CodeInfo] = &[CodeInfo {
     code: "zfleet::sim::generate_io",
-    summary: "`zfleet sim generate` could not write a fixture or state file",
+    summary: "`zfleet sim generate` could not write or remove a fixture, state or config file",
 }];
 
 /// What to generate.
@@ -30,7 +31,8 @@ pub struct FleetSpec {
     pub datasets: usize,
     pub tasks: usize,
     pub seed: u64,
-    /// Version of every system; `None` mixes 24.04 … 25.10 by seed.
+    /// Version of every system (13.0, 13.3, 24.04, 24.10, 25.04, 25.10, or one with a patch
+    /// level); `None` mixes 24.04 … 25.10 by seed.
     pub version: Option<String>,
 }
 
@@ -208,27 +210,177 @@ pub fn fixtures(spec: &FleetSpec) -> Vec<(String, Value)> {
     out
 }
 
-/// Writes the fixtures and seeds a state file per system; returns the state files.
-pub fn generate(out: &Path, spec: &FleetSpec) -> Result<Vec<PathBuf>, Problem> {
-    let io = |p: &Path, e: std::io::Error| {
-        Problem::error(
-            "zfleet::sim::generate_io",
-            format!("cannot write {}: {e}", p.display()),
-        )
-        .help("check that the output directory is writable")
-    };
+/// The project of the generated config (its embedded states live under
+/// `DIR/.zfleet/sim/<project>/`).
+pub const PROJECT: &str = "generated";
+
+/// What [`generate`] wrote.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Generated {
+    /// The state file of every system, in order.
+    pub states: Vec<PathBuf>,
+    /// `DIR/zfleet.yaml`.
+    pub config: PathBuf,
+}
+
+/// Which systems the last generation into a directory wrote, so that the next one can remove
+/// the systems it no longer generates, and nothing else.
+const MANIFEST: &str = ".generated.json";
+
+fn io_problem(p: &Path, e: impl std::fmt::Display) -> Problem {
+    Problem::error(
+        "zfleet::sim::generate_io",
+        format!("cannot write this file: {e}"),
+    )
+    .object(p.display().to_string())
+    .help("check that the output directory is writable")
+}
+
+/// Writes the fixtures, a fresh state per system and the config; removes the systems an
+/// earlier generation into `out` wrote and this one does not. The version is checked before
+/// anything is written.
+pub fn generate(out: &Path, spec: &FleetSpec) -> Result<Generated, Problem> {
+    if let Some(v) = &spec.version {
+        super::version::parse(v)?;
+    }
+    let fleet = fixtures(spec);
+    let names: Vec<String> = fleet.iter().map(|(n, _)| n.clone()).collect();
     let fixture_dir = out.join("fixtures");
-    std::fs::create_dir_all(&fixture_dir).map_err(|e| io(&fixture_dir, e))?;
+    std::fs::create_dir_all(&fixture_dir).map_err(|e| io_problem(&fixture_dir, e))?;
+    let earlier = read_manifest(out);
+    for stale in earlier.iter().filter(|s| !names.contains(s)) {
+        remove_system(out, stale)?;
+    }
+    // The fleet starts over: new states, and the fleet clock back at their "now".
+    match std::fs::remove_file(out.join(".clock.json")) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+            return Err(io_problem(&out.join(".clock.json"), e));
+        }
+        _ => {}
+    }
     let mut states = Vec::new();
-    for (name, fixture) in fixtures(spec) {
+    for (name, fixture) in &fleet {
         let fixture_path = fixture_dir.join(format!("{name}.yaml"));
-        let text = serde_json::to_string_pretty(&fixture).unwrap_or_default();
-        std::fs::write(&fixture_path, text).map_err(|e| io(&fixture_path, e))?;
+        let text = serde_json::to_string_pretty(fixture).unwrap_or_default();
+        std::fs::write(&fixture_path, text).map_err(|e| io_problem(&fixture_path, e))?;
         let state = out.join(format!("{name}.json"));
+        super::seed::remove_state(&state)?;
+        super::seed::remove_state(&embedded_state(out, name))?;
         super::seed(&state, Some(&fixture_path), None)?;
         states.push(state);
     }
-    Ok(states)
+    let config = out.join("zfleet.yaml");
+    std::fs::write(&config, config_text(spec, &fleet)).map_err(|e| io_problem(&config, e))?;
+    let manifest = out.join(MANIFEST);
+    let text = serde_json::to_string_pretty(&json!({ "systems": names })).unwrap_or_default();
+    std::fs::write(&manifest, text).map_err(|e| io_problem(&manifest, e))?;
+    Ok(Generated { states, config })
+}
+
+/// Where the generated config's embedded simulator keeps a system's state.
+fn embedded_state(out: &Path, system: &str) -> PathBuf {
+    out.join(".zfleet")
+        .join("sim")
+        .join(PROJECT)
+        .join(format!("{system}.json"))
+}
+
+fn read_manifest(out: &Path) -> Vec<String> {
+    std::fs::read_to_string(out.join(MANIFEST))
+        .ok()
+        .and_then(|t| serde_json::from_str::<Value>(&t).ok())
+        .and_then(|v| {
+            v.get("systems")?.as_array().map(|a| {
+                a.iter()
+                    .filter_map(|s| s.as_str().map(str::to_string))
+                    .collect()
+            })
+        })
+        .unwrap_or_default()
+}
+
+/// Removes every file zfleet keeps for a system that is no longer generated.
+fn remove_system(out: &Path, system: &str) -> Result<(), Problem> {
+    // Only names this generator makes: a damaged manifest must not reach other files.
+    if !is_system_name(system) {
+        return Ok(());
+    }
+    super::seed::remove_state(&out.join(format!("{system}.json")))?;
+    super::seed::remove_state(&embedded_state(out, system))?;
+    let shim = out.join(".shim").join(system);
+    for path in [
+        out.join("fixtures").join(format!("{system}.yaml")),
+        super::faults::faults_path(out, system),
+        shim.join("midclt"),
+    ] {
+        match std::fs::remove_file(&path) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                return Err(io_problem(&path, e));
+            }
+            _ => {}
+        }
+    }
+    // The shim's directory goes only when empty.
+    let _ = std::fs::remove_dir(&shim);
+    super::faults::forget(out, system)
+}
+
+/// `sysNNN`, as [`system_name`] makes them.
+fn is_system_name(name: &str) -> bool {
+    name.strip_prefix("sys")
+        .is_some_and(|n| n.len() >= 3 && n.bytes().all(|b| b.is_ascii_digit()))
+}
+
+/// `DIR/zfleet.yaml`: the generated systems as embedded simulated systems seeded from their
+/// fixtures, with the snapshot tasks and replications the fixtures already hold.
+fn config_text(spec: &FleetSpec, fleet: &[(String, Value)]) -> String {
+    let mut y = format!(
+        "# Generated by `zfleet sim generate --systems {} --datasets {} --tasks {} --seed {}`.\n\
+         # Every system is simulated, seeded from fixtures/<system>.yaml.\n\
+         project: {PROJECT}\n\nsystems:\n",
+        spec.systems, spec.datasets, spec.tasks, spec.seed
+    );
+    for (name, fx) in fleet {
+        let full = fx["version"].as_str().unwrap_or("25.10");
+        let release =
+            super::version::Personality::from_version(full).map_or("25.10", |p| p.release(full));
+        y.push_str(&format!(
+            "  {name}: {{ simulator: {{ fixture: fixtures/{name}.yaml, version: \"{release}\" }} }}\n"
+        ));
+    }
+    let task_count = spec.tasks.min(spec.datasets);
+    if task_count > 0 && !fleet.is_empty() {
+        y.push_str("\nsnapshot_tasks:\n");
+        for (name, _) in fleet {
+            for t in 0..task_count {
+                let hourly = t % 2 == 0;
+                y.push_str(&format!(
+                    "  {name}-ds{n:03}:\n    system: {name}\n    dataset: tank/ds{n:03}\n    \
+                     schedule: {}\n    lifetime: {} weeks\n",
+                    if hourly { "hourly" } else { "daily" },
+                    if hourly { 2 } else { 4 },
+                    n = t + 1,
+                ));
+            }
+        }
+    }
+    let n = fleet.len();
+    if n > 1 && task_count > 0 {
+        y.push_str("\nreplications:\n");
+        for (i, (name, _)) in fleet.iter().enumerate() {
+            let next = &fleet[(i + 1) % n].0;
+            for t in 0..task_count {
+                y.push_str(&format!(
+                    "  {name}-ds{d:03}-to-{next}:\n    sources:\n      - {{ system: {name}, \
+                     datasets: [tank/ds{d:03}], snapshot_tasks: [{name}-ds{d:03}] }}\n    \
+                     target: {{ system: {next}, dataset: tank/replicas/{name}/ds{d:03} }}\n    \
+                     schedule: with_snapshot_tasks\n    retention: source\n",
+                    d = t + 1,
+                ));
+            }
+        }
+    }
+    y
 }
 
 #[cfg(test)]

@@ -230,13 +230,29 @@ pub fn drive_to_end(state_file: &Path, job: u64) -> Result<(), Problem> {
 pub struct AdvanceReport {
     pub offset_secs: i64,
     pub systems: usize,
-    pub jobs_completed: usize,
+    /// Replication runs that ended during the advance, by outcome.
+    pub runs_succeeded: usize,
+    pub runs_failed: usize,
+}
+
+/// The replication runs of a system that have ended, with whether each succeeded.
+fn ended_runs(state_file: &Path) -> Result<Vec<(u64, bool)>, Problem> {
+    Ok(super::load(state_file)?
+        .jobs
+        .iter()
+        .filter(|j| j.method == "replication.run" && j.state.is_finished())
+        .map(|j| (j.id, j.state == JobState::Success))
+        .collect())
 }
 
 /// Moves the fleet clock forward and lets every system catch up: due snapshots are
 /// taken and expired, due replications start and run to their end.
 pub fn advance(dir: &Path, secs: i64) -> Result<AdvanceReport, Problem> {
     let files = zettarepl::fleet_state_files(dir);
+    let mut ended_before = Vec::new();
+    for f in &files {
+        ended_before.push(ended_runs(f)?);
+    }
     // Catch up at the old time first, so systems never looked at before start their
     // schedules from there rather than from the new time.
     for f in &files {
@@ -246,7 +262,7 @@ pub fn advance(dir: &Path, secs: i64) -> Result<AdvanceReport, Problem> {
     let mut report = AdvanceReport {
         offset_secs: offset,
         systems: files.len(),
-        jobs_completed: 0,
+        ..AdvanceReport::default()
     };
     for f in &files {
         tick(f)?;
@@ -262,7 +278,19 @@ pub fn advance(dir: &Path, secs: i64) -> Result<AdvanceReport, Problem> {
             .collect();
         for job in open {
             drive_to_end(f, job)?;
-            report.jobs_completed += 1;
+        }
+    }
+    // Every run that ended meanwhile, however it ended; aborted runs count as failed.
+    for (f, before) in files.iter().zip(&ended_before) {
+        for (id, ok) in ended_runs(f)? {
+            if before.iter().any(|(b, _)| *b == id) {
+                continue;
+            }
+            if ok {
+                report.runs_succeeded += 1;
+            } else {
+                report.runs_failed += 1;
+            }
         }
     }
     Ok(report)

@@ -27,11 +27,14 @@ pub mod errors;
 pub mod faults;
 pub mod filter;
 pub mod fixture;
+pub mod fleet;
 pub mod fleetgen;
 pub mod jobs;
 pub mod methods;
 pub mod render;
+pub mod reset;
 pub mod scheduler;
+pub mod seed;
 pub mod server;
 pub mod state;
 pub mod version;
@@ -45,6 +48,7 @@ use serde_json::Value;
 
 use crate::diag::{CodeInfo, Problem};
 use errors::SimError;
+pub use seed::seed;
 use state::{JobState, SimState};
 use version::Personality;
 
@@ -59,7 +63,7 @@ pub const CODES: &[CodeInfo] = &[
     },
     CodeInfo {
         code: "zfleet::sim::version_unknown",
-        summary: "a simulator version personality is not one of 13.0, 24.04, 24.10, 25.04, 25.10",
+        summary: "a simulator version is not one of 13.0, 13.3, 24.04, 24.10, 25.04, 25.10",
     },
 ];
 
@@ -106,48 +110,6 @@ impl From<MidcltOutput> for Ran {
     fn from(out: MidcltOutput) -> Ran {
         Ran::Done(out)
     }
-}
-
-/// Creates `state_file` from the fixture (YAML) if it does not exist yet; `version` overrides
-/// the fixture's version. Idempotent.
-pub fn seed(
-    state_file: &Path,
-    fixture: Option<&Path>,
-    version: Option<&str>,
-) -> Result<(), Problem> {
-    if state_file.exists() {
-        return Ok(());
-    }
-    let hostname = state_file
-        .file_stem()
-        .and_then(|s| s.to_str())
-        .unwrap_or("truenas")
-        .to_string();
-    let state = match fixture {
-        Some(path) => {
-            let text = std::fs::read_to_string(path).map_err(|e| {
-                Problem::error(
-                    "zfleet::sim::fixture_invalid",
-                    format!("cannot read fixture {}: {e}", path.display()),
-                )
-                .object(path.display().to_string())
-                .help("check the path of the simulator's fixture")
-            })?;
-            fixture::load(&text, &hostname, version)
-                .map_err(|p| p.object(path.display().to_string()))?
-        }
-        None => fixture::load("{}", &hostname, version)?,
-    };
-    if let Some(dir) = state_file.parent()
-        && !dir.as_os_str().is_empty()
-    {
-        std::fs::create_dir_all(dir).map_err(|e| state_problem(state_file, &e.to_string()))?;
-    }
-    let _lock = lock(state_file)?;
-    if state_file.exists() {
-        return Ok(());
-    }
-    save(state_file, &state)
 }
 
 /// Loads the state under an exclusive lock, runs `f`, and saves the state afterwards.
@@ -209,13 +171,16 @@ pub(crate) fn lock(state_file: &Path) -> Result<File, Problem> {
     Ok(file)
 }
 
-fn state_problem(state_file: &Path, why: &str) -> Problem {
+pub(crate) fn state_problem(state_file: &Path, why: &str) -> Problem {
     Problem::error(
         "zfleet::sim::state_unreadable",
         format!("simulator state {}: {why}", state_file.display()),
     )
     .object(state_file.display().to_string())
-    .help("seed it again with `zfleet sim` (delete the file to start over)")
+    .help(format!(
+        "if the file is damaged, `zfleet sim reset --state {}` discards it so that it is seeded again",
+        state_file.display()
+    ))
 }
 
 /// The state file of the fleet member (`<dir>/*.json`) whose hostname, address or file

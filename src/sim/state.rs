@@ -49,6 +49,18 @@ pub struct SimState {
     /// changing this struct.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub extensions: BTreeMap<String, Value>,
+    /// What the state was seeded from, so that a fixture edited later is noticed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seeded_from: Option<SeedRecord>,
+}
+
+/// The fixture and version a state was seeded from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SeedRecord {
+    /// `sha256:<hex>` of the fixture's bytes; `None` for a system seeded without one.
+    pub fixture_sha256: Option<String>,
+    /// The version asked for over the fixture's own, if any.
+    pub version: Option<String>,
 }
 
 fn default_txg() -> u64 {
@@ -617,6 +629,7 @@ impl SimState {
             },
             txg: default_txg(),
             extensions: BTreeMap::new(),
+            seeded_from: None,
         }
     }
 

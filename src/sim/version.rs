@@ -1,7 +1,30 @@
-//! Version personalities: what differs between CORE 13, 24.04, 24.10, 25.04 and 25.10 in what
-//! the middleware and `midclt` say.
+//! Version personalities: what differs between CORE 13 (13.0 and 13.3), 24.04, 24.10, 25.04
+//! and 25.10 in what the middleware and `midclt` say.
 
-/// One TrueNAS release line the simulator can impersonate.
+use crate::diag::Problem;
+
+/// The release lines the simulator impersonates, as users write them.
+pub const RELEASES: &[&str] = &["13.0", "13.3", "24.04", "24.10", "25.04", "25.10"];
+
+/// Parses a version given by the user (`--truenas-version`, a fixture's `version`), or says
+/// which ones exist.
+pub fn parse(given: &str) -> Result<Personality, Problem> {
+    Personality::from_version(given).ok_or_else(|| {
+        Problem::error(
+            "zfleet::sim::version_unknown",
+            format!("the simulator has no TrueNAS version `{given}`"),
+        )
+        .help(format!(
+            "use one of {} (optionally with a patch level, like 25.10.1 or 13.3-U1.1)",
+            RELEASES.join(", ")
+        ))
+    })
+}
+
+/// The full release a bare `13.3` stands for.
+const CORE_13_3: &str = "13.3-U1.1";
+
+/// One TrueNAS release line the simulator can impersonate (CORE 13.0 and 13.3 are one).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Personality {
     Core13,
@@ -47,7 +70,8 @@ impl Personality {
         let major = parts.next()?;
         let minor = parts.next().unwrap_or("");
         Some(match (major, minor) {
-            ("13", _) => Personality::Core13,
+            // CORE 13.0 and 13.3 answer alike in everything simulated.
+            ("13", "0" | "3") => Personality::Core13,
             ("24", "04") => Personality::V2404,
             ("24", "10") => Personality::V2410,
             ("25", "04") => Personality::V2504,
@@ -67,6 +91,20 @@ impl Personality {
         }
     }
 
+    /// The release line (`13.3`, `25.10`) of a full version of this personality.
+    pub fn release(self, full: &str) -> &'static str {
+        match self {
+            Personality::Core13 if full.trim_start_matches("TrueNAS-").starts_with("13.3") => {
+                "13.3"
+            }
+            Personality::Core13 => "13.0",
+            Personality::V2404 => "24.04",
+            Personality::V2410 => "24.10",
+            Personality::V2504 => "25.04",
+            Personality::V2510 => "25.10",
+        }
+    }
+
     pub const ALL: [Personality; 5] = [
         Personality::Core13,
         Personality::V2404,
@@ -75,13 +113,16 @@ impl Personality {
         Personality::V2510,
     ];
 
-    /// Completes `24.04` to `24.04.2`; keeps a version that already has a patch level.
+    /// Completes `24.04` to `24.04.2` and `13.3` to `13.3-U1.1`; keeps a version that already
+    /// has a patch level.
     pub fn full_version(self, given: &str) -> String {
         let g = given.trim();
         let dots = g.matches('.').count();
         if self == Personality::Core13 {
             if g.contains('-') || dots >= 2 {
                 g.to_string()
+            } else if g.trim_start_matches("TrueNAS-").starts_with("13.3") {
+                CORE_13_3.to_string()
             } else {
                 self.default_full_version().to_string()
             }
@@ -223,6 +264,23 @@ mod tests {
             Some(Personality::V2510)
         );
         assert_eq!(Personality::from_version("26.04"), None);
+        assert_eq!(Personality::from_version("13.1"), None);
+        for v in RELEASES {
+            assert!(parse(v).is_ok(), "{v}");
+        }
+        let p = parse("13.3").unwrap();
+        assert_eq!(p, Personality::Core13);
+        assert_eq!(p.full_version("13.3"), "13.3-U1.1");
+        assert_eq!(
+            p.system_version(&p.full_version("13.3")),
+            "TrueNAS-13.3-U1.1"
+        );
+        assert_eq!(p.release("13.3-U1.1"), "13.3");
+        assert_eq!(p.full_version("13.0"), "13.0-U6.2");
+        assert_eq!(p.release("13.0-U6.2"), "13.0");
+        let e = parse("24.01").unwrap_err();
+        assert_eq!(e.code, "zfleet::sim::version_unknown");
+        assert_eq!(e.message, "the simulator has no TrueNAS version `24.01`");
         assert_eq!(Personality::V2404.full_version("24.04"), "24.04.2");
         assert_eq!(Personality::V2510.full_version("25.10.3"), "25.10.3");
         assert_eq!(

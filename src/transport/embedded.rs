@@ -34,8 +34,7 @@ impl EmbeddedTransport {
             sim_seed(&seeded, fixture.as_deref(), version.as_deref())
         })
         .await
-        .map_err(|e| failed(format!("the simulator stopped: {e}")))?
-        .map_err(|e| failed(format!("cannot seed {}: {e}", sim.state_file.display())))?;
+        .map_err(|e| failed(format!("the simulator stopped: {e}")))??;
         Ok(EmbeddedTransport {
             state_file,
             call_timeout,
@@ -93,12 +92,21 @@ impl EmbeddedTransport {
     }
 }
 
+/// Seeds the state once; a state seeded from another fixture or version is refused with
+/// the simulator's own diagnostic (which names `zfleet sim reset`).
 fn sim_seed(
     state_file: &Path,
     fixture: Option<&Path>,
     version: Option<&str>,
-) -> Result<(), String> {
-    crate::sim::seed(state_file, fixture, version).map_err(|p| p.to_string())
+) -> Result<(), TransportError> {
+    crate::sim::seed(state_file, fixture, version).map_err(|p| TransportError {
+        kind: TransportErrorKind::Simulator {
+            code: p.code,
+            object: p.object,
+            help: p.help,
+        },
+        message: p.message,
+    })
 }
 
 fn sim_midclt(state_file: &Path, argv: &[String]) -> RawOutput {

@@ -108,6 +108,12 @@ pub enum TransportErrorKind {
     KeyFile { path: PathBuf },
     /// Anything else (protocol error, malformed reply, simulator failure).
     Other,
+    /// The embedded simulator refused to start (stale state, bad fixture): its own diagnostic.
+    Simulator {
+        code: &'static str,
+        object: Option<String>,
+        help: Option<String>,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -182,12 +188,19 @@ impl TransportError {
                  the system"
                     .to_string(),
             ),
+            TransportErrorKind::Simulator { code, help, .. } => {
+                (*code, help.clone().unwrap_or_default())
+            }
         };
         let problem = Problem::error(code, self.message.clone())
             .system(system)
             .help(help);
         match &self.kind {
             TransportErrorKind::KeyFile { path } => problem.object(path.display().to_string()),
+            TransportErrorKind::Simulator {
+                object: Some(object),
+                ..
+            } => problem.object(object.clone()),
             _ => problem,
         }
     }
@@ -419,6 +432,23 @@ mod tests {
                 .help
                 .is_some_and(|h| h.contains("host_key: \"SHA256:abc\""))
         );
+    }
+
+    #[test]
+    fn a_simulator_failure_keeps_its_own_diagnostic() {
+        let e = TransportError {
+            kind: TransportErrorKind::Simulator {
+                code: "zfleet::sim::fixture_changed",
+                object: Some("s/nas1.json".into()),
+                help: Some("reset it".into()),
+            },
+            message: "m".into(),
+        };
+        let p = e.to_problem("nas1");
+        assert_eq!(p.code, "zfleet::sim::fixture_changed");
+        assert_eq!(p.object.as_deref(), Some("s/nas1.json"));
+        assert_eq!(p.help.as_deref(), Some("reset it"));
+        assert_eq!(p.to_string(), "nas1: s/nas1.json: m");
     }
 
     #[test]
