@@ -528,9 +528,9 @@ fn an_edited_fixture_is_reported_with_the_reset_to_run_and_reset_reseeds() {
     assert_eq!(r.code, Some(1));
     assert_eq!(
         r.stdout,
-        "SYSTEM  STATUS       VERSION  SSH  DATASETS  SNAPSHOTS  SNAP TASKS  REPLICATIONS  HOST KEY\n\
-         nas1    unreachable  -        -    -         -          -           -             -\n\
-         nas2    unreachable  -        -    -         -          -           -             -\n\
+        "SYSTEM  STATUS  VERSION  SSH  DATASETS  SNAPSHOTS  SNAP TASKS  REPLICATIONS  HOST KEY\n\
+         nas1    error   -        -    -         -          -           -             -\n\
+         nas2    error   -        -    -         -          -           -             -\n\
          \n\
          nas1: the fixture nas1.yaml changed after this state was seeded from it \
          [zfleet::sim::fixture_changed]\n  \
