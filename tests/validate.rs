@@ -45,10 +45,13 @@ fn case_files() -> Vec<PathBuf> {
     files
 }
 
-/// `config.unknown_key.yaml` is the case for `zfleet::config::unknown_key`.
+/// `config.unknown_key.yaml` is the case for `zfleet::config::unknown_key`; a third part names
+/// another case for the same code (`config.type.cascade.yaml`).
 fn expected_code(file: &Path) -> String {
     let stem = file.file_stem().and_then(|s| s.to_str()).expect("name");
-    format!("zfleet::{}", stem.replace('.', "::"))
+    let parts: Vec<&str> = stem.splitn(3, '.').collect();
+    assert!(parts.len() >= 2, "{stem}: name a case after its code");
+    format!("zfleet::{}::{}", parts[0], parts[1])
 }
 
 #[test]
@@ -226,7 +229,7 @@ replications:
     let out = validate_in(dir.path(), "zfleet.yaml");
     assert_eq!(
         String::from_utf8_lossy(&out.stdout),
-        "zfleet.yaml is valid: 2 systems, 1 snapshot tasks, 1 one-time snapshots, 1 replications\n",
+        "zfleet.yaml is valid: 2 systems, 1 snapshot task, 1 one-time snapshot, 1 replication\n",
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );

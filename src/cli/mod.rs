@@ -27,7 +27,8 @@ pub struct Cli {
 /// The config file argument shared by the commands that read one.
 #[derive(Debug, Clone, clap::Args)]
 pub struct FileArg {
-    /// Config file.
+    /// Config file; a directory means its zfleet.yaml, `-` reads the config from stdin
+    /// (relative paths in it are then read from the current directory).
     #[arg(
         short = 'f',
         long = "file",
