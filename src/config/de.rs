@@ -766,3 +766,58 @@ impl<'de> de::SeqAccess<'de> for SpanSeq<'_, '_> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::raw::{RawSnapshotTask, RawSystem};
+
+    fn read<T: for<'de> de::Deserialize<'de>>(yaml: &str) -> (Result<T, DeError>, Vec<DeError>) {
+        let node = crate::config::node::parse(yaml).expect("yaml");
+        let ctx = Ctx::new(yaml);
+        let out = ctx.parse::<T>(&node, None);
+        (out, ctx.errors.into_inner())
+    }
+
+    #[test]
+    fn a_bad_value_is_reported_and_the_rest_of_the_entry_read() {
+        let (sys, errors) = read::<RawSystem>("{ host: nas1.lan, sudo: [x], port: 2222 }");
+        let sys = sys.expect("the entry stays");
+        assert!(sys.sudo.invalid());
+        assert_eq!(sys.host.given().map(|h| h.value.as_str()), Some("nas1.lan"));
+        assert_eq!(sys.port.given().map(|p| p.value), Some(2222));
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        assert_eq!(errors[0].kind, DeErrorKind::Type);
+        assert_eq!(errors[0].span, Some(Span { offset: 18, len: 4 }));
+    }
+
+    #[test]
+    fn missing_and_empty_required_keys_are_reported_and_the_entry_kept() {
+        let (task, errors) = read::<RawSnapshotTask>("{ dataset: , recursive: true }");
+        let task = task.expect("the entry stays");
+        assert_eq!(task.system, Field::Invalid);
+        assert_eq!(task.dataset, Field::Invalid);
+        assert_eq!(task.recursive.given().map(|r| r.value), Some(true));
+        let messages: Vec<&str> = errors.iter().map(|e| e.message.as_str()).collect();
+        assert_eq!(messages, ["missing key `system`", "`dataset` has no value"]);
+    }
+
+    #[test]
+    fn yaml_1_1_booleans_get_a_hint() {
+        for (word, fix) in [
+            ("yes", "true"),
+            ("Off", "false"),
+            ("n", "false"),
+            ("ON", "true"),
+        ] {
+            let (sys, errors) = read::<RawSystem>(&format!("{{ host: h, sudo: {word} }}"));
+            assert!(sys.expect("entry").sudo.invalid());
+            assert_eq!(
+                errors[0].hint.as_deref(),
+                Some(format!("YAML 1.2 reads `{word}` as a string; write `{fix}`").as_str())
+            );
+        }
+        let (_, errors) = read::<RawSystem>("{ host: h, sudo: maybe }");
+        assert_eq!(errors[0].hint, None);
+    }
+}

@@ -173,3 +173,56 @@ fn problem(
         .system(system)
         .help(help)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn problems(yaml: &str, base: &Path) -> Vec<String> {
+        let mut doc =
+            crate::config::load::parse("zfleet.yaml", yaml.as_bytes().to_vec()).expect("config");
+        doc.base = base.to_path_buf();
+        check(&doc)
+            .iter()
+            .map(|p| format!("{} {p}", p.code))
+            .collect()
+    }
+
+    #[test]
+    fn files_that_exist_where_they_should_are_fine() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let d = dir.path();
+        std::fs::write(d.join("key"), "not checked for content").expect("key");
+        std::fs::write(d.join("nas2.yaml"), "datasets: { tank: {} }\n").expect("fixture");
+        let yaml = format!(
+            "project: p\nsystems:\n  nas1: {{ host: h, identity_file: {k}, known_hosts: {kh} }}\n  nas2: {{ simulator: {{ fixture: nas2.yaml, version: \"9.9\" }} }}\n",
+            k = d.join("key").display(),
+            kh = d.join("new/known_hosts").display(),
+        );
+        assert_eq!(problems(&yaml, d), Vec::<String>::new());
+    }
+
+    #[test]
+    fn a_directory_or_a_file_in_the_way_is_reported() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let d = dir.path();
+        std::fs::write(d.join("file"), "").expect("file");
+        let yaml = format!(
+            "project: p\nsystems:\n  nas1: {{ host: h, identity_file: {d}, known_hosts: {d}/file/known_hosts }}\n",
+            d = d.display(),
+        );
+        assert_eq!(
+            problems(&yaml, d),
+            [
+                format!(
+                    "zfleet::system::identity_file nas1: identity file {} is a directory",
+                    d.display()
+                ),
+                format!(
+                    "zfleet::system::known_hosts nas1: known_hosts {d}/file/known_hosts cannot be created: {d}/file is not a directory",
+                    d = d.display()
+                ),
+            ]
+        );
+    }
+}
