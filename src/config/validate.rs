@@ -138,25 +138,27 @@ impl<'d> Validator<'d> {
         let mut out = BTreeMap::new();
         for Named { name, span, raw } in &self.doc.systems {
             let Some(raw) = raw else { continue };
-            if let Some(k) = raw.host_key.given() {
-                self.host_key(k);
-            }
             let kind = match (&raw.host, &raw.simulator) {
-                (Some(host), None) => host.ok().map(|host| {
-                    SystemKind::Ssh(SshSystem {
-                        host: host.value.clone(),
-                        port: raw.port.given().map(|p| p.value),
-                        user: raw.user.given().map(|u| u.value.clone()),
-                        identity_file: raw.identity_file.given().map(|f| expand_home(&f.value)),
-                        host_key: raw.host_key.given().map(|k| k.value.clone()),
-                        known_hosts: raw.known_hosts.given().map(|f| expand_home(&f.value)),
-                        replication_address: raw
-                            .replication_address
-                            .given()
-                            .map(|a| a.value.clone()),
-                        sudo: raw.sudo.given().is_some_and(|s| s.value),
+                (Some(host), None) => {
+                    if let Some(k) = raw.host_key.given() {
+                        self.host_key(k);
+                    }
+                    host.ok().map(|host| {
+                        SystemKind::Ssh(SshSystem {
+                            host: host.value.clone(),
+                            port: raw.port.given().map(|p| p.value),
+                            user: raw.user.given().map(|u| u.value.clone()),
+                            identity_file: raw.identity_file.given().map(|f| expand_home(&f.value)),
+                            host_key: raw.host_key.given().map(|k| k.value.clone()),
+                            known_hosts: raw.known_hosts.given().map(|f| expand_home(&f.value)),
+                            replication_address: raw
+                                .replication_address
+                                .given()
+                                .map(|a| a.value.clone()),
+                            sudo: raw.sudo.given().is_some_and(|s| s.value),
+                        })
                     })
-                }),
+                }
                 (None, Some(sim)) => {
                     self.ssh_only(raw);
                     sim.ok().map(|sim| {
@@ -514,8 +516,8 @@ impl<'d> Validator<'d> {
                 Some(Field::Invalid) => None,
                 None => Some(DEFAULT_MANUAL_SCHEMA.to_string()),
             };
-            let (Some(system), Some(dataset), Some(naming_schema), Some(recursive)) =
-                (system, dataset, naming_schema, recursive)
+            let (Some(system), Some(dataset), Some(naming_schema)) =
+                (system, dataset, naming_schema)
             else {
                 continue;
             };
@@ -537,9 +539,9 @@ impl<'d> Validator<'d> {
                 );
                 continue;
             }
-            if raw.exclude.invalid() {
+            let (Some(recursive), false) = (recursive, raw.exclude.invalid()) else {
                 continue;
-            }
+            };
             out.push(Snapshot {
                 system: system.value.clone(),
                 dataset: dataset.value.clone(),
