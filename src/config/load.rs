@@ -79,10 +79,17 @@ impl Document {
 pub fn display_name(path: &Path) -> String {
     if path == Path::new(STDIN) {
         STDIN_NAME.to_string()
-    } else if path.is_dir() {
-        path.join(DEFAULT_FILE).display().to_string()
     } else {
-        path.display().to_string()
+        config_file(path).display().to_string()
+    }
+}
+
+/// The file `-f PATH` means: PATH, or its zfleet.yaml for a directory.
+fn config_file(path: &Path) -> PathBuf {
+    if path.is_dir() {
+        path.join(DEFAULT_FILE)
+    } else {
+        path.to_path_buf()
     }
 }
 
@@ -103,11 +110,7 @@ pub fn read(path: &Path) -> Result<Document, Problem> {
             })?;
         return parse(STDIN_NAME, bytes);
     }
-    let file = if path.is_dir() {
-        path.join(DEFAULT_FILE)
-    } else {
-        path.to_path_buf()
-    };
+    let file = config_file(path);
     let name = file.display().to_string();
     let bytes = std::fs::read(&file).map_err(|e| {
         if path.is_dir() && e.kind() == std::io::ErrorKind::NotFound {
