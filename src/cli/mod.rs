@@ -40,7 +40,8 @@ pub struct FileArg {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Check the config offline: syntax, types, references, schedules, naming schemas.
+    /// Check the config offline: syntax, types, references, schedules, naming schemas, and the
+    /// fixtures, key and known_hosts files it names on this machine.
     Validate(validate::ValidateArgs),
     /// Print the JSON Schema of the config file (for yaml-language-server and editors).
     Schema,
