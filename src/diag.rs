@@ -4,6 +4,8 @@
 //! Codes are registered per module in a `CODES` table (code, one-line description); the
 //! tables are collected by [`all_codes`] so a test can prove codes unique and documented.
 
+pub mod json;
+
 use std::fmt;
 use std::sync::Arc;
 

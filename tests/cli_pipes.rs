@@ -109,6 +109,9 @@ fn every_command_ends_quietly_when_stdout_is_closed() {
         vec!["validate"],
         vec!["systems"],
         vec!["systems", "--json"],
+        vec!["systems", "--json", "-f", "bad.yaml"],
+        vec!["validate", "--format", "json"],
+        vec!["validate", "--format", "json", "-f", "bad.yaml"],
         vec!["sim", "midclt", "--state", &nas1, "call", "system.version"],
         vec!["sim", "counters", "--state", sim],
         vec!["sim", "counters", "--state", sim, "--json"],
@@ -138,7 +141,6 @@ fn every_command_ends_quietly_when_stderr_is_closed() {
         vec!["validate", "-f", "bad.yaml"],
         vec!["validate", "-f", "missing.yaml"],
         vec!["systems", "-f", "bad.yaml"],
-        vec!["systems", "--json", "-f", "bad.yaml"],
         vec!["sim", "midclt", "--state", &nas1, "call", "no.such.method"],
         vec!["sim", "advance", "--state", sim, "soon"],
     ];

@@ -2,8 +2,6 @@
 //! model or in diagnostics whose spans lie inside the file, and rendering them never panics.
 //! Bounded: a fixed number of cases per run (`PROPTEST_CASES` raises it for longer fuzzing).
 
-use std::path::Path;
-
 use proptest::prelude::*;
 
 const KEYS: &[&str] = &[
@@ -110,8 +108,7 @@ fn check(bytes: Vec<u8>) {
     let problems = match zfleet::config::load::parse("zfleet.yaml", bytes) {
         Err(p) => vec![p],
         Ok(doc) => {
-            let (_, mut problems) =
-                zfleet::config::validate::validate(&doc, Path::new("zfleet.yaml"));
+            let (_, mut problems) = zfleet::config::validate::validate(&doc);
             problems.extend(doc.problems.iter().cloned());
             problems
         }

@@ -45,10 +45,13 @@ fn case_files() -> Vec<PathBuf> {
     files
 }
 
-/// `config.unknown_key.yaml` is the case for `zfleet::config::unknown_key`.
+/// `config.unknown_key.yaml` is the case for `zfleet::config::unknown_key`; a third part names
+/// another case for the same code (`config.type.cascade.yaml`).
 fn expected_code(file: &Path) -> String {
     let stem = file.file_stem().and_then(|s| s.to_str()).expect("name");
-    format!("zfleet::{}", stem.replace('.', "::"))
+    let parts: Vec<&str> = stem.splitn(3, '.').collect();
+    assert!(parts.len() >= 2, "{stem}: name a case after its code");
+    format!("zfleet::{}::{}", parts[0], parts[1])
 }
 
 #[test]
@@ -187,14 +190,224 @@ fn malformed_input_is_a_clear_error_never_a_panic() {
 }
 
 #[test]
-fn missing_file_names_the_file_and_how_to_pass_one() {
+fn missing_file_names_the_file_once_and_how_to_pass_one() {
     let dir = tempfile::tempdir().expect("tempdir");
     let out = validate_in(dir.path(), "nope.yaml");
     let stderr = String::from_utf8(out.stderr).expect("utf-8");
     assert_eq!(out.status.code(), Some(1));
-    assert!(stderr.contains("zfleet::config::io"), "{stderr}");
-    assert!(stderr.contains("cannot read nope.yaml"), "{stderr}");
-    assert!(stderr.contains("-f FILE"), "{stderr}");
+    assert_eq!(
+        stderr,
+        "zfleet::config::io
+
+  × cannot read nope.yaml: No such file or directory (os error 2)
+  help: pass the config file with -f FILE, or run zfleet where zfleet.yaml is
+
+error: 1 problem
+"
+    );
+}
+
+const SMALL_VALID: &str = "project: homelab
+systems:
+  nas1: { simulator: { fixture: sim/nas1.yaml } }
+snapshot_tasks:
+  data: { system: nas1, dataset: tank/data }
+";
+
+/// A directory holding a valid config whose fixture is a relative path.
+fn config_dir() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::create_dir(dir.path().join("sim")).expect("mkdir");
+    std::fs::write(dir.path().join("sim/nas1.yaml"), "hostname: nas1\n").expect("fixture");
+    std::fs::write(dir.path().join("zfleet.yaml"), SMALL_VALID).expect("config");
+    dir
+}
+
+#[test]
+fn a_directory_means_its_zfleet_yaml_and_paths_in_it_are_relative_to_it() {
+    let dir = config_dir();
+    let out = Command::cargo_bin("zfleet")
+        .expect("binary")
+        .current_dir(dir.path().parent().expect("parent"))
+        .env("NO_COLOR", "1")
+        .args(["validate", "-f"])
+        .arg(dir.path())
+        .output()
+        .expect("run zfleet");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        format!(
+            "{} is valid: 1 system, 1 snapshot task, 0 one-time snapshots, 0 replications\n",
+            dir.path().join("zfleet.yaml").display()
+        ),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(out.status.code(), Some(0));
+}
+
+#[test]
+fn a_directory_without_zfleet_yaml_says_so() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::create_dir(dir.path().join("fleet")).expect("mkdir");
+    let out = validate_in(dir.path(), "fleet");
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        "zfleet::config::io
+
+  × fleet has no zfleet.yaml
+  help: pass the config file itself with -f FILE
+
+error: 1 problem
+"
+    );
+}
+
+/// Runs `zfleet ARGS` in `dir` with `stdin` as standard input.
+fn run_with_stdin(dir: &Path, args: &[&str], stdin: &str) -> Output {
+    Command::cargo_bin("zfleet")
+        .expect("binary")
+        .current_dir(dir)
+        .env("NO_COLOR", "1")
+        .args(args)
+        .write_stdin(stdin)
+        .output()
+        .expect("run zfleet")
+}
+
+#[test]
+fn dash_reads_the_config_from_stdin_with_paths_relative_to_the_current_directory() {
+    let dir = config_dir();
+    let out = run_with_stdin(dir.path(), &["validate", "-f", "-"], SMALL_VALID);
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "<stdin> is valid: 1 system, 1 snapshot task, 0 one-time snapshots, 0 replications\n",
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(out.status.code(), Some(0));
+
+    let elsewhere = tempfile::tempdir().expect("tempdir");
+    let out = run_with_stdin(elsewhere.path(), &["validate", "-f", "-"], SMALL_VALID);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.starts_with(
+            "zfleet::system::fixture_missing\n\n  × nas1: fixture sim/nas1.yaml does not exist\n   ╭─[<stdin>:3:33]"
+        ),
+        "{stderr}"
+    );
+}
+
+fn json(out: &Output) -> serde_json::Value {
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "stdout is not JSON ({e}):\n{}\nstderr:\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    })
+}
+
+#[test]
+fn json_format_prints_the_diagnostics_of_an_invalid_config() {
+    let out = Command::cargo_bin("zfleet")
+        .expect("binary")
+        .current_dir(cases_dir())
+        .args([
+            "validate",
+            "--format",
+            "json",
+            "-f",
+            "config.type.yaml11_bool.yaml",
+        ])
+        .output()
+        .expect("run zfleet");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        out.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    json(&out);
+    insta::assert_snapshot!(
+        "json.invalid",
+        String::from_utf8(out.stdout).expect("utf-8")
+    );
+}
+
+#[test]
+fn json_format_counts_what_a_valid_config_holds() {
+    let dir = config_dir();
+    let out = Command::cargo_bin("zfleet")
+        .expect("binary")
+        .current_dir(dir.path())
+        .args(["validate", "--format", "json"])
+        .output()
+        .expect("run zfleet");
+    assert_eq!(out.status.code(), Some(0));
+    assert!(
+        out.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        json(&out),
+        serde_json::json!({
+            "valid": true,
+            "file": "zfleet.yaml",
+            "summary": {
+                "errors": 0, "warnings": 0,
+                "systems": 1, "snapshot_tasks": 1, "snapshots": 0, "replications": 0
+            },
+            "diagnostics": []
+        })
+    );
+}
+
+#[test]
+fn json_format_reports_an_unreadable_config_too() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = Command::cargo_bin("zfleet")
+        .expect("binary")
+        .current_dir(dir.path())
+        .args(["validate", "--format", "json", "-f", "nope.yaml"])
+        .output()
+        .expect("run zfleet");
+    assert_eq!(out.status.code(), Some(1));
+    let v = json(&out);
+    assert_eq!(v["valid"], false);
+    assert_eq!(v["file"], "nope.yaml");
+    assert_eq!(v["summary"]["errors"], 1);
+    assert_eq!(v["diagnostics"][0]["code"], "zfleet::config::io");
+    assert_eq!(
+        v["diagnostics"][0]["message"],
+        "cannot read nope.yaml: No such file or directory (os error 2)"
+    );
+    assert_eq!(v["diagnostics"][0]["line"], serde_json::Value::Null);
+}
+
+#[test]
+fn systems_json_prints_the_same_diagnostics_for_an_invalid_config() {
+    let case = "config.type.yaml11_bool.yaml";
+    let run = |args: &[&str]| {
+        Command::cargo_bin("zfleet")
+            .expect("binary")
+            .current_dir(cases_dir())
+            .args(args)
+            .output()
+            .expect("run zfleet")
+    };
+    let systems = run(&["systems", "--json", "-f", case]);
+    let validate = run(&["validate", "--format", "json", "-f", case]);
+    assert_eq!(systems.status.code(), Some(1));
+    assert!(
+        systems.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&systems.stderr)
+    );
+    assert_eq!(json(&systems), json(&validate));
 }
 
 #[test]
@@ -226,7 +439,7 @@ replications:
     let out = validate_in(dir.path(), "zfleet.yaml");
     assert_eq!(
         String::from_utf8_lossy(&out.stdout),
-        "zfleet.yaml is valid: 2 systems, 1 snapshot tasks, 1 one-time snapshots, 1 replications\n",
+        "zfleet.yaml is valid: 2 systems, 1 snapshot task, 1 one-time snapshot, 1 replication\n",
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );

@@ -28,7 +28,8 @@ pub struct Cli {
 /// The config file argument shared by the commands that read one.
 #[derive(Debug, Clone, clap::Args)]
 pub struct FileArg {
-    /// Config file.
+    /// Config file; a directory means its zfleet.yaml, `-` reads the config from stdin
+    /// (relative paths in it are then read from the current directory).
     #[arg(
         short = 'f',
         long = "file",
@@ -40,7 +41,8 @@ pub struct FileArg {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Check the config offline: syntax, types, references, schedules, naming schemas.
+    /// Check the config offline: syntax, types, references, schedules, naming schemas, and the
+    /// fixtures, key and known_hosts files it names on this machine.
     Validate(validate::ValidateArgs),
     /// Print the JSON Schema of the config file (for yaml-language-server and editors).
     Schema,

@@ -228,7 +228,12 @@ pub fn run(args: &SystemsArgs) -> ExitCode {
     let config = match crate::config::load(&args.file.file) {
         Ok(c) => c,
         Err(problems) => {
-            super::report(&problems);
+            if args.json {
+                let file = crate::config::load::display_name(&args.file.file);
+                crate::outln!("{}", crate::diag::json::document(&file, &problems, None));
+            } else {
+                super::report(&problems);
+            }
             return ExitCode::FAILURE;
         }
     };

@@ -4,48 +4,119 @@ use std::process::ExitCode;
 
 use super::FileArg;
 use crate::diag::Problem;
+use crate::diag::json::ConfigCounts;
+use crate::model::Config;
 
 #[derive(Debug, clap::Args)]
 pub struct ValidateArgs {
     #[command(flatten)]
     pub file: FileArg,
+    /// How to print the result: `text` (diagnostics on stderr) or `json` (one document on
+    /// stdout, also when the config is invalid).
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    Text,
+    Json,
 }
 
 pub fn run(args: &ValidateArgs) -> ExitCode {
-    let path = &args.file.file;
-    let (config, problems) = crate::config::check(path);
-    super::report(&problems);
-    let errors = problems.iter().filter(|p| p.is_error()).count();
-    match config {
-        Some(c) if errors == 0 => {
+    let checked = crate::config::check(&args.file.file);
+    let problems = &checked.problems;
+    let valid = !problems.iter().any(Problem::is_error);
+    let counts = checked.config.as_ref().filter(|_| valid).map(counts);
+    match args.format {
+        Format::Json => {
             crate::outln!(
-                "{} is valid: {} systems, {} snapshot tasks, {} one-time snapshots, {} replications",
-                path.display(),
-                c.systems.len(),
-                c.snapshot_tasks.len(),
-                c.snapshots.len(),
-                c.replications.len()
+                "{}",
+                crate::diag::json::document(&checked.file, problems, counts)
             );
-            ExitCode::SUCCESS
         }
-        _ => {
-            crate::errln!("{}", summary(&problems));
-            ExitCode::FAILURE
+        Format::Text => {
+            super::report(problems);
+            match counts {
+                Some(c) => crate::outln!("{} is valid: {}", checked.file, holds(&c)),
+                None => crate::errln!("{}", summary(problems)),
+            }
         }
     }
+    if valid {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
+}
+
+fn counts(c: &Config) -> ConfigCounts {
+    ConfigCounts {
+        systems: c.systems.len(),
+        snapshot_tasks: c.snapshot_tasks.len(),
+        snapshots: c.snapshots.len(),
+        replications: c.replications.len(),
+    }
+}
+
+fn plural(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
+/// "2 systems, 1 snapshot task, 0 one-time snapshots, 1 replication".
+fn holds(c: &ConfigCounts) -> String {
+    [
+        plural(c.systems, "system", "systems"),
+        plural(c.snapshot_tasks, "snapshot task", "snapshot tasks"),
+        plural(c.snapshots, "one-time snapshot", "one-time snapshots"),
+        plural(c.replications, "replication", "replications"),
+    ]
+    .join(", ")
 }
 
 fn summary(problems: &[Problem]) -> String {
     let errors = problems.iter().filter(|p| p.is_error()).count();
     let warnings = problems.len() - errors;
-    let plural = |n: usize, word: &str| format!("{n} {word}{}", if n == 1 { "" } else { "s" });
-    if warnings == 0 {
-        format!("error: {}", plural(errors, "problem"))
-    } else {
-        format!(
-            "error: {}, {}",
-            plural(errors, "problem"),
-            plural(warnings, "warning")
-        )
+    let mut line = format!("error: {}", plural(errors, "problem", "problems"));
+    if warnings > 0 {
+        line.push_str(&format!(", {}", plural(warnings, "warning", "warnings")));
+    }
+    line
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_read_as_english() {
+        let one = ConfigCounts {
+            systems: 1,
+            snapshot_tasks: 1,
+            snapshots: 1,
+            replications: 1,
+        };
+        assert_eq!(
+            holds(&one),
+            "1 system, 1 snapshot task, 1 one-time snapshot, 1 replication"
+        );
+        let none = ConfigCounts {
+            systems: 2,
+            snapshot_tasks: 0,
+            snapshots: 3,
+            replications: 0,
+        };
+        assert_eq!(
+            holds(&none),
+            "2 systems, 0 snapshot tasks, 3 one-time snapshots, 0 replications"
+        );
+    }
+
+    #[test]
+    fn the_summary_counts_errors_and_warnings() {
+        let e = Problem::error("zfleet::config::type", "x");
+        let w = Problem::warning("zfleet::config::type", "y");
+        assert_eq!(summary(std::slice::from_ref(&e)), "error: 1 problem");
+        assert_eq!(summary(&[e.clone(), e, w]), "error: 2 problems, 1 warning");
     }
 }

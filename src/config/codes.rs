@@ -27,6 +27,10 @@ codes! {
     HOST_KEY = "zfleet::system::host_key": "A pinned host key is not a `SHA256:` fingerprint.";
     TIMEOUT = "zfleet::system::timeout": "A timeout is not a positive duration of at most a day.";
     SIM_VERSION = "zfleet::system::sim_version": "The simulator does not know this TrueNAS version.";
+    FIXTURE_MISSING = "zfleet::system::fixture_missing": "A simulator fixture file does not exist or cannot be read.";
+    FIXTURE_INVALID = "zfleet::system::fixture_invalid": "A simulator fixture file is not a fixture the simulator can load.";
+    IDENTITY_FILE = "zfleet::system::identity_file": "An `identity_file` does not exist or cannot be read.";
+    KNOWN_HOSTS = "zfleet::system::known_hosts": "A `known_hosts` path is a directory or cannot be created.";
     DATASET_NAME = "zfleet::dataset::invalid_name": "Not a valid ZFS dataset name.";
     EXCLUDE_NOT_RECURSIVE = "zfleet::dataset::exclude_not_recursive": "Excluding datasets only makes sense when recursive.";
     EXCLUDE_NOT_CHILD = "zfleet::dataset::exclude_not_child": "An excluded dataset is not below the dataset(s) it excludes from.";

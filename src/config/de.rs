@@ -2,7 +2,9 @@
 //!
 //! It does what a plain YAML deserializer cannot: every error carries the span of the key or
 //! value it is about, unknown keys are collected (all of them, with "did you mean") instead of
-//! stopping at the first, and [`Sp<T>`] fields receive their value's span.
+//! stopping at the first, [`Sp<T>`] fields receive their value's span, and [`Field<T>`] keys
+//! are read one by one: a key with a bad value is reported and marked invalid while the rest
+//! of its entry is still read, so one typo does not make the whole entry disappear.
 
 use std::cell::RefCell;
 use std::fmt;
@@ -13,6 +15,7 @@ use serde::de::{self, DeserializeSeed, Deserializer, IntoDeserializer, Visitor};
 use super::node::{Kind, Node, Span};
 
 const SP_MARKER: &str = "$zfleet::Sp";
+const FIELD_MARKER: &str = "$zfleet::Field";
 
 /// A value with the span of the YAML node it came from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -80,6 +83,93 @@ impl<T: JsonSchema> JsonSchema for Sp<T> {
     }
 }
 
+/// The value of one key of an entry, read on its own. `Invalid` means it was written but is
+/// unusable (or a required key is missing); its problem is reported already, and checks that
+/// need the value skip it rather than guess. Optional keys are `Option<Field<T>>`: `None` when
+/// the key is absent or null.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Field<T> {
+    Ok(T),
+    Invalid,
+}
+
+impl<T> Field<T> {
+    /// The value, if it is usable.
+    pub fn ok(&self) -> Option<&T> {
+        match self {
+            Field::Ok(v) => Some(v),
+            Field::Invalid => None,
+        }
+    }
+}
+
+/// Reading an optional key: absent, invalid or given.
+pub trait OptField<T> {
+    /// The value, if the key is given and usable.
+    fn given(&self) -> Option<&T>;
+    /// Whether the key is written but unusable.
+    fn invalid(&self) -> bool;
+}
+
+impl<T> OptField<T> for Option<Field<T>> {
+    fn given(&self) -> Option<&T> {
+        self.as_ref().and_then(Field::ok)
+    }
+    fn invalid(&self) -> bool {
+        matches!(self, Some(Field::Invalid))
+    }
+}
+
+impl<'de, T: de::Deserialize<'de>> de::Deserialize<'de> for Field<T> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Lenient<T>(std::marker::PhantomData<T>);
+        impl<'de, T: de::Deserialize<'de>> Visitor<'de> for Lenient<T> {
+            type Value = Field<T>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a value")
+            }
+            // A missing key (serde asks for an option), or a required key written as null:
+            // the deserializer reports both.
+            fn visit_none<E: de::Error>(self) -> Result<Field<T>, E> {
+                Ok(Field::Invalid)
+            }
+            fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Field<T>, D::Error> {
+                d.deserialize_newtype_struct(FIELD_MARKER, self)
+            }
+            // The value comes as a one-element sequence; no element means it was bad and its
+            // problem has been recorded.
+            fn visit_seq<A: de::SeqAccess<'de>>(self, mut a: A) -> Result<Field<T>, A::Error> {
+                Ok(match a.next_element()? {
+                    Some(v) => Field::Ok(v),
+                    None => Field::Invalid,
+                })
+            }
+            fn visit_newtype_struct<D: Deserializer<'de>>(
+                self,
+                d: D,
+            ) -> Result<Field<T>, D::Error> {
+                T::deserialize(d).map(Field::Ok)
+            }
+        }
+        d.deserialize_option(Lenient(std::marker::PhantomData))
+    }
+}
+
+impl<T: JsonSchema> JsonSchema for Field<T> {
+    fn inline_schema() -> bool {
+        T::inline_schema()
+    }
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        T::schema_name()
+    }
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        T::schema_id()
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        T::json_schema(generator)
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DeErrorKind {
     /// A key the type does not have.
@@ -101,6 +191,8 @@ pub struct DeError {
     pub kind: DeErrorKind,
     pub message: String,
     pub span: Option<Span>,
+    /// Advice for this very value, better than the generic one of its kind.
+    pub hint: Option<String>,
 }
 
 impl DeError {
@@ -126,6 +218,7 @@ impl de::Error for DeError {
             kind: DeErrorKind::Value,
             message: msg.to_string(),
             span: None,
+            hint: None,
         }
     }
 
@@ -145,6 +238,7 @@ impl de::Error for DeError {
             kind: DeErrorKind::Type,
             message: format!("expected {exp}, found {found}"),
             span: None,
+            hint: None,
         }
     }
 
@@ -153,6 +247,7 @@ impl de::Error for DeError {
             kind: DeErrorKind::Value,
             message: format!("invalid value {unexp}, expected {exp}"),
             span: None,
+            hint: None,
         }
     }
 
@@ -170,6 +265,7 @@ impl de::Error for DeError {
             kind: DeErrorKind::Value,
             message,
             span: None,
+            hint: None,
         }
     }
 
@@ -181,6 +277,7 @@ impl de::Error for DeError {
             },
             message: format!("unknown key `{field}`"),
             span: None,
+            hint: None,
         }
     }
 
@@ -189,6 +286,7 @@ impl de::Error for DeError {
             kind: DeErrorKind::MissingKey(field.to_string()),
             message: format!("missing key `{field}`"),
             span: None,
+            hint: None,
         }
     }
 }
@@ -203,22 +301,23 @@ pub fn suggest<'a>(word: &str, candidates: &[&'a str]) -> Option<&'a str> {
         .map(|(_, c)| c)
 }
 
-/// Shared state of one deserialization: the source text and the unknown keys found so far.
+/// Shared state of one deserialization: the source text, and the problems found so far that
+/// did not stop it (unknown keys, missing keys, bad values of [`Field`]s).
 pub struct Ctx<'s> {
     pub source: &'s str,
-    pub unknown: RefCell<Vec<DeError>>,
+    pub errors: RefCell<Vec<DeError>>,
 }
 
 impl<'s> Ctx<'s> {
     pub fn new(source: &'s str) -> Self {
         Ctx {
             source,
-            unknown: RefCell::new(Vec::new()),
+            errors: RefCell::new(Vec::new()),
         }
     }
 
-    /// Deserializes `node` as `T`. Unknown keys go to [`Ctx::unknown`]; the first other
-    /// problem is returned.
+    /// Deserializes `node` as `T`. Problems inside [`Field`]s, unknown and missing keys go to
+    /// [`Ctx::errors`]; any other problem is returned.
     pub fn parse<'de, T: de::Deserialize<'de>>(
         &self,
         node: &Node<'_>,
@@ -249,10 +348,42 @@ impl NodeDe<'_, '_> {
     }
 
     fn type_error(&self, expected: &str) -> DeError {
+        let found = match &self.node.kind {
+            Kind::Str(s) if s.len() <= 40 && !s.contains(['\n', '\r']) => {
+                format!("the string {s:?}")
+            }
+            _ => self.node.describe().to_string(),
+        };
         DeError {
             kind: DeErrorKind::Type,
-            message: format!("expected {expected}, found {}", self.node.describe()),
+            message: format!("expected {expected}, found {found}"),
             span: Some(self.error_span()),
+            hint: None,
+        }
+    }
+
+    /// Records the keys `type_name` requires that this mapping lacks or leaves empty.
+    fn check_required(&self, type_name: &str, entries: &[(Node<'_>, Node<'_>)]) {
+        for &key in super::raw::required_keys(type_name) {
+            let found = entries
+                .iter()
+                .find(|(k, _)| k.key_text(self.ctx.source) == key);
+            let error = match found {
+                None => DeError {
+                    kind: DeErrorKind::MissingKey(key.to_string()),
+                    message: format!("missing key `{key}`"),
+                    span: Some(self.error_span()),
+                    hint: None,
+                },
+                Some((k, v)) if matches!(v.kind, Kind::Null) => DeError {
+                    kind: DeErrorKind::MissingKey(key.to_string()),
+                    message: format!("`{key}` has no value"),
+                    span: Some(k.span),
+                    hint: Some(format!("give `{key}` a value")),
+                },
+                Some(_) => continue,
+            };
+            self.ctx.errors.borrow_mut().push(error);
         }
     }
 
@@ -309,8 +440,14 @@ impl<'de> Deserializer<'de> for NodeDe<'_, '_> {
     }
 
     fn deserialize_bool<V: Visitor<'de>>(self, v: V) -> Result<V::Value, DeError> {
-        match self.node.kind {
-            Kind::Bool(b) => v.visit_bool(b).map_err(|e: DeError| e.at(self.node.span)),
+        match &self.node.kind {
+            Kind::Bool(b) => v.visit_bool(*b).map_err(|e: DeError| e.at(self.node.span)),
+            Kind::Str(s) => {
+                let mut e = self.type_error("a boolean (true or false)");
+                e.hint = yaml11_bool(s)
+                    .map(|b| format!("YAML 1.2 reads `{s}` as a string; write `{b}`"));
+                Err(e)
+            }
             _ => Err(self.type_error("a boolean (true or false)")),
         }
     }
@@ -363,6 +500,7 @@ impl<'de> Deserializer<'de> for NodeDe<'_, '_> {
     }
 
     fn deserialize_option<V: Visitor<'de>>(self, v: V) -> Result<V::Value, DeError> {
+        // A null value is an absent one.
         match self.node.kind {
             Kind::Null => v.visit_none(),
             _ => v.visit_some(self),
@@ -389,6 +527,9 @@ impl<'de> Deserializer<'de> for NodeDe<'_, '_> {
         name: &'static str,
         v: V,
     ) -> Result<V::Value, DeError> {
+        if name == FIELD_MARKER {
+            return v.visit_seq(FieldSeq { value: Some(self) });
+        }
         if name == SP_MARKER {
             let span = self.node.span;
             let span = match self.node.kind {
@@ -445,13 +586,14 @@ impl<'de> Deserializer<'de> for NodeDe<'_, '_> {
 
     fn deserialize_struct<V: Visitor<'de>>(
         self,
-        _: &'static str,
+        name: &'static str,
         fields: &'static [&'static str],
         v: V,
     ) -> Result<V::Value, DeError> {
         let Kind::Map(entries) = &self.node.kind else {
             return Err(self.type_error("a mapping"));
         };
+        self.check_required(name, entries);
         let mut known = Vec::with_capacity(entries.len());
         for entry in entries {
             let key = entry.0.key_text(self.ctx.source);
@@ -460,10 +602,11 @@ impl<'de> Deserializer<'de> for NodeDe<'_, '_> {
             } else {
                 let key = key.to_string();
                 let suggestion = suggest(&key, fields).map(str::to_string);
-                self.ctx.unknown.borrow_mut().push(DeError {
+                self.ctx.errors.borrow_mut().push(DeError {
                     message: format!("unknown key `{key}`"),
                     kind: DeErrorKind::UnknownKey { key, suggestion },
                     span: Some(entry.0.span),
+                    hint: None,
                 });
             }
         }
@@ -563,6 +706,40 @@ impl<'de> de::MapAccess<'de> for MapDe<'_, '_> {
     }
 }
 
+/// Hands a [`Field`] its value as a one-element sequence, or none when the value is bad: the
+/// problem is recorded and the rest of the entry is read on.
+struct FieldSeq<'a, 's> {
+    value: Option<NodeDe<'a, 's>>,
+}
+
+impl<'de> de::SeqAccess<'de> for FieldSeq<'_, '_> {
+    type Error = DeError;
+    fn next_element_seed<T: DeserializeSeed<'de>>(
+        &mut self,
+        seed: T,
+    ) -> Result<Option<T::Value>, DeError> {
+        let Some(d) = self.value.take() else {
+            return Ok(None);
+        };
+        match seed.deserialize(d) {
+            Ok(v) => Ok(Some(v)),
+            Err(e) => {
+                d.ctx.errors.borrow_mut().push(e.at(d.error_span()));
+                Ok(None)
+            }
+        }
+    }
+}
+
+/// `yes`, `no`, `on`, `off`, `y`, `n` (any case): booleans in YAML 1.1, strings in YAML 1.2.
+fn yaml11_bool(s: &str) -> Option<bool> {
+    match s.to_ascii_lowercase().as_str() {
+        "yes" | "y" | "on" => Some(true),
+        "no" | "n" | "off" => Some(false),
+        _ => None,
+    }
+}
+
 /// Hands a [`Sp`] its offset, length and value as a three-element sequence.
 struct SpanSeq<'a, 's> {
     offset: u64,
@@ -587,5 +764,60 @@ impl<'de> de::SeqAccess<'de> for SpanSeq<'_, '_> {
             },
             _ => Ok(None),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::raw::{RawSnapshotTask, RawSystem};
+
+    fn read<T: for<'de> de::Deserialize<'de>>(yaml: &str) -> (Result<T, DeError>, Vec<DeError>) {
+        let node = crate::config::node::parse(yaml).expect("yaml");
+        let ctx = Ctx::new(yaml);
+        let out = ctx.parse::<T>(&node, None);
+        (out, ctx.errors.into_inner())
+    }
+
+    #[test]
+    fn a_bad_value_is_reported_and_the_rest_of_the_entry_read() {
+        let (sys, errors) = read::<RawSystem>("{ host: nas1.lan, sudo: [x], port: 2222 }");
+        let sys = sys.expect("the entry stays");
+        assert!(sys.sudo.invalid());
+        assert_eq!(sys.host.given().map(|h| h.value.as_str()), Some("nas1.lan"));
+        assert_eq!(sys.port.given().map(|p| p.value), Some(2222));
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        assert_eq!(errors[0].kind, DeErrorKind::Type);
+        assert_eq!(errors[0].span, Some(Span { offset: 18, len: 4 }));
+    }
+
+    #[test]
+    fn missing_and_empty_required_keys_are_reported_and_the_entry_kept() {
+        let (task, errors) = read::<RawSnapshotTask>("{ dataset: , recursive: true }");
+        let task = task.expect("the entry stays");
+        assert_eq!(task.system, Field::Invalid);
+        assert_eq!(task.dataset, Field::Invalid);
+        assert_eq!(task.recursive.given().map(|r| r.value), Some(true));
+        let messages: Vec<&str> = errors.iter().map(|e| e.message.as_str()).collect();
+        assert_eq!(messages, ["missing key `system`", "`dataset` has no value"]);
+    }
+
+    #[test]
+    fn yaml_1_1_booleans_get_a_hint() {
+        for (word, fix) in [
+            ("yes", "true"),
+            ("Off", "false"),
+            ("n", "false"),
+            ("ON", "true"),
+        ] {
+            let (sys, errors) = read::<RawSystem>(&format!("{{ host: h, sudo: {word} }}"));
+            assert!(sys.expect("entry").sudo.invalid());
+            assert_eq!(
+                errors[0].hint.as_deref(),
+                Some(format!("YAML 1.2 reads `{word}` as a string; write `{fix}`").as_str())
+            );
+        }
+        let (_, errors) = read::<RawSystem>("{ host: h, sudo: maybe }");
+        assert_eq!(errors[0].hint, None);
     }
 }

@@ -1,18 +1,26 @@
 //! Reading a config file: bytes → YAML node tree → raw entries, every problem collected.
 
-use std::path::Path;
+use std::io::Read;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use miette::NamedSource;
 
 use super::codes;
-use super::de::{Ctx, DeError, DeErrorKind, suggest};
+use super::de::{Ctx, DeError, DeErrorKind, Field, Sp, suggest};
 use super::node::{Kind, Node, ParseErrorKind, Span};
 use super::raw::{RawReplication, RawSnapshot, RawSnapshotTask, RawSystem};
 use crate::diag::{Problem, Source};
 
 /// Files larger than this are refused before parsing.
 pub const MAX_FILE_BYTES: usize = 64 * 1024 * 1024;
+
+/// The config file zfleet looks for in a directory.
+pub const DEFAULT_FILE: &str = "zfleet.yaml";
+
+/// What `-f -` reads, and how diagnostics name it.
+pub const STDIN: &str = "-";
+pub const STDIN_NAME: &str = "<stdin>";
 
 const SECTIONS: &[&str] = &[
     "project",
@@ -22,23 +30,33 @@ const SECTIONS: &[&str] = &[
     "replications",
 ];
 
-/// A named entry of a section, with the span of its name.
+/// A named entry of a section, with the span of its name. `raw` is `None` when the entry is
+/// not a mapping at all: it still exists for references, but has nothing to check.
 pub struct Named<T> {
     pub name: String,
     pub span: Span,
-    pub raw: T,
+    pub raw: Option<T>,
 }
 
-/// The config file as written, entries that failed to parse left out (their problems are in
-/// [`Document::problems`]).
+/// The config file as written. Problems found while reading it are in
+/// [`Document::problems`]; what they concern is marked invalid, not left out, so that
+/// references to it are not reported again.
 pub struct Document {
     pub source: Source,
     pub text: Arc<str>,
-    pub project: Option<(String, Span)>,
+    /// The directory relative paths in the config are read from: the config file's, or the
+    /// current one for a config read from stdin.
+    pub base: PathBuf,
+    pub project: Option<Field<Sp<String>>>,
     pub systems: Vec<Named<RawSystem>>,
     pub snapshot_tasks: Vec<Named<RawSnapshotTask>>,
     pub snapshots: Vec<(Span, RawSnapshot)>,
     pub replications: Vec<Named<RawReplication>>,
+    /// Whether the `systems` section is unusable (not a mapping): references to systems
+    /// cannot be checked.
+    pub systems_invalid: bool,
+    /// Whether the `snapshot_tasks` section is unusable.
+    pub snapshot_tasks_invalid: bool,
     pub problems: Vec<Problem>,
 }
 
@@ -57,15 +75,58 @@ impl Document {
     }
 }
 
-/// Reads `path`; a problem that stops everything (unreadable, not YAML) comes back as `Err`.
+/// How diagnostics name the config `-f` names, before it is read.
+pub fn display_name(path: &Path) -> String {
+    if path == Path::new(STDIN) {
+        STDIN_NAME.to_string()
+    } else {
+        config_file(path).display().to_string()
+    }
+}
+
+/// The file `-f PATH` means: PATH, or its zfleet.yaml for a directory.
+fn config_file(path: &Path) -> PathBuf {
+    if path.is_dir() {
+        path.join(DEFAULT_FILE)
+    } else {
+        path.to_path_buf()
+    }
+}
+
+/// Reads the config `-f` names: a file, `DIR/zfleet.yaml` for a directory, or stdin for `-`.
+/// A problem that stops everything (unreadable, not YAML) comes back as `Err`.
 pub fn read(path: &Path) -> Result<Document, Problem> {
-    let name = path.display().to_string();
-    let bytes = std::fs::read(path).map_err(|e| {
-        Problem::error(codes::IO, format!("cannot read {name}: {e}"))
-            .object(name.clone())
-            .help("pass the config file with -f FILE, or run zfleet where zfleet.yaml is")
+    if path == Path::new(STDIN) {
+        let mut bytes = Vec::new();
+        // One byte more than the limit is enough to refuse an oversized config.
+        let limit = MAX_FILE_BYTES as u64 + 1;
+        std::io::stdin()
+            .lock()
+            .take(limit)
+            .read_to_end(&mut bytes)
+            .map_err(|e| {
+                Problem::error(codes::IO, format!("cannot read the config from stdin: {e}"))
+                    .help("pipe the config into `zfleet -f -`, or pass a file with -f FILE")
+            })?;
+        return parse(STDIN_NAME, bytes);
+    }
+    let file = config_file(path);
+    let name = file.display().to_string();
+    let bytes = std::fs::read(&file).map_err(|e| {
+        if path.is_dir() && e.kind() == std::io::ErrorKind::NotFound {
+            Problem::error(
+                codes::IO,
+                format!("{} has no {DEFAULT_FILE}", path.display()),
+            )
+            .help("pass the config file itself with -f FILE")
+        } else {
+            Problem::error(codes::IO, format!("cannot read {name}: {e}"))
+                .help("pass the config file with -f FILE, or run zfleet where zfleet.yaml is")
+        }
     })?;
-    parse(&name, bytes)
+    let mut doc = parse(&name, bytes)?;
+    doc.base = file.parent().map(Path::to_path_buf).unwrap_or_default();
+    Ok(doc)
 }
 
 /// Parses config text that claims to come from `name`.
@@ -95,11 +156,14 @@ pub fn parse(name: &str, bytes: Vec<u8>) -> Result<Document, Problem> {
     let mut doc = Document {
         source,
         text: text.clone(),
+        base: PathBuf::new(),
         project: None,
         systems: Vec::new(),
         snapshot_tasks: Vec::new(),
         snapshots: Vec::new(),
         replications: Vec::new(),
+        systems_invalid: false,
+        snapshot_tasks_invalid: false,
         problems: Vec::new(),
     };
     if text.trim().is_empty()
@@ -130,16 +194,24 @@ pub fn parse(name: &str, bytes: Vec<u8>) -> Result<Document, Problem> {
     for (key, value) in entries {
         let section = key.key_text(&text);
         match section {
-            "project" => match ctx.parse::<String>(&value, Some(key.span)) {
-                Ok(p) => doc.project = Some((p, value.span)),
-                Err(e) => doc.problems.push(de_problem(&doc, e)),
-            },
-            "systems" => doc.systems = named_entries(&doc, &ctx, &key, value, &mut problems),
+            "project" => {
+                doc.project = ctx
+                    .parse::<Option<Field<Sp<String>>>>(&value, Some(key.span))
+                    .unwrap_or(Some(Field::Invalid))
+            }
+            "systems" => {
+                let entries = named_entries(&doc, &ctx, &key, value, &mut problems);
+                doc.systems_invalid = entries.is_none();
+                doc.systems = entries.unwrap_or_default();
+            }
             "snapshot_tasks" => {
-                doc.snapshot_tasks = named_entries(&doc, &ctx, &key, value, &mut problems)
+                let entries = named_entries(&doc, &ctx, &key, value, &mut problems);
+                doc.snapshot_tasks_invalid = entries.is_none();
+                doc.snapshot_tasks = entries.unwrap_or_default();
             }
             "replications" => {
-                doc.replications = named_entries(&doc, &ctx, &key, value, &mut problems)
+                doc.replications =
+                    named_entries(&doc, &ctx, &key, value, &mut problems).unwrap_or_default()
             }
             "snapshots" => match &value.kind {
                 Kind::Seq(items) => {
@@ -177,7 +249,7 @@ pub fn parse(name: &str, bytes: Vec<u8>) -> Result<Document, Problem> {
         }
     }
     doc.problems.append(&mut problems);
-    for e in ctx.unknown.into_inner() {
+    for e in ctx.errors.into_inner() {
         let p = de_problem(&doc, e);
         doc.problems.push(p);
     }
@@ -216,13 +288,14 @@ fn clamp(span: Span, len: usize) -> Span {
     }
 }
 
+/// The entries of a section; `None` when the section is not a mapping.
 fn named_entries<T: for<'de> serde::Deserialize<'de> + Send>(
     doc: &Document,
     ctx: &Ctx,
     key: &Node<'_>,
     value: Node<'_>,
     problems: &mut Vec<Problem>,
-) -> Vec<Named<T>> {
+) -> Option<Vec<Named<T>>> {
     let found = value.describe();
     match value.kind {
         // Many entries: deserialized, and their nodes freed, on every core.
@@ -234,18 +307,18 @@ fn named_entries<T: for<'de> serde::Deserialize<'de> + Send>(
                 let local = Ctx::new(ctx.source);
                 let mut local_problems = Vec::new();
                 let out = entries_of(doc, &local, &chunk, &mut local_problems);
-                (out, local_problems, local.unknown.into_inner())
+                (out, local_problems, local.errors.into_inner())
             });
             let mut out = Vec::with_capacity(count);
-            for (part, mut part_problems, unknown) in parts {
+            for (part, mut part_problems, errors) in parts {
                 out.extend(part);
                 problems.append(&mut part_problems);
-                ctx.unknown.borrow_mut().extend(unknown);
+                ctx.errors.borrow_mut().extend(errors);
             }
-            out
+            Some(out)
         }
-        Kind::Map(entries) => entries_of(doc, ctx, &entries, problems),
-        Kind::Null => Vec::new(),
+        Kind::Map(entries) => Some(entries_of(doc, ctx, &entries, problems)),
+        Kind::Null => Some(Vec::new()),
         _ => {
             problems.push(
                 doc.problem(
@@ -259,7 +332,7 @@ fn named_entries<T: for<'de> serde::Deserialize<'de> + Send>(
                     key.key_text(ctx.source)
                 )),
             );
-            Vec::new()
+            None
         }
     }
 }
@@ -273,14 +346,22 @@ fn entries_of<T: for<'de> serde::Deserialize<'de>>(
     let mut out = Vec::with_capacity(entries.len());
     for (k, v) in entries {
         let name = k.key_text(ctx.source);
-        match ctx.parse::<T>(v, Some(k.span)) {
-            Ok(raw) => out.push(Named {
-                name: name.to_string(),
-                span: k.span,
-                raw,
-            }),
-            Err(e) => problems.push(de_problem(doc, e).object(name)),
-        }
+        let before = ctx.errors.borrow().len();
+        let raw = match ctx.parse::<T>(v, Some(k.span)) {
+            Ok(raw) => Some(raw),
+            Err(e) => {
+                problems.push(de_problem(doc, e).object(name));
+                None
+            }
+        };
+        // The entry's other problems (bad values, unknown and missing keys) name it too.
+        let found = ctx.errors.borrow_mut().split_off(before);
+        problems.extend(found.into_iter().map(|e| de_problem(doc, e).object(name)));
+        out.push(Named {
+            name: name.to_string(),
+            span: k.span,
+            raw,
+        });
     }
     out
 }
@@ -288,7 +369,7 @@ fn entries_of<T: for<'de> serde::Deserialize<'de>>(
 /// Turns a deserialization error into a problem with its code, span and help.
 pub fn de_problem(doc: &Document, e: DeError) -> Problem {
     let span = e.span.map(|s| clamp(s, doc.text.len())).unwrap_or_default();
-    let (code, label, help) = match &e.kind {
+    let (code, label, mut help) = match &e.kind {
         DeErrorKind::UnknownKey {
             suggestion: Some(s),
             ..
@@ -318,5 +399,8 @@ pub fn de_problem(doc: &Document, e: DeError) -> Problem {
             "use one of the values listed".to_string(),
         ),
     };
+    if let Some(hint) = e.hint {
+        help = hint;
+    }
     doc.problem(code, span, e.message, label).help(help)
 }

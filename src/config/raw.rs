@@ -10,7 +10,7 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 use serde::de::{self, Deserializer, MapAccess, Visitor};
 
-use super::de::Sp;
+use super::de::{Field, Sp};
 
 /// Text that may be written as a number in YAML (`minute: 0`, `version: 25.10`).
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -50,35 +50,46 @@ pub struct RawConfig {
     pub replications: Option<BTreeMap<String, RawReplication>>,
 }
 
+/// Keys an entry of type `type_name` must have (the deserializer reports them missing and
+/// keeps the entry).
+pub fn required_keys(type_name: &str) -> &'static [&'static str] {
+    match type_name {
+        "RawSnapshotTask" | "RawSnapshot" | "RawTarget" => &["system", "dataset"],
+        "RawReplication" => &["sources", "target"],
+        "RawSource" => &["system", "datasets"],
+        _ => &[],
+    }
+}
+
 /// A TrueNAS system: `host` (SSH) or `simulator`.
 #[derive(Debug, Deserialize, JsonSchema)]
 #[schemars(deny_unknown_fields, rename = "System")]
 pub struct RawSystem {
     /// Host name or address for SSH, or a `Host` alias of `~/.ssh/config`.
-    pub host: Option<Sp<String>>,
+    pub host: Option<Field<Sp<String>>>,
     /// SSH port (default 22 or from `~/.ssh/config`).
-    pub port: Option<Sp<u16>>,
+    pub port: Option<Field<Sp<u16>>>,
     /// SSH user (default `root`; the uid-950 admin `truenas_admin` works without sudo).
-    pub user: Option<Sp<String>>,
+    pub user: Option<Field<Sp<String>>>,
     /// Private key file (default: `~/.ssh/config`, the agent, then `~/.ssh/id_*`).
-    pub identity_file: Option<Sp<String>>,
+    pub identity_file: Option<Field<Sp<String>>>,
     /// Pinned host key fingerprint, `SHA256:...` as `ssh-keygen -lf` prints it.
-    pub host_key: Option<Sp<String>>,
+    pub host_key: Option<Field<Sp<String>>>,
     /// known_hosts file to verify the host key against (default `~/.ssh/known_hosts`).
-    pub known_hosts: Option<Sp<String>>,
+    pub known_hosts: Option<Field<Sp<String>>>,
     /// Address other systems use to reach this one for replication (default: `host`).
-    pub replication_address: Option<Sp<String>>,
+    pub replication_address: Option<Field<Sp<String>>>,
     /// Run `midclt` through `sudo -n` (needs passwordless sudo for the user).
-    pub sudo: Option<Sp<bool>>,
+    pub sudo: Option<Field<Sp<bool>>>,
     /// An embedded simulated TrueNAS instead of a real one.
-    pub simulator: Option<Sp<RawSimulator>>,
+    pub simulator: Option<Field<Sp<RawSimulator>>>,
     /// Time allowed for the TCP connection, the SSH handshake and authentication, each:
     /// seconds (`30`) or with a unit (`30s`, `2m`). Default 15 s, or `ConnectTimeout` of
     /// `~/.ssh/config`; `--connect-timeout` overrides it.
-    pub connect_timeout: Option<Sp<Text>>,
+    pub connect_timeout: Option<Field<Sp<Text>>>,
     /// Time allowed for one round of up to 16 concurrent `midclt` calls: seconds (`120`) or
     /// with a unit (`2m`). Default 90 s; `--timeout` overrides it.
-    pub timeout: Option<Sp<Text>>,
+    pub timeout: Option<Field<Sp<Text>>>,
 }
 
 /// An embedded simulated TrueNAS system.
@@ -87,9 +98,9 @@ pub struct RawSystem {
 #[schemars(deny_unknown_fields, rename = "Simulator")]
 pub struct RawSimulator {
     /// Seed fixture (YAML), relative to this config file.
-    pub fixture: Option<Sp<String>>,
+    pub fixture: Option<Field<Sp<String>>>,
     /// TrueNAS version to simulate: `13.0`, `13.3`, `24.04`, `24.10`, `25.04` or `25.10`.
-    pub version: Option<Sp<Text>>,
+    pub version: Option<Field<Sp<Text>>>,
 }
 
 /// A periodic snapshot task.
@@ -97,23 +108,23 @@ pub struct RawSimulator {
 #[schemars(deny_unknown_fields, rename = "SnapshotTask")]
 pub struct RawSnapshotTask {
     /// The system (a key of `systems`) the task runs on.
-    pub system: Sp<String>,
+    pub system: Field<Sp<String>>,
     /// Dataset or zvol to snapshot, e.g. `tank/data`.
-    pub dataset: Sp<String>,
+    pub dataset: Field<Sp<String>>,
     /// Also snapshot every child dataset (default false).
-    pub recursive: Option<Sp<bool>>,
+    pub recursive: Option<Field<Sp<bool>>>,
     /// Child datasets to leave out of a recursive task.
-    pub exclude: Option<Sp<Vec<Sp<String>>>>,
+    pub exclude: Option<Field<Sp<Vec<Sp<String>>>>>,
     /// When to take snapshots (default `hourly`).
-    pub schedule: Option<Sp<RawSchedule>>,
+    pub schedule: Option<Field<Sp<RawSchedule>>>,
     /// How long to keep snapshots: `2 weeks`, `36 hours`, `6 months` (default `2 weeks`).
-    pub lifetime: Option<Sp<Text>>,
+    pub lifetime: Option<Field<Sp<Text>>>,
     /// strftime naming schema (default `auto-%Y-%m-%d_%H-%M`).
-    pub naming_schema: Option<Sp<String>>,
+    pub naming_schema: Option<Field<Sp<String>>>,
     /// Take snapshots even when nothing changed (default true).
-    pub allow_empty: Option<Sp<bool>>,
+    pub allow_empty: Option<Field<Sp<bool>>>,
     /// Default true.
-    pub enabled: Option<Sp<bool>>,
+    pub enabled: Option<Field<Sp<bool>>>,
 }
 
 /// A one-time manual snapshot, taken once if no snapshot matches the naming schema yet.
@@ -121,15 +132,15 @@ pub struct RawSnapshotTask {
 #[schemars(deny_unknown_fields, rename = "Snapshot")]
 pub struct RawSnapshot {
     /// The system (a key of `systems`).
-    pub system: Sp<String>,
+    pub system: Field<Sp<String>>,
     /// Dataset to snapshot.
-    pub dataset: Sp<String>,
+    pub dataset: Field<Sp<String>>,
     /// strftime naming schema (default `manual-%Y-%m-%d_%H-%M`).
-    pub naming_schema: Option<Sp<String>>,
+    pub naming_schema: Option<Field<Sp<String>>>,
     /// Snapshot child datasets too (default false).
-    pub recursive: Option<Sp<bool>>,
+    pub recursive: Option<Field<Sp<bool>>>,
     /// Child datasets to leave out of a recursive snapshot.
-    pub exclude: Option<Sp<Vec<Sp<String>>>>,
+    pub exclude: Option<Field<Sp<Vec<Sp<String>>>>>,
 }
 
 /// A replication: several sources, possibly on several systems, into one target.
@@ -137,46 +148,46 @@ pub struct RawSnapshot {
 #[schemars(deny_unknown_fields, rename = "Replication")]
 pub struct RawReplication {
     /// Where snapshots come from.
-    pub sources: Sp<Vec<Sp<RawSource>>>,
+    pub sources: Field<Sp<Vec<Sp<RawSource>>>>,
     /// Where they go.
-    pub target: Sp<RawTarget>,
+    pub target: Field<Sp<RawTarget>>,
     /// Replicate child datasets too (default false).
-    pub recursive: Option<Sp<bool>>,
+    pub recursive: Option<Field<Sp<bool>>>,
     /// Child datasets to leave out of a recursive replication.
-    pub exclude: Option<Sp<Vec<Sp<String>>>>,
+    pub exclude: Option<Field<Sp<Vec<Sp<String>>>>>,
     /// `push` (the task runs on each source system, default) or `pull` (on the target).
-    pub direction: Option<Sp<RawDirection>>,
+    pub direction: Option<Field<Sp<RawDirection>>>,
     /// `ssh`, `ssh+netcat` or `local`; derived when omitted (`local` when source and target
     /// are the same system, else `ssh`).
-    pub transport: Option<Sp<RawTransport>>,
+    pub transport: Option<Field<Sp<RawTransport>>>,
     /// When to run: a schedule (default weekly, Sunday 00:00), `manual` (only on demand), or
     /// `with_snapshot_tasks` (right after the bound snapshot tasks; push only).
-    pub schedule: Option<Sp<RawSchedule>>,
+    pub schedule: Option<Field<Sp<RawSchedule>>>,
     /// Snapshot retention on the target: `source` (default), `none`, or `{custom: 4 weeks}`.
-    pub retention: Option<Sp<RawRetention>>,
+    pub retention: Option<Field<Sp<RawRetention>>>,
     /// Target `readonly` policy: `set` (default), `require` or `ignore`.
-    pub readonly: Option<Sp<RawReadonly>>,
+    pub readonly: Option<Field<Sp<RawReadonly>>>,
     /// Allow replicating from scratch when the target has snapshots the source lacks; this
     /// destroys the target's data (default false).
-    pub allow_from_scratch: Option<Sp<bool>>,
+    pub allow_from_scratch: Option<Field<Sp<bool>>>,
     /// Keep source snapshots that have not been replicated yet (default false; push only).
-    pub hold_pending_snapshots: Option<Sp<bool>>,
+    pub hold_pending_snapshots: Option<Field<Sp<bool>>>,
     /// Send dataset properties (default true).
-    pub properties: Option<Sp<bool>>,
+    pub properties: Option<Field<Sp<bool>>>,
     /// Properties not to send.
-    pub properties_exclude: Option<Sp<Vec<Sp<String>>>>,
+    pub properties_exclude: Option<Field<Sp<Vec<Sp<String>>>>>,
     /// Properties to override on the target.
-    pub properties_override: Option<Sp<BTreeMap<String, Text>>>,
+    pub properties_override: Option<Field<Sp<BTreeMap<String, Text>>>>,
     /// Stream compression for `ssh`: `lz4`, `pigz` or `plzip` (default none).
-    pub compression: Option<Sp<RawCompression>>,
+    pub compression: Option<Field<Sp<RawCompression>>>,
     /// Bandwidth limit for `ssh`: bytes per second, or `10 MiB/s`, `500 KB/s`.
-    pub speed_limit: Option<Sp<Text>>,
+    pub speed_limit: Option<Field<Sp<Text>>>,
     /// Retries before the run fails (default 5).
-    pub retries: Option<Sp<u32>>,
+    pub retries: Option<Field<Sp<u32>>>,
     /// Default true.
-    pub enabled: Option<Sp<bool>>,
+    pub enabled: Option<Field<Sp<bool>>>,
     /// Start a run right after `apply` creates or changes the task (default false).
-    pub run_on_apply: Option<Sp<bool>>,
+    pub run_on_apply: Option<Field<Sp<bool>>>,
 }
 
 /// One source system of a replication.
@@ -184,13 +195,13 @@ pub struct RawReplication {
 #[schemars(deny_unknown_fields, rename = "Source")]
 pub struct RawSource {
     /// The system (a key of `systems`).
-    pub system: Sp<String>,
+    pub system: Field<Sp<String>>,
     /// Datasets to replicate from this system.
-    pub datasets: Sp<Vec<Sp<String>>>,
+    pub datasets: Field<Sp<Vec<Sp<String>>>>,
     /// Snapshot tasks (keys of `snapshot_tasks`, on this system) whose snapshots are sent.
-    pub snapshot_tasks: Option<Sp<Vec<Sp<String>>>>,
+    pub snapshot_tasks: Option<Field<Sp<Vec<Sp<String>>>>>,
     /// Naming schema(s) of other snapshots to send, e.g. `manual-%Y-%m-%d_%H-%M`.
-    pub naming_schema: Option<Sp<OneOrMany>>,
+    pub naming_schema: Option<Field<Sp<OneOrMany>>>,
 }
 
 /// Where a replication writes.
@@ -198,9 +209,9 @@ pub struct RawSource {
 #[schemars(deny_unknown_fields, rename = "Target")]
 pub struct RawTarget {
     /// The system (a key of `systems`).
-    pub system: Sp<String>,
+    pub system: Field<Sp<String>>,
     /// Dataset to receive into; created by the first run.
-    pub dataset: Sp<String>,
+    pub dataset: Field<Sp<String>>,
 }
 
 /// A single string or a list of strings.

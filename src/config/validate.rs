@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use super::codes as c;
-use super::de::{Sp, suggest};
+use super::de::{Field, OptField, Sp, suggest};
 use super::load::{Document, Named};
 use super::node::Span;
 use super::raw::{self, RawSchedule, RawScheduleMap};
@@ -25,13 +25,14 @@ pub const SIM_VERSIONS: &[&str] = &["13.0", "13.3", "24.04", "24.10", "25.04", "
 /// Default naming schema of one-time snapshots.
 pub const DEFAULT_MANUAL_SCHEMA: &str = "manual-%Y-%m-%d_%H-%M";
 
-/// Validates `doc` (read from `path`) into the model; all problems at once.
-pub fn validate(doc: &Document, path: &Path) -> (Config, Vec<Problem>) {
+/// Validates `doc` into the model; all problems at once. Entries with a problem are left out
+/// of the model, and checks that need a value that has a problem are skipped.
+pub fn validate(doc: &Document) -> (Config, Vec<Problem>) {
     let mut v = Validator {
         doc,
         problems: Vec::new(),
     };
-    let config = v.config(path);
+    let config = v.config();
     (config, v.problems)
 }
 
@@ -86,9 +87,9 @@ impl<'d> Validator<'d> {
         out
     }
 
-    fn config(&mut self, path: &Path) -> Config {
+    fn config(&mut self) -> Config {
         let project = self.project();
-        let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
+        let base = self.doc.base.clone();
         let systems = self.systems(&base, &project);
         let snapshot_tasks = self.snapshot_tasks(&systems);
         let snapshots = self.snapshots(&systems);
@@ -103,13 +104,17 @@ impl<'d> Validator<'d> {
     }
 
     fn project(&mut self) -> String {
-        let Some((name, span)) = self.doc.project.clone() else {
-            let p = Problem::error(c::PROJECT, "the config has no `project`")
-                .with_source(self.doc.source.clone())
-                .at(Span { offset: 0, len: 0 }, "add it here")
-                .help("add `project: <name>` (e.g. `project: homelab`): zfleet marks what it manages on the systems with it");
-            self.problems.push(p);
-            return "default".into();
+        let (name, span) = match &self.doc.project {
+            Some(Field::Ok(p)) => (p.value.clone(), p.span),
+            Some(Field::Invalid) => return "default".into(),
+            None => {
+                let p = Problem::error(c::PROJECT, "the config has no `project`")
+                    .with_source(self.doc.source.clone())
+                    .at(Span { offset: 0, len: 0 }, "add it here")
+                    .help("add `project: <name>` (e.g. `project: homelab`): zfleet marks what it manages on the systems with it");
+                self.problems.push(p);
+                return "default".into();
+            }
         };
         let ok = !name.is_empty()
             && name.len() <= 64
@@ -132,67 +137,47 @@ impl<'d> Validator<'d> {
     fn systems(&mut self, base: &Path, project: &str) -> BTreeMap<String, System> {
         let mut out = BTreeMap::new();
         for Named { name, span, raw } in &self.doc.systems {
+            let Some(raw) = raw else { continue };
             let kind = match (&raw.host, &raw.simulator) {
                 (Some(host), None) => {
-                    if let Some(k) = &raw.host_key {
+                    if let Some(k) = raw.host_key.given() {
                         self.host_key(k);
                     }
-                    SystemKind::Ssh(SshSystem {
-                        host: host.value.clone(),
-                        port: raw.port.as_ref().map(|p| p.value),
-                        user: raw.user.as_ref().map(|u| u.value.clone()),
-                        identity_file: raw.identity_file.as_ref().map(|f| expand_home(&f.value)),
-                        host_key: raw.host_key.as_ref().map(|k| k.value.clone()),
-                        known_hosts: raw.known_hosts.as_ref().map(|f| expand_home(&f.value)),
-                        replication_address: raw
-                            .replication_address
-                            .as_ref()
-                            .map(|a| a.value.clone()),
-                        sudo: raw.sudo.as_ref().is_some_and(|s| s.value),
+                    host.ok().map(|host| {
+                        SystemKind::Ssh(SshSystem {
+                            host: host.value.clone(),
+                            port: raw.port.given().map(|p| p.value),
+                            user: raw.user.given().map(|u| u.value.clone()),
+                            identity_file: raw.identity_file.given().map(|f| expand_home(&f.value)),
+                            host_key: raw.host_key.given().map(|k| k.value.clone()),
+                            known_hosts: raw.known_hosts.given().map(|f| expand_home(&f.value)),
+                            replication_address: raw
+                                .replication_address
+                                .given()
+                                .map(|a| a.value.clone()),
+                            sudo: raw.sudo.given().is_some_and(|s| s.value),
+                        })
                     })
                 }
                 (None, Some(sim)) => {
-                    let ssh_only: [(&str, Option<Span>); 6] = [
-                        ("port", raw.port.as_ref().map(|x| x.span)),
-                        ("user", raw.user.as_ref().map(|x| x.span)),
-                        ("identity_file", raw.identity_file.as_ref().map(|x| x.span)),
-                        ("host_key", raw.host_key.as_ref().map(|x| x.span)),
-                        ("known_hosts", raw.known_hosts.as_ref().map(|x| x.span)),
-                        ("sudo", raw.sudo.as_ref().map(|x| x.span)),
-                    ];
-                    for (key, span) in ssh_only {
-                        if let Some(span) = span {
-                            self.err(
-                                c::SYSTEM_KIND,
-                                span,
-                                format!("`{key}` has no meaning for a simulated system"),
-                                "SSH setting",
-                                "remove it, or replace `simulator` with `host` to reach a real system",
-                            );
-                        }
-                    }
-                    let version = sim.version.as_ref().map(|v| {
-                        if !SIM_VERSIONS.contains(&v.value.0.as_str()) {
-                            self.err(
-                                c::SIM_VERSION,
-                                v.span,
-                                format!("the simulator has no TrueNAS version `{}`", v.value.0),
-                                "version",
-                                format!("use one of {}", SIM_VERSIONS.join(", ")),
-                            );
-                        }
-                        v.value.0.clone()
-                    });
-                    SystemKind::Simulator(SimSystem {
-                        fixture: sim.fixture.as_ref().map(|f| base.join(&f.value)),
-                        version,
-                        state_file: sim_state_dir(base, project).join(format!("{name}.json")),
+                    self.ssh_only(raw);
+                    sim.ok().map(|sim| {
+                        SystemKind::Simulator(SimSystem {
+                            fixture: sim.fixture.given().map(|f| fixture_path(base, &f.value)),
+                            version: self.sim_version(sim),
+                            state_file: sim_state_dir(base, project).join(format!("{name}.json")),
+                        })
                     })
                 }
-                (Some(host), Some(_)) => {
+                (Some(host), Some(sim)) => {
+                    let at = host
+                        .ok()
+                        .map(|h| h.span)
+                        .or(sim.ok().map(|s| s.span))
+                        .unwrap_or(*span);
                     self.err(
                         c::SYSTEM_KIND,
-                        host.span,
+                        at,
                         format!("system `{name}` has both `host` and `simulator`"),
                         "host",
                         "a system is either reached over SSH (`host`) or simulated (`simulator`), not both",
@@ -210,8 +195,12 @@ impl<'d> Validator<'d> {
                     continue;
                 }
             };
-            let connect_timeout = self.timeout(raw.connect_timeout.as_ref());
-            let timeout = self.timeout(raw.timeout.as_ref());
+            let connect_timeout = self.timeout(raw.connect_timeout.given());
+            let timeout = self.timeout(raw.timeout.given());
+            // A system with a bad value is reported already; the model gets only sound ones.
+            let (Some(kind), false) = (kind, system_has_invalid(raw)) else {
+                continue;
+            };
             out.insert(
                 name.clone(),
                 System {
@@ -242,6 +231,43 @@ impl<'d> Validator<'d> {
         }
     }
 
+    /// SSH settings on a simulated system.
+    fn ssh_only(&mut self, raw: &raw::RawSystem) {
+        let ssh_only: [(&str, Option<Span>); 6] = [
+            ("port", raw.port.given().map(|x| x.span)),
+            ("user", raw.user.given().map(|x| x.span)),
+            ("identity_file", raw.identity_file.given().map(|x| x.span)),
+            ("host_key", raw.host_key.given().map(|x| x.span)),
+            ("known_hosts", raw.known_hosts.given().map(|x| x.span)),
+            ("sudo", raw.sudo.given().map(|x| x.span)),
+        ];
+        for (key, span) in ssh_only {
+            if let Some(span) = span {
+                self.err(
+                    c::SYSTEM_KIND,
+                    span,
+                    format!("`{key}` has no meaning for a simulated system"),
+                    "SSH setting",
+                    "remove it, or replace `simulator` with `host` to reach a real system",
+                );
+            }
+        }
+    }
+
+    fn sim_version(&mut self, sim: &Sp<raw::RawSimulator>) -> Option<String> {
+        let v = sim.version.given()?;
+        if !SIM_VERSIONS.contains(&v.value.0.as_str()) {
+            self.err(
+                c::SIM_VERSION,
+                v.span,
+                format!("the simulator has no TrueNAS version `{}`", v.value.0),
+                "version",
+                format!("use one of {}", SIM_VERSIONS.join(", ")),
+            );
+        }
+        Some(v.value.0.clone())
+    }
+
     fn host_key(&mut self, key: &Sp<String>) {
         let ok = key.value.strip_prefix("SHA256:").is_some_and(|b64| {
             (43..=44).contains(&b64.len())
@@ -262,7 +288,8 @@ impl<'d> Validator<'d> {
 
     /// Checks that `system` names a system; suggests the closest one if not.
     fn system_ref(&mut self, systems: &BTreeMap<String, System>, system: &Sp<String>) -> bool {
-        if systems.contains_key(&system.value)
+        if self.doc.systems_invalid
+            || systems.contains_key(&system.value)
             || self.doc.systems.iter().any(|s| s.name == system.value)
         {
             return true;
@@ -373,21 +400,23 @@ impl<'d> Validator<'d> {
     }
 
     /// Exclude rules shared by snapshot tasks and one-time snapshots.
+    /// `recursive` and `dataset` are `None` when their values are bad: the checks that need
+    /// them are skipped.
     fn excludes(
         &mut self,
-        exclude: &Option<Sp<Vec<Sp<String>>>>,
-        recursive: bool,
-        dataset: &str,
+        exclude: &Option<Field<Sp<Vec<Sp<String>>>>>,
+        recursive: Option<bool>,
+        dataset: Option<&str>,
         not_recursive: &str,
         not_child: &str,
     ) -> Vec<String> {
-        let Some(list) = exclude else {
+        let Some(list) = exclude.given() else {
             return Vec::new();
         };
         if list.value.is_empty() {
             return Vec::new();
         }
-        if !recursive {
+        if recursive == Some(false) {
             self.err(
                 c::EXCLUDE_NOT_RECURSIVE,
                 list.span,
@@ -401,7 +430,9 @@ impl<'d> Validator<'d> {
             if !self.dataset(e) {
                 continue;
             }
-            if !is_below(&e.value, dataset) {
+            if let Some(dataset) = dataset
+                && !is_below(&e.value, dataset)
+            {
                 self.err(
                     c::EXCLUDE_NOT_CHILD,
                     e.span,
@@ -421,50 +452,57 @@ impl<'d> Validator<'d> {
     ) -> BTreeMap<String, SnapshotTask> {
         let doc = self.doc;
         let tasks = self.each(&doc.snapshot_tasks, |v, Named { name, raw, .. }| {
-            v.system_ref(systems, &raw.system);
-            v.dataset(&raw.dataset);
+            let raw = raw.as_ref()?;
+            let system = raw.system.ok();
+            if let Some(s) = system {
+                v.system_ref(systems, s);
+            }
+            let dataset = raw.dataset.ok().filter(|d| v.dataset(d));
             let recursive = flag(&raw.recursive, false);
             let exclude = v.excludes(
                 &raw.exclude,
                 recursive,
-                &raw.dataset.value,
+                dataset.map(|d| d.value.as_str()),
                 "Excluding datasets is not necessary for non-recursive periodic snapshot tasks",
                 "Excluded dataset should be a child or other descendant of the selected dataset",
             );
             let schedule = match &raw.schedule {
-                Some(s) => v.schedule(s),
+                Some(Field::Ok(s)) => v.schedule(s),
+                Some(Field::Invalid) => None,
                 None => schedule::resolve_text("hourly").ok(),
             };
             let lifetime = match &raw.lifetime {
-                Some(l) => v.lifetime(l),
+                Some(Field::Ok(l)) => v.lifetime(l),
+                Some(Field::Invalid) => None,
                 None => Some(Lifetime {
                     value: 2,
                     unit: LifetimeUnit::Week,
                 }),
             };
             let naming_schema = match &raw.naming_schema {
-                Some(s) => {
+                Some(Field::Ok(s)) => {
                     v.naming_schema(s);
-                    s.value.clone()
+                    Some(s.value.clone())
                 }
-                None => DEFAULT_NAMING_SCHEMA.to_string(),
+                Some(Field::Invalid) => None,
+                None => Some(DEFAULT_NAMING_SCHEMA.to_string()),
             };
-            let (Some(schedule), Some(lifetime)) = (schedule, lifetime) else {
+            if raw.exclude.invalid() {
                 return None;
-            };
+            }
             Some((
                 name.clone(),
                 SnapshotTask {
                     name: name.clone(),
-                    system: raw.system.value.clone(),
-                    dataset: raw.dataset.value.clone(),
-                    recursive,
+                    system: system?.value.clone(),
+                    dataset: dataset?.value.clone(),
+                    recursive: recursive?,
                     exclude,
-                    lifetime,
-                    naming_schema,
-                    schedule,
-                    allow_empty: flag(&raw.allow_empty, true),
-                    enabled: flag(&raw.enabled, true),
+                    lifetime: lifetime?,
+                    naming_schema: naming_schema?,
+                    schedule: schedule?,
+                    allow_empty: flag(&raw.allow_empty, true)?,
+                    enabled: flag(&raw.enabled, true)?,
                 },
             ))
         });
@@ -475,26 +513,38 @@ impl<'d> Validator<'d> {
         let mut out: Vec<Snapshot> = Vec::new();
         let mut seen = BTreeSet::new();
         for (span, raw) in &self.doc.snapshots {
-            self.system_ref(systems, &raw.system);
-            self.dataset(&raw.dataset);
+            let system = raw.system.ok();
+            if let Some(s) = system {
+                self.system_ref(systems, s);
+            }
+            let dataset = raw.dataset.ok();
+            if let Some(d) = dataset {
+                self.dataset(d);
+            }
             let recursive = flag(&raw.recursive, false);
             self.excludes(
                 &raw.exclude,
                 recursive,
-                &raw.dataset.value,
+                dataset.map(|d| d.value.as_str()),
                 "This option has no sense for non-recursive snapshots",
                 "Excluded dataset should be a child or other descendant of the selected dataset",
             );
             let naming_schema = match &raw.naming_schema {
-                Some(s) => {
+                Some(Field::Ok(s)) => {
                     self.naming_schema(s);
-                    s.value.clone()
+                    Some(s.value.clone())
                 }
-                None => DEFAULT_MANUAL_SCHEMA.to_string(),
+                Some(Field::Invalid) => None,
+                None => Some(DEFAULT_MANUAL_SCHEMA.to_string()),
+            };
+            let (Some(system), Some(dataset), Some(naming_schema)) =
+                (system, dataset, naming_schema)
+            else {
+                continue;
             };
             let key = (
-                raw.system.value.clone(),
-                raw.dataset.value.clone(),
+                system.value.clone(),
+                dataset.value.clone(),
                 naming_schema.clone(),
             );
             if !seen.insert(key) {
@@ -503,16 +553,19 @@ impl<'d> Validator<'d> {
                     *span,
                     format!(
                         "the snapshot of `{}` on `{}` with schema `{naming_schema}` is listed twice",
-                        raw.dataset.value, raw.system.value
+                        dataset.value, system.value
                     ),
                     "second entry",
                     "remove one of the two entries",
                 );
                 continue;
             }
+            let (Some(recursive), false) = (recursive, raw.exclude.invalid()) else {
+                continue;
+            };
             out.push(Snapshot {
-                system: raw.system.value.clone(),
-                dataset: raw.dataset.value.clone(),
+                system: system.value.clone(),
+                dataset: dataset.value.clone(),
                 naming_schema,
                 recursive,
             });
@@ -527,164 +580,220 @@ impl<'d> Validator<'d> {
     ) -> BTreeMap<String, Replication> {
         let doc = self.doc;
         let checked = self.each(&doc.replications, |v, entry| {
-            let Named { name, raw, span } = entry;
-            v.replication(name, *span, raw, systems, tasks)
-                .map(|r| (entry, r))
+            let Named { name, raw, .. } = entry;
+            v.replication(name, raw.as_ref()?, systems, tasks)
+                .map(|r| (name.clone(), r))
         });
+        self.target_conflicts();
+        checked.into_iter().collect()
+    }
+
+    /// Two replications writing into one dataset; every replication whose target is readable
+    /// takes part, whatever its other problems.
+    fn target_conflicts(&mut self) {
+        let doc = self.doc;
         let mut targets: BTreeMap<(&str, &str), &str> = BTreeMap::new();
-        for (Named { name, raw, .. }, r) in &checked {
-            let (system, dataset) = (r.target.system.as_str(), r.target.dataset.as_str());
-            match targets.get(&(system, dataset)) {
+        for Named { name, raw, .. } in &doc.replications {
+            let Some(target) = raw.as_ref().and_then(|r| r.target.ok()) else {
+                continue;
+            };
+            let (Some(system), Some(dataset)) = (target.system.ok(), target.dataset.ok()) else {
+                continue;
+            };
+            if validate_name(&dataset.value).is_err() {
+                continue;
+            }
+            match targets.get(&(system.value.as_str(), dataset.value.as_str())) {
                 Some(other) => self.err(
                     c::TARGET_CONFLICT,
-                    raw.target.value.dataset.span,
+                    dataset.span,
                     format!(
-                        "replications `{other}` and `{name}` both write into `{dataset}` on `{system}`"
+                        "replications `{other}` and `{name}` both write into `{}` on `{}`",
+                        dataset.value, system.value
                     ),
                     "target dataset",
                     "give each replication its own target dataset, e.g. backup/<replication name>",
                 ),
                 None => {
-                    targets.insert((system, dataset), name);
+                    targets.insert((&system.value, &dataset.value), name);
                 }
             }
         }
-        drop(targets);
-        checked
-            .into_iter()
-            .map(|(entry, r)| (entry.name.clone(), r))
-            .collect()
     }
 
+    /// Checks one replication. Values with a problem are `None` here: the checks that need
+    /// them are skipped, and the replication stays out of the model.
     fn replication(
         &mut self,
         name: &str,
-        span: Span,
         raw: &raw::RawReplication,
         systems: &BTreeMap<String, System>,
         tasks: &BTreeMap<String, SnapshotTask>,
     ) -> Option<Replication> {
-        let direction = match raw.direction.as_ref().map(|d| d.value) {
-            Some(raw::RawDirection::Pull) => Direction::Pull,
-            _ => Direction::Push,
+        let direction = match &raw.direction {
+            None => Some(Direction::Push),
+            Some(Field::Ok(d)) if d.value == raw::RawDirection::Pull => Some(Direction::Pull),
+            Some(Field::Ok(_)) => Some(Direction::Push),
+            Some(Field::Invalid) => None,
         };
         let recursive = flag(&raw.recursive, false);
         let enabled = flag(&raw.enabled, true);
         let hold_pending_snapshots = flag(&raw.hold_pending_snapshots, false);
-        let target = &raw.target.value;
-        self.system_ref(systems, &target.system);
-        self.dataset(&target.dataset);
+        let target = raw.target.ok();
+        let target_system = target.and_then(|t| t.system.ok());
+        let target_dataset = target.and_then(|t| t.dataset.ok());
+        if let Some(s) = target_system {
+            self.system_ref(systems, s);
+        }
+        if let Some(d) = target_dataset {
+            self.dataset(d);
+        }
 
-        if raw.sources.value.is_empty() {
+        let source_list = raw.sources.ok();
+        if let Some(list) = source_list.filter(|l| l.value.is_empty()) {
             self.err(
                 c::NO_SOURCES,
-                raw.sources.span,
+                list.span,
                 format!("replication `{name}` has no sources"),
                 "sources",
                 "add `- { system: nas1, datasets: [tank/data], snapshot_tasks: [...] }`",
             );
         }
+        // Whether every source could be read completely; if not, the replication is not
+        // modelled and checks over all sources are skipped.
+        let mut sources_sound = source_list.is_some();
         let mut sources = Vec::new();
         let mut source_systems: BTreeMap<&str, Span> = BTreeMap::new();
         let mut all_datasets: Vec<(String, String)> = Vec::new();
-        let mut bound_any = true;
-        for src in &raw.sources.value {
-            let src = &src.value;
-            self.system_ref(systems, &src.system);
-            if source_systems
-                .insert(src.system.value.as_str(), src.system.span)
-                .is_some()
-            {
-                self.err(
-                    c::DUPLICATE_SOURCE,
-                    src.system.span,
-                    format!(
-                        "system `{}` is a source of `{name}` twice",
-                        src.system.value
-                    ),
-                    "second source on this system",
-                    "list all of a system's datasets in one source entry",
-                );
+        let mut bound_any = Some(true);
+        for src_sp in source_list.map(|l| l.value.as_slice()).unwrap_or_default() {
+            let src = &src_sp.value;
+            let system = src.system.ok();
+            let source_span = system.map_or(src_sp.span, |s| s.span);
+            if let Some(system) = system {
+                self.system_ref(systems, system);
+                if source_systems
+                    .insert(system.value.as_str(), system.span)
+                    .is_some()
+                {
+                    self.err(
+                        c::DUPLICATE_SOURCE,
+                        system.span,
+                        format!("system `{}` is a source of `{name}` twice", system.value),
+                        "second source on this system",
+                        "list all of a system's datasets in one source entry",
+                    );
+                }
             }
-            if src.datasets.value.is_empty() {
+            let listed = src.datasets.ok();
+            if let Some(list) = listed.filter(|l| l.value.is_empty()) {
                 self.err(
                     c::NO_SOURCES,
-                    src.datasets.span,
+                    list.span,
                     "a source needs at least one dataset",
                     "datasets",
                     "add `datasets: [pool/dataset]`",
                 );
             }
             let mut datasets = Vec::new();
-            for ds in &src.datasets.value {
+            for ds in listed.map(|l| l.value.as_slice()).unwrap_or_default() {
                 if self.dataset(ds) {
                     datasets.push(ds.value.clone());
-                    all_datasets.push((src.system.value.clone(), ds.value.clone()));
-                }
-            }
-            let naming_schemas: Vec<String> =
-                match src.naming_schema.as_ref().map(|n| (&n.value, n.span)) {
-                    None => Vec::new(),
-                    Some((raw::OneOrMany::One(s), span)) => vec![self.schema_at(s, span)],
-                    Some((raw::OneOrMany::Many(list), span)) => {
-                        list.iter().map(|s| self.schema_at(s, span)).collect()
+                    if let Some(system) = system {
+                        all_datasets.push((system.value.clone(), ds.value.clone()));
                     }
-                };
-            let task_refs = src
-                .snapshot_tasks
-                .as_ref()
-                .map(|t| t.value.as_slice())
-                .unwrap_or_default();
-            let mut task_names = Vec::new();
-            for t in task_refs {
-                task_names.push(t.value.clone());
-                self.bound_task(name, t, src, &datasets, recursive, enabled, raw, tasks);
-            }
-            if direction == Direction::Pull {
-                if let Some(list) = src.snapshot_tasks.as_ref().filter(|l| !l.value.is_empty()) {
-                    self.err(
-                        c::PULL_TASKS,
-                        list.span,
-                        "Pull replication can't be bound to a periodic snapshot task",
-                        "snapshot_tasks",
-                        "a pull replication runs on the target; name the source snapshots with `naming_schema` instead",
-                    );
                 }
-                if naming_schemas.is_empty() {
+            }
+            let naming_schemas: Option<Vec<String>> = match &src.naming_schema {
+                None => Some(Vec::new()),
+                Some(Field::Invalid) => None,
+                Some(Field::Ok(n)) => Some(match &n.value {
+                    raw::OneOrMany::One(s) => vec![self.schema_at(s, n.span)],
+                    raw::OneOrMany::Many(list) => {
+                        list.iter().map(|s| self.schema_at(s, n.span)).collect()
+                    }
+                }),
+            };
+            let task_refs: Option<&[Sp<String>]> = match &src.snapshot_tasks {
+                None => Some(&[]),
+                Some(Field::Invalid) => None,
+                Some(Field::Ok(t)) => Some(t.value.as_slice()),
+            };
+            let mut task_names = Vec::new();
+            for t in task_refs.unwrap_or_default() {
+                task_names.push(t.value.clone());
+                let bound = Bound {
+                    replication: name,
+                    source_system: system.map(|s| s.value.as_str()),
+                    datasets: listed.map(|_| datasets.as_slice()),
+                    recursive,
+                    enabled,
+                };
+                self.bound_task(&bound, t, raw, tasks);
+            }
+            match direction {
+                Some(Direction::Pull) => {
+                    if let Some(list) = src.snapshot_tasks.given().filter(|l| !l.value.is_empty()) {
+                        self.err(
+                            c::PULL_TASKS,
+                            list.span,
+                            "Pull replication can't be bound to a periodic snapshot task",
+                            "snapshot_tasks",
+                            "a pull replication runs on the target; name the source snapshots with `naming_schema` instead",
+                        );
+                    }
+                    if naming_schemas.as_ref().is_some_and(Vec::is_empty) {
+                        self.err(
+                            c::NO_SNAPSHOTS,
+                            source_span,
+                            "Naming schema or Name regex are required for pull replication",
+                            "this source",
+                            "add `naming_schema: auto-%Y-%m-%d_%H-%M` (the schema of the snapshots to pull)",
+                        );
+                    }
+                }
+                Some(Direction::Push)
+                    if task_refs.is_some_and(<[_]>::is_empty)
+                        && naming_schemas.as_ref().is_some_and(Vec::is_empty) =>
+                {
                     self.err(
                         c::NO_SNAPSHOTS,
-                        src.system.span,
-                        "Naming schema or Name regex are required for pull replication",
+                        source_span,
+                        format!(
+                            "source `{}` of `{name}` names neither snapshot tasks nor naming schemas, so no snapshot would be sent",
+                            system.map_or("?", |s| s.value.as_str())
+                        ),
                         "this source",
-                        "add `naming_schema: auto-%Y-%m-%d_%H-%M` (the schema of the snapshots to pull)",
+                        "add `snapshot_tasks: [<task>]`, or `naming_schema: manual-%Y-%m-%d_%H-%M` for snapshots taken otherwise",
                     );
                 }
-            } else if task_refs.is_empty() && naming_schemas.is_empty() {
-                self.err(
-                    c::NO_SNAPSHOTS,
-                    src.system.span,
-                    format!(
-                        "source `{}` of `{name}` names neither snapshot tasks nor naming schemas, so no snapshot would be sent",
-                        src.system.value
-                    ),
-                    "this source",
-                    "add `snapshot_tasks: [<task>]`, or `naming_schema: manual-%Y-%m-%d_%H-%M` for snapshots taken otherwise",
-                );
+                _ => {}
             }
-            if task_refs.is_empty() {
-                bound_any = false;
+            match task_refs {
+                Some([]) => bound_any = Some(false),
+                None if bound_any == Some(true) => bound_any = None,
+                _ => {}
             }
-            sources.push(ReplicationSource {
-                system: src.system.value.clone(),
-                datasets,
-                snapshot_tasks: task_names,
-                naming_schemas,
-            });
+            match (system, listed, naming_schemas, task_refs) {
+                (Some(system), Some(_), Some(naming_schemas), Some(_)) => {
+                    sources.push(ReplicationSource {
+                        system: system.value.clone(),
+                        datasets,
+                        snapshot_tasks: task_names,
+                        naming_schemas,
+                    })
+                }
+                _ => sources_sound = false,
+            }
         }
 
-        let exclude = self.replication_excludes(raw, recursive, &all_datasets);
-        if direction == Direction::Pull
-            && let Some(h) = raw.hold_pending_snapshots.as_ref().filter(|h| h.value)
+        let exclude = self.replication_excludes(
+            raw,
+            recursive,
+            sources_sound.then_some(all_datasets.as_slice()),
+        );
+        if direction == Some(Direction::Pull)
+            && let Some(h) = raw.hold_pending_snapshots.given().filter(|h| h.value)
         {
             self.err(
                 c::PULL_HOLD,
@@ -695,46 +804,63 @@ impl<'d> Validator<'d> {
             );
         }
 
-        let transport = raw.transport.as_ref().map(|t| match t.value {
-            raw::RawTransport::Ssh => Transport::Ssh,
-            raw::RawTransport::SshNetcat => Transport::SshNetcat,
-            raw::RawTransport::Local => Transport::Local,
-        });
-        if let (Some(Transport::Local), Some(t)) = (transport, &raw.transport)
-            && let Some(src) = sources.iter().find(|s| s.system != target.system.value)
+        // `Some(None)`: not written, derived per source.
+        let transport: Option<Option<Transport>> = match &raw.transport {
+            None => Some(None),
+            Some(Field::Invalid) => None,
+            Some(Field::Ok(t)) => Some(Some(match t.value {
+                raw::RawTransport::Ssh => Transport::Ssh,
+                raw::RawTransport::SshNetcat => Transport::SshNetcat,
+                raw::RawTransport::Local => Transport::Local,
+            })),
+        };
+        if let (Some(t), Some(target_system)) = (raw.transport.given(), target_system)
+            && transport == Some(Some(Transport::Local))
+            && let Some(src) = sources.iter().find(|s| s.system != target_system.value)
         {
             self.err(
                 c::LOCAL_TRANSPORT,
                 t.span,
                 format!(
                     "`transport: local` but source `{}` is not the target system `{}`",
-                    src.system, target.system.value
+                    src.system, target_system.value
                 ),
                 "transport",
                 "remove `transport` to let zfleet use SSH between systems",
             );
         }
-        let transport_of = |system: &str| match transport {
-            Some(t) => t,
-            None if system == target.system.value => Transport::Local,
-            None => Transport::Ssh,
+        // Whether every source is local to the target: unknown while the transport, the
+        // target system or a source's system is.
+        let all_local = match (transport, target_system) {
+            (Some(t), Some(target_system)) if sources_sound => Some(
+                !sources.is_empty()
+                    && sources.iter().all(|s| match t {
+                        Some(t) => t == Transport::Local,
+                        None => s.system == target_system.value,
+                    }),
+            ),
+            _ => None,
         };
-        let all_local = !sources.is_empty()
-            && sources
-                .iter()
-                .all(|s| transport_of(&s.system) == Transport::Local);
-        let compression = raw.compression.as_ref().map(|x| match x.value {
-            raw::RawCompression::Lz4 => Compression::Lz4,
-            raw::RawCompression::Pigz => Compression::Pigz,
-            raw::RawCompression::Plzip => Compression::Plzip,
-        });
-        let speed_limit = raw.speed_limit.as_ref().and_then(|s| self.speed_limit(s));
+        let compression = match &raw.compression {
+            None => Some(None),
+            Some(Field::Invalid) => None,
+            Some(Field::Ok(x)) => Some(Some(match x.value {
+                raw::RawCompression::Lz4 => Compression::Lz4,
+                raw::RawCompression::Pigz => Compression::Pigz,
+                raw::RawCompression::Plzip => Compression::Plzip,
+            })),
+        };
+        let speed_limit = match &raw.speed_limit {
+            None => Some(None),
+            Some(Field::Invalid) => None,
+            Some(Field::Ok(s)) => self.speed_limit(s).map(Some),
+        };
         for (key, span) in [
-            ("Compression", raw.compression.as_ref().map(|x| x.span)),
-            ("Speed limit", raw.speed_limit.as_ref().map(|x| x.span)),
+            ("Compression", raw.compression.given().map(|x| x.span)),
+            ("Speed limit", raw.speed_limit.given().map(|x| x.span)),
         ] {
             let Some(span) = span else { continue };
-            if all_local {
+            if all_local == Some(true) {
                 self.err(
                     c::TRANSPORT_OPTION,
                     span,
@@ -742,7 +868,7 @@ impl<'d> Validator<'d> {
                     "not used by local replication",
                     "remove it; a local replication does not go over the network",
                 );
-            } else if transport == Some(Transport::SshNetcat) {
+            } else if transport == Some(Some(Transport::SshNetcat)) {
                 self.err(
                     c::TRANSPORT_OPTION,
                     span,
@@ -752,18 +878,21 @@ impl<'d> Validator<'d> {
                 );
             }
         }
-        if transport == Some(Transport::Local) || all_local {
-            self.target_in_source(raw, &sources, &target.system.value, &target.dataset.value);
+        if let (Some(target_system), Some(target_dataset)) = (target_system, target_dataset)
+            && (transport == Some(Some(Transport::Local)) || all_local == Some(true))
+        {
+            self.target_in_source(&sources, target_system, target_dataset);
         }
 
         let schedule = match &raw.schedule {
             None => schedule::resolve_text("weekly")
                 .ok()
                 .map(RunSchedule::Schedule),
-            Some(s) => match &s.value {
+            Some(Field::Invalid) => None,
+            Some(Field::Ok(s)) => match &s.value {
                 RawSchedule::Text(t) if t == "manual" => Some(RunSchedule::Manual),
                 RawSchedule::Text(t) if t == "with_snapshot_tasks" => {
-                    if direction == Direction::Pull || !bound_any {
+                    if direction == Some(Direction::Pull) || bound_any == Some(false) {
                         self.err(
                             c::SCHEDULE_MODE,
                             s.span,
@@ -779,7 +908,9 @@ impl<'d> Validator<'d> {
         };
         let retention = self.retention(raw);
         let retries = match &raw.retries {
-            Some(r) if r.value == 0 => {
+            None => Some(5),
+            Some(Field::Invalid) => None,
+            Some(Field::Ok(r)) if r.value == 0 => {
                 self.err(
                     c::RETRIES,
                     r.span,
@@ -787,53 +918,61 @@ impl<'d> Validator<'d> {
                     "retries",
                     "TrueNAS's default is 5",
                 );
-                5
+                None
             }
-            Some(r) => r.value,
-            None => 5,
+            Some(Field::Ok(r)) => Some(r.value),
         };
-        let _ = span;
+        let readonly = match &raw.readonly {
+            None => Some(Readonly::Set),
+            Some(Field::Invalid) => None,
+            Some(Field::Ok(r)) => Some(match r.value {
+                raw::RawReadonly::Require => Readonly::Require,
+                raw::RawReadonly::Ignore => Readonly::Ignore,
+                raw::RawReadonly::Set => Readonly::Set,
+            }),
+        };
+        let properties_exclude = match &raw.properties_exclude {
+            None => Some(Vec::new()),
+            Some(Field::Invalid) => None,
+            Some(Field::Ok(l)) => Some(l.value.iter().map(|p| p.value.clone()).collect()),
+        };
+        let properties_override = match &raw.properties_override {
+            None => Some(BTreeMap::new()),
+            Some(Field::Invalid) => None,
+            Some(Field::Ok(m)) => Some(
+                m.value
+                    .iter()
+                    .map(|(k, v)| (k.clone(), v.0.clone()))
+                    .collect(),
+            ),
+        };
+        if !sources_sound {
+            return None;
+        }
         Some(Replication {
             name: name.to_string(),
             sources,
             target: ReplicationTarget {
-                system: target.system.value.clone(),
-                dataset: target.dataset.value.clone(),
+                system: target_system?.value.clone(),
+                dataset: target_dataset?.value.clone(),
             },
-            recursive,
-            exclude,
-            direction,
-            transport,
+            recursive: recursive?,
+            exclude: exclude?,
+            direction: direction?,
+            transport: transport?,
             schedule: schedule?,
             retention: retention?,
-            readonly: match raw.readonly.as_ref().map(|r| r.value) {
-                Some(raw::RawReadonly::Require) => Readonly::Require,
-                Some(raw::RawReadonly::Ignore) => Readonly::Ignore,
-                _ => Readonly::Set,
-            },
-            allow_from_scratch: flag(&raw.allow_from_scratch, false),
-            hold_pending_snapshots,
-            properties: flag(&raw.properties, true),
-            properties_exclude: raw
-                .properties_exclude
-                .as_ref()
-                .map(|l| l.value.iter().map(|p| p.value.clone()).collect())
-                .unwrap_or_default(),
-            properties_override: raw
-                .properties_override
-                .as_ref()
-                .map(|m| {
-                    m.value
-                        .iter()
-                        .map(|(k, v)| (k.clone(), v.0.clone()))
-                        .collect()
-                })
-                .unwrap_or_default(),
-            compression,
-            speed_limit,
-            retries,
-            enabled,
-            run_on_apply: flag(&raw.run_on_apply, false),
+            readonly: readonly?,
+            allow_from_scratch: flag(&raw.allow_from_scratch, false)?,
+            hold_pending_snapshots: hold_pending_snapshots?,
+            properties: flag(&raw.properties, true)?,
+            properties_exclude: properties_exclude?,
+            properties_override: properties_override?,
+            compression: compression?,
+            speed_limit: speed_limit?,
+            retries: retries?,
+            enabled: enabled?,
+            run_on_apply: flag(&raw.run_on_apply, false)?,
         })
     }
 
@@ -845,20 +984,17 @@ impl<'d> Validator<'d> {
         schema.to_string()
     }
 
-    #[allow(clippy::too_many_arguments)]
     fn bound_task(
         &mut self,
-        replication: &str,
+        b: &Bound<'_>,
         t: &Sp<String>,
-        src: &raw::RawSource,
-        datasets: &[String],
-        recursive: bool,
-        enabled: bool,
         raw: &raw::RawReplication,
         tasks: &BTreeMap<String, SnapshotTask>,
     ) {
         let Some(task) = tasks.get(&t.value) else {
-            if self.doc.snapshot_tasks.iter().any(|n| n.name == t.value) {
+            if self.doc.snapshot_tasks_invalid
+                || self.doc.snapshot_tasks.iter().any(|n| n.name == t.value)
+            {
                 return; // the task itself is invalid and reported already
             }
             let names: Vec<&str> = self
@@ -880,22 +1016,26 @@ impl<'d> Validator<'d> {
             );
             return;
         };
-        if task.system != src.system.value {
+        let Some(source_system) = b.source_system else {
+            return;
+        };
+        if task.system != source_system {
             self.err(
                 c::TASK_OTHER_SYSTEM,
                 t.span,
                 format!(
-                    "snapshot task `{}` runs on `{}`, but this source is `{}`",
-                    t.value, task.system, src.system.value
+                    "snapshot task `{}` runs on `{}`, but this source is `{source_system}`",
+                    t.value, task.system
                 ),
                 "task on another system",
                 format!(
-                    "bind it in the source for `{}`, or use a task of `{}`",
-                    task.system, src.system.value
+                    "bind it in the source for `{}`, or use a task of `{source_system}`",
+                    task.system
                 ),
             );
             return;
         }
+        let datasets = b.datasets.unwrap_or_default();
         let serves = datasets
             .iter()
             .any(|d| d == &task.dataset || (task.recursive && is_below(d, &task.dataset)));
@@ -928,12 +1068,14 @@ impl<'d> Validator<'d> {
                 );
             }
         }
-        if recursive {
-            let rep_ex: Vec<&str> = raw
-                .exclude
-                .as_ref()
-                .map(|l| l.value.iter().map(|e| e.value.as_str()).collect())
-                .unwrap_or_default();
+        let rep_ex: Option<Vec<&str>> = match &raw.exclude {
+            None => Some(Vec::new()),
+            Some(Field::Invalid) => None,
+            Some(Field::Ok(l)) => Some(l.value.iter().map(|e| e.value.as_str()).collect()),
+        };
+        if b.recursive == Some(true)
+            && let Some(rep_ex) = rep_ex
+        {
             for e in &task.exclude {
                 let under_source = datasets.iter().any(|d| is_below(e, d));
                 if under_source && !rep_ex.contains(&e.as_str()) {
@@ -950,13 +1092,13 @@ impl<'d> Validator<'d> {
                 }
             }
         }
-        if enabled && !task.enabled {
+        if b.enabled == Some(true) && !task.enabled {
             self.err(
                 c::TASK_DISABLED,
                 t.span,
                 format!(
-                    "You can't bind disabled periodic snapshot task to enabled replication task (`{}` is disabled, `{replication}` is enabled)",
-                    t.value
+                    "You can't bind disabled periodic snapshot task to enabled replication task (`{}` is disabled, `{}` is enabled)",
+                    t.value, b.replication
                 ),
                 "disabled task",
                 "enable the snapshot task, or disable the replication",
@@ -964,16 +1106,21 @@ impl<'d> Validator<'d> {
         }
     }
 
+    /// The replication's `exclude`; `None` when it cannot be read. `sources` is `None` when
+    /// not every source dataset is known: an exclude may then be below an unknown one.
     fn replication_excludes(
         &mut self,
         raw: &raw::RawReplication,
-        recursive: bool,
-        sources: &[(String, String)],
-    ) -> Vec<String> {
-        let Some(list) = raw.exclude.as_ref().filter(|l| !l.value.is_empty()) else {
-            return Vec::new();
+        recursive: Option<bool>,
+        sources: Option<&[(String, String)]>,
+    ) -> Option<Vec<String>> {
+        let list = match &raw.exclude {
+            None => return Some(Vec::new()),
+            Some(Field::Invalid) => return None,
+            Some(Field::Ok(l)) if l.value.is_empty() => return Some(Vec::new()),
+            Some(Field::Ok(l)) => l,
         };
-        if !recursive {
+        if recursive == Some(false) {
             self.err(
                 c::EXCLUDE_NOT_RECURSIVE,
                 list.span,
@@ -987,7 +1134,9 @@ impl<'d> Validator<'d> {
             if !self.dataset(e) {
                 continue;
             }
-            if !sources.iter().any(|(_, d)| is_below(&e.value, d)) {
+            if let Some(sources) = sources
+                && !sources.iter().any(|(_, d)| is_below(&e.value, d))
+            {
                 self.err(
                     c::EXCLUDE_NOT_CHILD,
                     e.span,
@@ -998,23 +1147,25 @@ impl<'d> Validator<'d> {
             }
             out.push(e.value.clone());
         }
-        out
+        Some(out)
     }
 
     fn target_in_source(
         &mut self,
-        raw: &raw::RawReplication,
         sources: &[ReplicationSource],
-        target_system: &str,
-        target: &str,
+        target_system: &Sp<String>,
+        target: &Sp<String>,
     ) {
-        for s in sources.iter().filter(|s| s.system == target_system) {
+        for s in sources.iter().filter(|s| s.system == target_system.value) {
             for d in &s.datasets {
-                if is_same_or_below(target, d) || is_below(d, target) {
+                if is_same_or_below(&target.value, d) || is_below(d, &target.value) {
                     self.err(
                         c::TARGET_IN_SOURCE,
-                        raw.target.value.dataset.span,
-                        format!("target `{target}` and source `{d}` are on the same system and one contains the other"),
+                        target.span,
+                        format!(
+                            "target `{}` and source `{d}` are on the same system and one contains the other",
+                            target.value
+                        ),
                         "target dataset",
                         "replicate into a dataset outside the source, e.g. another pool",
                     );
@@ -1024,8 +1175,10 @@ impl<'d> Validator<'d> {
     }
 
     fn retention(&mut self, raw: &raw::RawReplication) -> Option<Retention> {
-        let Some(r) = &raw.retention else {
-            return Some(Retention::Source);
+        let r = match &raw.retention {
+            None => return Some(Retention::Source),
+            Some(Field::Invalid) => return None,
+            Some(Field::Ok(r)) => r,
         };
         match &r.value {
             raw::RawRetention::Text(t) if t == "source" => Some(Retention::Source),
@@ -1069,8 +1222,47 @@ fn text(f: &Option<Sp<raw::Text>>) -> Option<&str> {
     f.as_ref().map(|v| v.value.0.as_str())
 }
 
-fn flag(v: &Option<Sp<bool>>, default: bool) -> bool {
-    v.as_ref().map_or(default, |b| b.value)
+/// A boolean key: its value, the default when absent, `None` when its value is bad.
+fn flag(v: &Option<Field<Sp<bool>>>, default: bool) -> Option<bool> {
+    match v {
+        None => Some(default),
+        Some(Field::Ok(b)) => Some(b.value),
+        Some(Field::Invalid) => None,
+    }
+}
+
+/// What a bound snapshot task is checked against: its replication and source, `None` where
+/// their values are bad.
+struct Bound<'a> {
+    replication: &'a str,
+    source_system: Option<&'a str>,
+    datasets: Option<&'a [String]>,
+    recursive: Option<bool>,
+    enabled: Option<bool>,
+}
+
+/// Whether any key of a system has a bad value.
+fn system_has_invalid(raw: &raw::RawSystem) -> bool {
+    raw.host.invalid()
+        || raw.port.invalid()
+        || raw.user.invalid()
+        || raw.identity_file.invalid()
+        || raw.host_key.invalid()
+        || raw.known_hosts.invalid()
+        || raw.replication_address.invalid()
+        || raw.sudo.invalid()
+        || raw.connect_timeout.invalid()
+        || raw.timeout.invalid()
+        || raw.simulator.invalid()
+        || raw
+            .simulator
+            .given()
+            .is_some_and(|s| s.fixture.invalid() || s.version.invalid())
+}
+
+/// A simulator fixture's path as written, against the config's directory.
+pub fn fixture_path(base: &Path, written: &str) -> PathBuf {
+    base.join(written)
 }
 
 /// Where a simulated system keeps its state: `$ZFLEET_SIM_STATE_DIR`, else `.zfleet/sim/<project>`
@@ -1082,10 +1274,12 @@ fn sim_state_dir(base: &Path, project: &str) -> PathBuf {
     }
 }
 
-fn expand_home(path: &str) -> PathBuf {
-    match (path.strip_prefix("~/"), std::env::var_os("HOME")) {
-        (Some(rest), Some(home)) => PathBuf::from(home).join(rest),
-        _ => PathBuf::from(path),
+/// `~` and `~/...` against `$HOME`, as the SSH transport reads them; other paths unchanged
+/// (a relative one is then read from the current directory, as OpenSSH does).
+pub fn expand_home(path: &str) -> PathBuf {
+    match std::env::var_os("HOME") {
+        Some(home) => crate::transport::ssh_config::expand_tilde(path, Path::new(&home)),
+        None => PathBuf::from(path),
     }
 }
 
