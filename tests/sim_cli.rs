@@ -747,3 +747,36 @@ fn one_version_flag_everywhere_and_13_3_is_core_13_3() {
         r.stdout
     );
 }
+
+#[test]
+fn a_fixture_that_does_not_parse_is_named_once_with_the_line() {
+    let dir = tempfile::tempdir().expect("dir");
+    std::fs::write(dir.path().join("x.yaml"), "hostname: x\n  bad: [\n").expect("fixture");
+    let r = zfleet(
+        dir.path(),
+        &[
+            "sim",
+            "midclt",
+            "--state",
+            "x.json",
+            "--fixture",
+            "x.yaml",
+            "call",
+            "system.version",
+        ],
+    );
+    assert_eq!(r.code, Some(1), "{}", r.stderr);
+    assert!(
+        r.stderr.contains(
+            "x.yaml: not a valid fixture: line 2 column 6: mapping values are not allowed"
+        ),
+        "{}",
+        r.stderr
+    );
+    assert!(!r.stderr.contains("<input>"), "{}", r.stderr);
+    assert_eq!(r.stderr.matches("x.yaml").count(), 1, "{}", r.stderr);
+    assert!(
+        !dir.path().join("x.json").exists(),
+        "no state from a broken fixture"
+    );
+}

@@ -92,14 +92,11 @@ fn check_fixture(
     ))
 }
 
-/// The YAML reader's message without its own excerpt of the fixture (which names it
-/// `<input>`): the line and column and what is wrong there.
+/// The simulator's message about the fixture, without its own lead-in.
 fn fixture_error(message: &str) -> &str {
-    let first = message.lines().next().unwrap_or_default();
-    let first = first
-        .strip_prefix("fixture is not valid: ")
-        .unwrap_or(first);
-    first.strip_prefix("error: ").unwrap_or(first).trim_end()
+    message
+        .strip_prefix("not a valid fixture: ")
+        .unwrap_or(message)
 }
 
 /// A named key file must exist: the transport refuses to connect without it.

@@ -247,9 +247,22 @@ pub fn load(
     let fx: Fixture = if yaml.trim().is_empty() {
         Fixture::default()
     } else {
-        serde_saphyr::from_str(yaml).map_err(|e| bad(format!("fixture is not valid: {e}")))?
+        serde_saphyr::from_str(yaml)
+            .map_err(|e| bad(format!("not a valid fixture: {}", yaml_error(&e))))?
     };
     build(fx, default_hostname, version)
+}
+
+/// The YAML reader's message without its excerpt of the text (which it calls `<input>`;
+/// the caller names the file): the line, the column and what is wrong there.
+fn yaml_error(e: &impl std::fmt::Display) -> String {
+    let text = e.to_string();
+    let first = text.lines().next().unwrap_or_default();
+    first
+        .strip_prefix("error: ")
+        .unwrap_or(first)
+        .trim_end()
+        .to_string()
 }
 
 /// Whether `release` is a bare release line (`25.10`) and `full` a version of it (`25.10.3`).
