@@ -41,6 +41,11 @@ pub fn all_codes() -> Vec<&'static CodeInfo> {
     .collect()
 }
 
+/// `1 system`, `2 systems`: a count and the word that agrees with it.
+pub fn count(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Severity {
     Warning,

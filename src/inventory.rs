@@ -53,14 +53,13 @@ pub struct Inventory {
 impl Inventory {
     /// One line for progress displays: `TrueNAS SCALE 25.10, 12 datasets, 3 tasks`.
     pub fn summary(&self) -> String {
-        let plural =
-            |n: usize, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
+        use crate::diag::count;
         format!(
             "{} {}, {}, {}",
             self.version.product,
             self.version.number,
-            plural(self.datasets.len(), "dataset", "datasets"),
-            plural(
+            count(self.datasets.len(), "dataset", "datasets"),
+            count(
                 self.snapshot_tasks.len() + self.replications.len(),
                 "task",
                 "tasks"

@@ -59,17 +59,13 @@ fn counts(c: &Config) -> ConfigCounts {
     }
 }
 
-fn plural(n: usize, one: &str, many: &str) -> String {
-    format!("{n} {}", if n == 1 { one } else { many })
-}
-
 /// "2 systems, 1 snapshot task, 0 one-time snapshots, 1 replication".
 fn holds(c: &ConfigCounts) -> String {
     [
-        plural(c.systems, "system", "systems"),
-        plural(c.snapshot_tasks, "snapshot task", "snapshot tasks"),
-        plural(c.snapshots, "one-time snapshot", "one-time snapshots"),
-        plural(c.replications, "replication", "replications"),
+        crate::diag::count(c.systems, "system", "systems"),
+        crate::diag::count(c.snapshot_tasks, "snapshot task", "snapshot tasks"),
+        crate::diag::count(c.snapshots, "one-time snapshot", "one-time snapshots"),
+        crate::diag::count(c.replications, "replication", "replications"),
     ]
     .join(", ")
 }
@@ -77,9 +73,9 @@ fn holds(c: &ConfigCounts) -> String {
 fn summary(problems: &[Problem]) -> String {
     let errors = problems.iter().filter(|p| p.is_error()).count();
     let warnings = problems.len() - errors;
-    let mut line = format!("error: {}", plural(errors, "problem", "problems"));
+    let mut line = format!("error: {}", crate::diag::count(errors, "problem", "problems"));
     if warnings > 0 {
-        line.push_str(&format!(", {}", plural(warnings, "warning", "warnings")));
+        line.push_str(&format!(", {}", crate::diag::count(warnings, "warning", "warnings")));
     }
     line
 }

@@ -286,8 +286,8 @@ fn generate(args: GenerateArgs) -> Result<(), crate::diag::Problem> {
     };
     let written = super::fleetgen::generate(&args.out, &spec)?;
     crate::outln!(
-        "generated {} systems in {}; their config is {}",
-        written.states.len(),
+        "generated {} in {}; their config is {}",
+        crate::diag::count(written.states.len(), "system", "systems"),
         args.out.display(),
         written.config.display()
     );
@@ -298,15 +298,13 @@ fn advance(args: AdvanceArgs) -> Result<(), crate::diag::Problem> {
     let secs = super::clock::parse_duration(&args.duration)?;
     fleet::require_fleet(&args.state)?;
     let report = super::jobs::advance(&args.state, secs)?;
-    let plural = |n: usize| if n == 1 { "" } else { "s" };
+    use crate::diag::count;
     crate::outln!(
-        "clock +{}s (offset {}s); {} system{} caught up, {} replication run{} succeeded, {} failed",
+        "clock +{}s (offset {}s); {} caught up, {} succeeded, {} failed",
         secs,
         report.offset_secs,
-        report.systems,
-        plural(report.systems),
-        report.runs_succeeded,
-        plural(report.runs_succeeded),
+        count(report.systems, "system", "systems"),
+        count(report.runs_succeeded, "replication run", "replication runs"),
         report.runs_failed
     );
     Ok(())
