@@ -4,6 +4,8 @@
 
 #[path = "support/client.rs"]
 mod client;
+#[path = "support/openssh.rs"]
+mod openssh;
 #[path = "support/sshd.rs"]
 mod sshd;
 
@@ -24,17 +26,13 @@ const TRUENAS_MIDCLT: &str = r#"#!/bin/sh
 if [ -f "@FILES@/$2" ]; then cat "@FILES@/$2"; else echo "Method does not exist" >&2; exit 1; fi
 "#;
 
-fn shared_examples() -> PathBuf {
-    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/truenas-api/examples");
-    if p.is_dir() {
-        p
-    } else {
-        PathBuf::from("/work/shared/truenas-api/examples")
-    }
+/// The recorded API examples kept as test data.
+fn examples() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data/truenas-api/examples")
 }
 
 fn example_line(name: &str) -> String {
-    let text = std::fs::read_to_string(shared_examples().join(name)).expect("example");
+    let text = std::fs::read_to_string(examples().join(name)).expect("example");
     let v: Value = serde_json::from_str(&text).expect("json");
     format!("{}\n", v["result"])
 }

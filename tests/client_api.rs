@@ -1,12 +1,14 @@
 //! The client driven against a scripted TrueNAS of each version: method names, payloads
 //! (checked with the middleware's own request schemas), jobs, errors and secrets.
 
-use std::path::PathBuf;
-use std::process::Command;
+#[path = "support/request_schemas.rs"]
+mod request_schemas;
+
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
+use request_schemas::{Report, Schemas, data_dir};
 use serde_json::{Value, json};
 use zfleet::client::testing::{ScriptedRunner, failed, ok_json, ok_raw};
 use zfleet::client::{
@@ -15,20 +17,8 @@ use zfleet::client::{
 };
 use zfleet::transport::{MidcltCall, RawOutput, TransportError, TransportErrorKind};
 
-fn shared() -> PathBuf {
-    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/truenas-api");
-    if p.is_dir() {
-        return p;
-    }
-    let alt = PathBuf::from("/work/shared/truenas-api");
-    if alt.is_dir() {
-        return alt;
-    }
-    panic!("shared/truenas-api not found next to the repository");
-}
-
 fn example(name: &str) -> Value {
-    let text = std::fs::read_to_string(shared().join("examples").join(name)).expect("example");
+    let text = std::fs::read_to_string(data_dir().join("examples").join(name)).expect("example");
     let v: Value = serde_json::from_str(&text).expect("json");
     v["result"].clone()
 }
@@ -295,17 +285,9 @@ async fn core_refuses_fields_it_lacks_before_sending() {
     }
 }
 
-fn validate(trace: &std::path::Path, set: &str) -> (bool, String) {
-    let out = Command::new("python3")
-        .arg(shared().join("validate-calls.py"))
-        .arg("--version")
-        .arg(set)
-        .arg(trace)
-        .output()
-        .expect("python3 runs");
-    let text =
-        String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
-    (out.status.success(), text)
+fn validate(trace: &std::path::Path, set: &str) -> Report {
+    let text = std::fs::read_to_string(trace).expect("trace written");
+    Schemas::load(set).check_lines(&text)
 }
 
 #[tokio::test]
@@ -335,15 +317,13 @@ async fn every_payload_passes_the_middleware_request_schemas() {
             !text.contains("SECRETSECRET"),
             "private key reached the trace"
         );
-        let (ok, report) = validate(&trace, set);
-        assert!(ok, "{raw}: {report}");
-        let summary = report.lines().last().unwrap_or_default().to_string();
-        let passed: u32 = summary
-            .split(' ')
-            .next()
-            .and_then(|n| n.parse().ok())
-            .unwrap_or(0);
-        assert!(passed >= 10, "{raw}: too few calls validated: {summary}");
+        let report = validate(&trace, set);
+        assert!(report.ok(), "{raw}: {}", report.text());
+        assert!(
+            report.passed >= 10,
+            "{raw}: too few calls validated: {}",
+            report.text()
+        );
     }
 }
 
@@ -359,9 +339,13 @@ async fn the_validator_catches_a_bad_payload() {
             vec![json!({"dataset": "tank", "lifetime_value": "2"})],
         )
         .await;
-    let (ok, report) = validate(&trace, "25.10");
-    assert!(!ok, "{report}");
-    assert!(report.contains("lifetime_value"), "{report}");
+    let report = validate(&trace, "25.10");
+    assert_eq!(report.failed, 1, "{}", report.text());
+    assert!(
+        report.failures[0].contains("/0/lifetime_value"),
+        "{}",
+        report.text()
+    );
 }
 
 #[tokio::test]

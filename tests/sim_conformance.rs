@@ -1,31 +1,16 @@
-//! The simulator held against the real API: results have the shapes of
-//! `shared/truenas-api/examples/*.json` (same keys, same types), and the simulator accepts
-//! exactly the request payloads the real JSON Schemas (`shared/truenas-api/schemas/`) accept.
-//!
-//! Run: `cargo test --test sim_conformance` (needs `../shared`, and `python3` with
-//! `jsonschema` for the payload check; both are required when `CI=true`).
+//! The simulator held against the real API: results have the shapes of the recorded
+//! examples (`tests/data/truenas-api/examples/*.json`: same keys, same types), and the
+//! simulator accepts exactly the request payloads the middleware's JSON Schemas
+//! (`tests/data/truenas-api/schemas/`) accept.
+
+#[path = "support/request_schemas.rs"]
+mod request_schemas;
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 
+use request_schemas::{Schemas, data_dir};
 use serde_json::{Value, json};
 use zfleet::sim;
-
-/// `../shared` next to the repository (or two levels up from a worktree).
-fn shared() -> Option<PathBuf> {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let found = [root.join("../shared"), root.join("../../shared")]
-        .into_iter()
-        .find(|p| p.join("truenas-api/examples").is_dir());
-    if found.is_none() {
-        assert!(
-            std::env::var("CI").as_deref() != Ok("true"),
-            "CI=true but ../shared/truenas-api is missing"
-        );
-        eprintln!("skipping: ../shared/truenas-api not found");
-    }
-    found
-}
 
 fn fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -131,8 +116,7 @@ fn compare(expected: &Value, actual: &Value, path: &str, errs: &mut Vec<String>)
 
 #[test]
 fn results_have_the_shapes_of_the_real_examples() {
-    let Some(shared) = shared() else { return };
-    let dir = shared.join("truenas-api/examples");
+    let dir = data_dir().join("examples");
     let mut checked = 0;
     let mut failures = Vec::new();
     let mut entries: Vec<_> = std::fs::read_dir(&dir)
@@ -434,52 +418,12 @@ fn sim_accepts(state: &Path, method: &str, params: &Value) -> bool {
 
 #[test]
 fn simulator_accepts_exactly_what_the_real_schemas_accept() {
-    let Some(shared) = shared() else { return };
-    let validator = shared.join("truenas-api/validate-calls.py");
+    let mut schemas = Schemas::load("25.10");
     let calls = payloads();
-    // The schemas' verdicts, one line per call.
-    let input: String = calls
+    let verdicts: Vec<bool> = calls
         .iter()
-        .map(|(m, p, _)| format!("{}\n", json!({"method": m, "params": p})))
+        .map(|(m, p, _)| schemas.accepts(m, p))
         .collect();
-    let child = Command::new("python3")
-        .arg(&validator)
-        .args(["--version", "25.10", "-v", "-"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn();
-    let Ok(mut child) = child else {
-        assert!(
-            std::env::var("CI").as_deref() != Ok("true"),
-            "CI=true but python3 is missing"
-        );
-        eprintln!("skipping: python3 not found");
-        return;
-    };
-    use std::io::Write;
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(input.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    let text = String::from_utf8_lossy(&out.stdout);
-    if text.is_empty() && String::from_utf8_lossy(&out.stderr).contains("jsonschema") {
-        assert!(
-            std::env::var("CI").as_deref() != Ok("true"),
-            "CI=true but python3 jsonschema is missing"
-        );
-        eprintln!("skipping: python3 jsonschema not installed");
-        return;
-    }
-    let verdicts: Vec<bool> = text
-        .lines()
-        .filter(|l| l.starts_with("line "))
-        .map(|l| !l.contains(": FAIL"))
-        .collect();
-    assert_eq!(verdicts.len(), calls.len(), "validator output:\n{text}");
     let mut failures = Vec::new();
     for (i, ((method, params, expected), schema_ok)) in calls.iter().zip(&verdicts).enumerate() {
         if schema_ok != expected {
@@ -501,7 +445,7 @@ fn simulator_accepts_exactly_what_the_real_schemas_accept() {
 /// The same for 25.04, where only snapshot tasks and the keychain have pydantic models.
 #[test]
 fn simulator_matches_the_2504_schemas() {
-    let Some(shared) = shared() else { return };
+    let mut schemas = Schemas::load("25.04");
     let calls: Vec<(&str, Value)> = vec![
         (
             "pool.snapshottask.create",
@@ -528,47 +472,12 @@ fn simulator_matches_the_2504_schemas() {
             json!([{"name": "c3", "type": "SSH_CREDENTIALS", "attributes": {"private_key": 2, "remote_host_key": "x"}}]),
         ),
     ];
-    let input: String = calls
-        .iter()
-        .map(|(m, p)| format!("{}\n", json!({"method": m, "params": p})))
-        .collect();
-    let Ok(mut child) = Command::new("python3")
-        .arg(shared.join("truenas-api/validate-calls.py"))
-        .args(["--version", "25.04", "-v", "-"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-    else {
-        assert!(
-            std::env::var("CI").as_deref() != Ok("true"),
-            "CI=true but python3 is missing"
-        );
-        return;
-    };
-    use std::io::Write;
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(input.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    let text = String::from_utf8_lossy(&out.stdout);
-    if text.is_empty() {
-        assert!(
-            std::env::var("CI").as_deref() != Ok("true"),
-            "validator failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        return;
-    }
-    let verdicts: Vec<bool> = text
-        .lines()
-        .filter(|l| l.starts_with("line "))
-        .map(|l| !l.contains(": FAIL"))
-        .collect();
-    assert_eq!(verdicts.len(), calls.len(), "{text}");
+    let verdicts: Vec<bool> = calls.iter().map(|(m, p)| schemas.accepts(m, p)).collect();
+    // The set holds both verdicts, so a check that accepts (or refuses) everything fails.
+    assert!(
+        verdicts.contains(&true) && verdicts.contains(&false),
+        "{verdicts:?}"
+    );
     for ((method, params), schema_ok) in calls.iter().zip(verdicts) {
         let (_d, state) = seeded("conformance.yaml", "25.04");
         assert_eq!(
@@ -577,4 +486,35 @@ fn simulator_matches_the_2504_schemas() {
             "25.04 {method} {params}"
         );
     }
+}
+
+/// The schema check is as strict as the middleware's models, and refuses to pass a call
+/// it cannot check.
+#[test]
+fn schema_check_is_strict_about_integers_and_unknown_methods() {
+    let mut schemas = Schemas::load("25.10");
+    let task = |lifetime: Value| json!([{"dataset": "tank/data", "lifetime_value": lifetime}]);
+    assert!(schemas.accepts("pool.snapshottask.create", &task(json!(2))));
+    assert!(!schemas.accepts("pool.snapshottask.create", &task(json!(2.0))));
+    assert!(!schemas.accepts("pool.snapshottask.create", &task(json!("2"))));
+    let report = schemas.check_lines(concat!(
+        "{\"method\": \"pool.snapshottask.run\", \"params\": [1]}\n",
+        "# a comment\n",
+        "\n",
+        "{\"method\": \"pool.snapshottask.run\", \"params\": [1.0]}\n",
+        "{\"method\": \"not.a.method\"}\n",
+        "{\"params\": []}\n",
+        "not json\n",
+    ));
+    assert_eq!(
+        (report.passed, report.failed, report.skipped),
+        (1, 3, 1),
+        "{}",
+        report.text()
+    );
+    assert!(
+        report.failures[0].starts_with("line 4: pool.snapshottask.run: FAIL: /0: "),
+        "{}",
+        report.text()
+    );
 }

@@ -1,8 +1,11 @@
 //! `zfleet sim serve` and the midclt shim, driven with the real OpenSSH client — and the
 //! shim behind a real OpenSSH sshd, answering exactly like the simulator's own midclt.
 //!
-//! Needs `ssh`, `ssh-keygen` (and `/usr/sbin/sshd` for the last test). Without them the
-//! tests say so and pass, except with `CI=true`, where a missing tool fails them.
+//! Needs `ssh`, `ssh-keygen` (and `/usr/sbin/sshd` for the last test); a missing one fails
+//! the tests unless the user opts out (see `support/openssh.rs`).
+
+#[path = "support/openssh.rs"]
+mod openssh;
 
 use std::io::{BufRead, BufReader, Write};
 use std::net::TcpStream;
@@ -11,22 +14,6 @@ use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 const ZFLEET: &str = env!("CARGO_BIN_EXE_zfleet");
-
-fn tool_available(path: &str) -> bool {
-    let found = Command::new("sh")
-        .arg("-c")
-        .arg(format!("command -v {path}"))
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !found {
-        assert!(
-            std::env::var("CI").as_deref() != Ok("true"),
-            "{path} is required when CI=true"
-        );
-        eprintln!("skipping: {path} not installed");
-    }
-    found
-}
 
 /// A child process killed when the test ends, however it ends.
 struct Killed(Child);
@@ -158,7 +145,7 @@ fn text(b: &[u8]) -> String {
 
 #[test]
 fn openssh_client_runs_midclt_like_truenas() {
-    if !tool_available("ssh") || !tool_available("ssh-keygen") {
+    if !openssh::require(&["ssh", "ssh-keygen"]) {
         return;
     }
     let f = serve(&[("nas1", "25.10")]);
@@ -209,7 +196,7 @@ fn openssh_client_runs_midclt_like_truenas() {
 
 #[test]
 fn script_on_stdin_of_sh_streams_output_and_exit_status() {
-    if !tool_available("ssh") || !tool_available("ssh-keygen") {
+    if !openssh::require(&["ssh", "ssh-keygen"]) {
         return;
     }
     let f = serve(&[("nas1", "24.04")]);
@@ -252,7 +239,7 @@ fn script_on_stdin_of_sh_streams_output_and_exit_status() {
 
 #[test]
 fn unknown_key_is_refused_and_counters_count() {
-    if !tool_available("ssh") || !tool_available("ssh-keygen") {
+    if !openssh::require(&["ssh", "ssh-keygen"]) {
         return;
     }
     let f = serve(&[("nas1", "25.04")]);
@@ -290,7 +277,7 @@ fn unknown_key_is_refused_and_counters_count() {
 
 #[test]
 fn injected_faults_reach_the_client() {
-    if !tool_available("ssh") || !tool_available("ssh-keygen") {
+    if !openssh::require(&["ssh", "ssh-keygen"]) {
         return;
     }
     let f = serve(&[("nas1", "25.10")]);
@@ -365,15 +352,7 @@ fn injected_faults_reach_the_client() {
 #[test]
 fn shim_behind_openssh_sshd_answers_like_truenas() {
     let sshd = "/usr/sbin/sshd";
-    if !Path::new(sshd).exists() {
-        assert!(
-            std::env::var("CI").as_deref() != Ok("true"),
-            "{sshd} is required when CI=true"
-        );
-        eprintln!("skipping: {sshd} not installed");
-        return;
-    }
-    if !tool_available("ssh") || !tool_available("ssh-keygen") {
+    if !openssh::require(&[sshd, "ssh", "ssh-keygen"]) {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
@@ -453,7 +432,7 @@ fn shim_behind_openssh_sshd_answers_like_truenas() {
 /// Without `--authorized-keys`, the keys in a user's `sshpubkey` let that user (only) in.
 #[test]
 fn users_sshpubkey_from_state_authorises_that_user() {
-    if !tool_available("ssh") || !tool_available("ssh-keygen") {
+    if !openssh::require(&["ssh", "ssh-keygen"]) {
         return;
     }
     let dir = tempfile::tempdir().unwrap();

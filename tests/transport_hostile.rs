@@ -2,6 +2,8 @@
 //! byte-for-byte, any output parses back into the right call, a batch is one exec, and a
 //! hung or killed session is reported as such.
 
+#[path = "support/openssh.rs"]
+mod openssh;
 #[path = "support/sshd.rs"]
 mod sshd;
 

@@ -5,6 +5,8 @@
 mod agent;
 #[path = "support/client.rs"]
 mod client;
+#[path = "support/openssh.rs"]
+mod openssh;
 #[path = "support/sshd.rs"]
 mod sshd;
 
@@ -260,7 +262,9 @@ fn passphrase_typed_at_the_terminal_prompt() {
 async fn ssh_agent_keys_authenticate() {
     let Some(sshd) = Sshd::start() else { return };
     let home = tempfile::tempdir().expect("home");
-    let agent = start_agent(home.path());
+    let Some(agent) = start_agent(home.path()) else {
+        return;
+    };
     let key = sshd.authorized_key("id_agent", "ed25519", Some("agent pass"));
     // ssh-add reads the passphrase through SSH_ASKPASS when it has no terminal.
     let askpass = home.path().join("askpass");

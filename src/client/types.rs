@@ -708,15 +708,11 @@ mod tests {
     use super::*;
 
     fn example(name: &str) -> Value {
-        let p = format!(
-            "{}/../shared/truenas-api/examples/{name}",
-            env!("CARGO_MANIFEST_DIR")
+        let dir = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/data/truenas-api/examples"
         );
-        let text = std::fs::read_to_string(&p)
-            .or_else(|_| {
-                std::fs::read_to_string(format!("/work/shared/truenas-api/examples/{name}"))
-            })
-            .expect("example");
+        let text = std::fs::read_to_string(format!("{dir}/{name}")).expect("example");
         let v: Value = serde_json::from_str(&text).expect("json");
         v["result"].clone()
     }

@@ -2030,7 +2030,7 @@ mod tests {
 
     #[test]
     fn schedules_as_truenas_returns_them_compare_equal_to_zfleets() {
-        // Shapes from the recorded API examples (`/work/shared/truenas-api/examples`).
+        // Shapes from the recorded API examples (`tests/data/truenas-api/examples`).
         let live = [
             tn(["0", "*", "*", "*", "*", "00:00", "23:59"]),
             tn(["30", "8-18", "*", "*", "1,2,3,4,5", "08:00", "18:00"]),

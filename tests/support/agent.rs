@@ -1,6 +1,9 @@
 //! A real `ssh-agent` for tests, listening on a socket in a test's directory, killed on drop.
 #![allow(dead_code)]
 
+// The test crate declares `mod openssh` (support/openssh.rs) beside this module.
+use crate::openssh;
+
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -17,8 +20,12 @@ impl Drop for Agent {
     }
 }
 
-/// Starts `ssh-agent -D -a DIR/agent.sock` and waits for its socket.
-pub fn start_agent(dir: &Path) -> Agent {
+/// Starts `ssh-agent -D -a DIR/agent.sock` and waits for its socket; `None` when ssh-agent
+/// or ssh-add is missing and the user opted out of such tests.
+pub fn start_agent(dir: &Path) -> Option<Agent> {
+    if !openssh::require(&["ssh-agent", "ssh-add"]) {
+        return None;
+    }
     let socket = dir.join("agent.sock");
     let child = Command::new("ssh-agent")
         .arg("-D")
@@ -34,5 +41,5 @@ pub fn start_agent(dir: &Path) -> Agent {
         assert!(Instant::now() < deadline, "ssh-agent did not start");
         std::thread::sleep(Duration::from_millis(20));
     }
-    agent
+    Some(agent)
 }
