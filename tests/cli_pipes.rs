@@ -117,6 +117,7 @@ fn every_command_ends_quietly_when_stdout_is_closed() {
         vec!["sim", "counters", "--state", sim, "--json"],
         vec!["sim", "advance", "--state", sim, "1h"],
         vec!["sim", "generate", "--out", generated, "--systems", "2"],
+        vec!["sim", "reset", "nas2"],
         vec![
             "sim",
             "serve",
@@ -143,6 +144,10 @@ fn every_command_ends_quietly_when_stderr_is_closed() {
         vec!["systems", "-f", "bad.yaml"],
         vec!["sim", "midclt", "--state", &nas1, "call", "no.such.method"],
         vec!["sim", "advance", "--state", sim, "soon"],
+        vec!["sim", "faults", "--state", sim, "no-such-system"],
+        vec!["sim", "counters", "--state", "no-such-dir"],
+        vec!["sim", "reset", "no-such-system"],
+        vec!["sim", "generate", "--out", "g", "--truenas-version", "9.9"],
     ];
     for args in &commands {
         let out = run_closed(dir.path(), args, Closed::Stderr);
