@@ -393,6 +393,64 @@ fn anything_but_midclt_and_zfleet_batches_is_refused() {
         text(&out.stderr)
     );
 
+    // Forwarding is refused: no connection leaves the server.
+    let out = Command::new("ssh")
+        .args([
+            "-W",
+            &format!("127.0.0.1:{}", f.port),
+            "-p",
+            &f.port.to_string(),
+            "-i",
+        ])
+        .arg(&f.key)
+        .arg("-o")
+        .arg(format!("UserKnownHostsFile={}", f.known_hosts.display()))
+        .args([
+            "-o",
+            "BatchMode=yes",
+            "-o",
+            "IdentitiesOnly=yes",
+            "-F",
+            "/dev/null",
+        ])
+        .arg("root@127.0.0.1")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(255));
+    assert_eq!(text(&out.stdout), "");
+    assert!(
+        text(&out.stderr).contains("administratively prohibited"),
+        "{}",
+        text(&out.stderr)
+    );
+
+    // The client's environment reaches nothing: midclt is the simulator's whatever PATH says.
+    let out = Command::new("ssh")
+        .args(["-p", &f.port.to_string(), "-i"])
+        .arg(&f.key)
+        .arg("-o")
+        .arg(format!("UserKnownHostsFile={}", f.known_hosts.display()))
+        .args([
+            "-o",
+            "BatchMode=yes",
+            "-o",
+            "IdentitiesOnly=yes",
+            "-F",
+            "/dev/null",
+        ])
+        .args(["-o", "SetEnv=PATH=/nonexistent LD_PRELOAD=/nonexistent.so"])
+        .args(["root@127.0.0.1", "midclt", "call", "core.ping"])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(
+        (text(&out.stdout).as_str(), out.status.code()),
+        ("pong\n", Some(0)),
+        "{}",
+        text(&out.stderr)
+    );
+
     // Plain midclt still works, quoted as a shell would quote it.
     let out = ssh(
         &f.key,
@@ -695,6 +753,22 @@ fn users_sshpubkey_from_state_authorises_that_user() {
         (text(&out.stdout).as_str(), out.status.code()),
         ("pong\n", Some(0))
     );
+    // zfleet's batch with `sudo: true` answers the same way, call by call.
+    let calls = [zfleet::transport::MidcltCall::new("core.ping", vec![])];
+    let script = zfleet::transport::script::build(&calls, true, BOUNDARY).unwrap();
+    for (k, user, want) in [
+        (&key, "root", ("pong\n", "", 0)),
+        (&ops_key, "ops", ("", "sudo: a password is required\n", 1)),
+    ] {
+        let out = ssh(k, &known_hosts, port, user, &["sh", "-s"], &script);
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+        let got = zfleet::transport::script::parse(&out.stdout, BOUNDARY, 1).unwrap();
+        assert_eq!(
+            (got[0].stdout.as_str(), got[0].stderr.as_str(), got[0].exit),
+            want,
+            "{user}"
+        );
+    }
 }
 
 /// `sim serve` listens on loopback only, unless `--allow-remote` says otherwise; the help

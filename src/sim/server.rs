@@ -503,9 +503,7 @@ impl ExecJob {
 
         let request = match std::str::from_utf8(&command) {
             Ok(c) => shell::classify(c),
-            Err(_) => shell::classify(&String::from_utf8_lossy(&command)).and(Err(Refusal {
-                what: "a command that is not UTF-8".into(),
-            })),
+            Err(_) => Err(Refusal::command(&String::from_utf8_lossy(&command))),
         };
         let answer = match request {
             Err(r) => Answer::refused(&r),

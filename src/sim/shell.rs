@@ -26,7 +26,7 @@ pub struct Refusal {
 }
 
 impl Refusal {
-    fn command(command: &str) -> Refusal {
+    pub fn command(command: &str) -> Refusal {
         Refusal {
             what: format!("`{}`", printable(command)),
         }
