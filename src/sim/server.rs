@@ -127,7 +127,8 @@ pub fn sh_quote(s: &str) -> String {
 }
 
 /// Writes `DIR/.shim/<system>/midclt`, a script that runs `zfleet sim midclt` against the
-/// system's state file, and returns its directory (to put first on `PATH`).
+/// system's state file, and returns its directory, to put first on the `PATH` of a real
+/// sshd standing in for the system (the simulator's own server needs none).
 pub fn write_shim(state_dir: &Path, system: &str, zfleet_exe: &Path) -> Result<PathBuf, Problem> {
     let shim_dir = state_dir.join(".shim").join(system);
     let state_file = state_dir.join(format!("{system}.json"));
