@@ -361,7 +361,6 @@ async fn the_binary_against_simulator_served_systems() {
         ],
         host_key: None,
         authorized_keys: Some(key.with_extension("pub")),
-        zfleet_exe: PathBuf::from(env!("CARGO_BIN_EXE_zfleet")),
     })
     .await
     .expect("the simulator serves");

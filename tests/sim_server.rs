@@ -194,47 +194,265 @@ fn openssh_client_runs_midclt_like_truenas() {
     );
 }
 
+/// zfleet's batch script for `calls`, with a fixed boundary.
+fn batch(calls: &[(&str, Vec<serde_json::Value>)]) -> String {
+    let calls: Vec<zfleet::transport::MidcltCall> = calls
+        .iter()
+        .map(|(m, a)| zfleet::transport::MidcltCall::new(*m, a.clone()))
+        .collect();
+    zfleet::transport::script::build(&calls, false, BOUNDARY).unwrap()
+}
+
+const BOUNDARY: &str = "ZFLEET-0123456789abcdef0123456789abcdef";
+
+/// zfleet's batch on stdin of `sh -s` answers, byte for byte, what the real `sh` prints for
+/// the same script with the simulator's midclt on its PATH.
 #[test]
-fn script_on_stdin_of_sh_streams_output_and_exit_status() {
+fn a_zfleet_batch_answers_like_a_real_sh() {
     if !openssh::require(&["ssh", "ssh-keygen"]) {
         return;
     }
     let f = serve(&[("nas1", "24.04")]);
-    let script = "set -e\n\
-        v=$(midclt call system.version)\n\
-        printf 'version=%s\\n' \"$v\"\n\
-        echo 'to stderr' >&2\n\
-        midclt call core.ping\n\
-        exit 7\n";
+    let script = batch(&[
+        ("system.version", vec![]),
+        ("core.ping", vec![]),
+        ("no.such_method", vec![]),
+        (
+            "pool.dataset.query",
+            vec![serde_json::json!([["id", "=", "it's $(id) `x`"]])],
+        ),
+        ("replication.get_instance", vec![serde_json::json!(99)]),
+    ]);
     let out = ssh(
         &f.key,
         &f.known_hosts,
         f.port,
         "root",
         &["sh", "-s"],
-        script,
+        &script,
     );
+    assert_eq!(text(&out.stderr), "");
+    assert_eq!(out.status.code(), Some(0));
+
+    // The same script under the host's sh, against an identical system.
+    let twin = tempfile::tempdir().unwrap();
+    seed(twin.path(), "nas1", "24.04");
+    let shim = zfleet::sim::server::write_shim(twin.path(), "nas1", Path::new(ZFLEET)).unwrap();
+    let mut child = Command::new("sh")
+        .arg("-s")
+        .env("PATH", format!("{}:/usr/bin:/bin", shim.display()))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(script.as_bytes())
+        .unwrap();
+    let real = child.wait_with_output().unwrap();
+    assert_eq!(real.status.code(), Some(0));
+    assert_eq!(text(&out.stdout), text(&real.stdout));
+    let frames = zfleet::transport::script::parse(&out.stdout, BOUNDARY, 5).unwrap();
+    assert_eq!(frames[0].stdout, "TrueNAS-SCALE-24.04.2\n");
+    assert_eq!(frames[1].stdout, "pong\n");
+    assert_eq!(frames[2].exit, 1);
+    assert_eq!(frames[3].stdout, "[]\n");
+}
+
+/// What the server refuses, with the OpenSSH client: host commands, anything a shell would
+/// interpret, scripts other than zfleet's batches, interactive shells and sftp.
+#[test]
+fn anything_but_midclt_and_zfleet_batches_is_refused() {
+    if !openssh::require(&["ssh", "ssh-keygen"]) {
+        return;
+    }
+    let f = serve(&[("nas1", "25.10")]);
+    let pwned = f.dir.path().join("pwned");
+    let refused = |what: &str| {
+        format!("zfleet sim serve runs only midclt and zfleet's batches; {what} refused\n")
+    };
+    let touch = format!("touch {}", pwned.display());
+    let batch_and_more = format!("{}{touch}\n", batch(&[("core.ping", vec![])]));
+    let cases: Vec<(Vec<&str>, &str, String)> = vec![
+        (vec!["ls /"], "", refused("`ls /`")),
+        (vec!["cat", "/etc/passwd"], "", refused("`cat /etc/passwd`")),
+        (vec![&touch], "", refused(&format!("`{touch}`"))),
+        (
+            vec!["midclt call system.version; ls"],
+            "",
+            refused("`midclt call system.version; ls`"),
+        ),
+        (
+            vec!["midclt call system.version $(touch /tmp/x)"],
+            "",
+            refused("`midclt call system.version $(touch /tmp/x)`"),
+        ),
+        (
+            vec!["midclt call system.version > /tmp/x"],
+            "",
+            refused("`midclt call system.version > /tmp/x`"),
+        ),
+        (
+            vec!["PATH=/tmp midclt call system.version"],
+            "",
+            refused("`PATH=/tmp midclt call system.version`"),
+        ),
+        (
+            vec!["sh -c 'midclt call core.ping'"],
+            "",
+            refused("`sh -c 'midclt call core.ping'`"),
+        ),
+        (
+            vec!["sh", "-s"],
+            "ls /\n",
+            refused(
+                "an `sh -s` script that is not one of zfleet's batches (no `B=` boundary line)",
+            ),
+        ),
+        (
+            vec!["sh", "-s"],
+            &batch_and_more,
+            refused(
+                "an `sh -s` script that is not one of zfleet's batches (it differs from what zfleet sends)",
+            ),
+        ),
+    ];
+    for (remote, stdin, message) in &cases {
+        let out = ssh(&f.key, &f.known_hosts, f.port, "root", remote, stdin);
+        assert_eq!(
+            (
+                text(&out.stdout).as_str(),
+                text(&out.stderr).as_str(),
+                out.status.code()
+            ),
+            ("", message.as_str(), Some(126)),
+            "{remote:?}"
+        );
+    }
+    assert!(!pwned.exists());
+
+    // An interactive shell, even with a forced terminal.
+    let out = Command::new("ssh")
+        .args(["-tt", "-p", &f.port.to_string(), "-i"])
+        .arg(&f.key)
+        .arg("-o")
+        .arg(format!("UserKnownHostsFile={}", f.known_hosts.display()))
+        .args(["-o", "BatchMode=yes", "-o", "IdentitiesOnly=yes"])
+        .args(["-o", "LogLevel=ERROR", "-F", "/dev/null"])
+        .arg("root@127.0.0.1")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
     assert_eq!(
-        text(&out.stdout),
-        "version=TrueNAS-SCALE-24.04.2\npong\n",
-        "stderr: {}",
+        (
+            text(&out.stdout).as_str(),
+            text(&out.stderr),
+            out.status.code()
+        ),
+        ("", refused("an interactive shell"), Some(126))
+    );
+
+    // sftp: the subsystem is refused, nothing is transferred.
+    let out = Command::new("sftp")
+        .args(["-b", "-", "-P", &f.port.to_string(), "-i"])
+        .arg(&f.key)
+        .arg("-o")
+        .arg(format!("UserKnownHostsFile={}", f.known_hosts.display()))
+        .args([
+            "-o",
+            "BatchMode=yes",
+            "-o",
+            "IdentitiesOnly=yes",
+            "-F",
+            "/dev/null",
+        ])
+        .arg("root@127.0.0.1")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(255));
+    assert!(
+        text(&out.stderr).starts_with(&refused("the `sftp` subsystem")),
+        "{}",
         text(&out.stderr)
     );
-    assert_eq!(text(&out.stderr), "to stderr\n");
-    assert_eq!(out.status.code(), Some(7));
 
-    // Large output arrives whole (flow control), with a plain command line.
+    // Forwarding is refused: no connection leaves the server.
+    let out = Command::new("ssh")
+        .args([
+            "-W",
+            &format!("127.0.0.1:{}", f.port),
+            "-p",
+            &f.port.to_string(),
+            "-i",
+        ])
+        .arg(&f.key)
+        .arg("-o")
+        .arg(format!("UserKnownHostsFile={}", f.known_hosts.display()))
+        .args([
+            "-o",
+            "BatchMode=yes",
+            "-o",
+            "IdentitiesOnly=yes",
+            "-F",
+            "/dev/null",
+        ])
+        .arg("root@127.0.0.1")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(255));
+    assert_eq!(text(&out.stdout), "");
+    assert!(
+        text(&out.stderr).contains("administratively prohibited"),
+        "{}",
+        text(&out.stderr)
+    );
+
+    // The client's environment reaches nothing: midclt is the simulator's whatever PATH says.
+    let out = Command::new("ssh")
+        .args(["-p", &f.port.to_string(), "-i"])
+        .arg(&f.key)
+        .arg("-o")
+        .arg(format!("UserKnownHostsFile={}", f.known_hosts.display()))
+        .args([
+            "-o",
+            "BatchMode=yes",
+            "-o",
+            "IdentitiesOnly=yes",
+            "-F",
+            "/dev/null",
+        ])
+        .args(["-o", "SetEnv=PATH=/nonexistent LD_PRELOAD=/nonexistent.so"])
+        .args(["root@127.0.0.1", "midclt", "call", "core.ping"])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(
+        (text(&out.stdout).as_str(), out.status.code()),
+        ("pong\n", Some(0)),
+        "{}",
+        text(&out.stderr)
+    );
+
+    // Plain midclt still works, quoted as a shell would quote it.
     let out = ssh(
         &f.key,
         &f.known_hosts,
         f.port,
         "root",
-        &["seq 1 200000"],
+        &["midclt call pool.dataset.query '[[\"id\",\"=\",\"x\"]]'"],
         "",
     );
-    let s = text(&out.stdout);
-    assert_eq!(s.lines().count(), 200_000);
-    assert_eq!(s.lines().last(), Some("200000"));
+    assert_eq!(
+        (text(&out.stdout).as_str(), out.status.code()),
+        ("[]\n", Some(0)),
+        "{}",
+        text(&out.stderr)
+    );
 }
 
 #[test]
@@ -253,14 +471,15 @@ fn unknown_key_is_refused_and_counters_count() {
         text(&out.stderr)
     );
 
+    let two_pings = batch(&[("core.ping", vec![]), ("core.ping", vec![])]);
     for _ in 0..2 {
         let out = ssh(
             &f.key,
             &f.known_hosts,
             f.port,
             "root",
-            &["midclt call core.ping; midclt call core.ping"],
-            "",
+            &["sh", "-s"],
+            &two_pings,
         );
         assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     }
@@ -429,7 +648,9 @@ fn shim_behind_openssh_sshd_answers_like_truenas() {
     assert_eq!(text(&out.stderr), text(&direct.stderr));
 }
 
-/// Without `--authorized-keys`, the keys in a user's `sshpubkey` let that user (only) in.
+/// Without `--authorized-keys`, the keys in a user's `sshpubkey` let that user (only) in,
+/// and `midclt` answers as TrueNAS answers that user: root and the uid-950 admin are full
+/// admins, another user is not authenticated, and `sudo -n` needs NOPASSWD.
 #[test]
 fn users_sshpubkey_from_state_authorises_that_user() {
     if !openssh::require(&["ssh", "ssh-keygen"]) {
@@ -438,13 +659,23 @@ fn users_sshpubkey_from_state_authorises_that_user() {
     let dir = tempfile::tempdir().unwrap();
     let key = dir.path().join("client_key");
     keygen(&key);
-    let public = std::fs::read_to_string(key.with_extension("pub")).unwrap();
+    let ops_key = dir.path().join("ops_key");
+    keygen(&ops_key);
+    let public = |k: &Path| {
+        std::fs::read_to_string(k.with_extension("pub"))
+            .unwrap()
+            .trim()
+            .to_string()
+    };
     let fixture = dir.path().join("fixture.yaml");
     std::fs::write(
         &fixture,
         format!(
-            "version: \"25.10\"\nusers:\n  - {{ username: root, uid: 0, home: /root, sshpubkey: \"{}\" }}\n",
-            public.trim()
+            "version: \"25.10\"\nusers:\n  \
+             - {{ username: root, uid: 0, home: /root, sshpubkey: \"{}\" }}\n  \
+             - {{ username: ops, uid: 3000, home: /home/ops, sshpubkey: \"{}\" }}\n",
+            public(&key),
+            public(&ops_key)
         ),
     )
     .unwrap();
@@ -452,33 +683,130 @@ fn users_sshpubkey_from_state_authorises_that_user() {
     let mut child = Command::new(ZFLEET)
         .args(["sim", "serve", "--state"])
         .arg(dir.path())
-        .args(["--listen", "nas1=127.0.0.1:0"])
+        .args(["--listen", "nas1=:0"])
         .stdout(Stdio::piped())
         .spawn()
         .unwrap();
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
     let _ = lines.next();
     let listening = lines.next().unwrap().unwrap();
+    assert!(
+        listening.starts_with("nas1 listening on 127.0.0.1:"),
+        "{listening}"
+    );
     let port: u16 = listening.rsplit(':').next().unwrap().parse().unwrap();
     let _server = Killed(child);
     let pubkey = std::fs::read_to_string(dir.path().join("ssh_host_ed25519_key.pub")).unwrap();
     let known_hosts = dir.path().join("known_hosts");
     std::fs::write(&known_hosts, format!("[127.0.0.1]:{port} {pubkey}")).unwrap();
+    let ping = ["midclt", "call", "core.ping"];
 
-    let out = ssh(
-        &key,
-        &known_hosts,
-        port,
-        "root",
-        &["midclt", "call", "core.ping"],
-        "",
-    );
+    let out = ssh(&key, &known_hosts, port, "root", &ping, "");
     assert_eq!(
         (text(&out.stdout).as_str(), out.status.code()),
         ("pong\n", Some(0))
     );
-    let out = ssh(&key, &known_hosts, port, "truenas_admin", &["true"], "");
-    assert_eq!(out.status.code(), Some(255));
+    // A key logs in as its own user only.
+    for (k, user) in [(&key, "truenas_admin"), (&key, "ops"), (&ops_key, "root")] {
+        let out = ssh(k, &known_hosts, port, user, &ping, "");
+        assert_eq!(out.status.code(), Some(255), "{user}");
+        assert!(text(&out.stderr).contains("Permission denied"), "{user}");
+    }
+    // ops logs in, but the middleware does not authenticate it.
+    let out = ssh(&ops_key, &known_hosts, port, "ops", &ping, "");
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(text(&out.stdout), "");
+    assert!(
+        text(&out.stderr).starts_with("[ENOTAUTHENTICATED] Not authenticated\nTraceback"),
+        "{}",
+        text(&out.stderr)
+    );
+    let sudo = ["sudo", "-n", "midclt", "call", "core.ping"];
+    let out = ssh(&ops_key, &known_hosts, port, "ops", &sudo, "");
+    assert_eq!(
+        (text(&out.stderr).as_str(), out.status.code()),
+        ("sudo: a password is required\n", Some(1))
+    );
+    let out = ssh(&key, &known_hosts, port, "root", &sudo, "");
+    assert_eq!(
+        (text(&out.stdout).as_str(), out.status.code()),
+        ("pong\n", Some(0))
+    );
+    // zfleet's batch with `sudo: true` answers the same way, call by call.
+    let calls = [zfleet::transport::MidcltCall::new("core.ping", vec![])];
+    let script = zfleet::transport::script::build(&calls, true, BOUNDARY).unwrap();
+    for (k, user, want) in [
+        (&key, "root", ("pong\n", "", 0)),
+        (&ops_key, "ops", ("", "sudo: a password is required\n", 1)),
+    ] {
+        let out = ssh(k, &known_hosts, port, user, &["sh", "-s"], &script);
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+        let got = zfleet::transport::script::parse(&out.stdout, BOUNDARY, 1).unwrap();
+        assert_eq!(
+            (got[0].stdout.as_str(), got[0].stderr.as_str(), got[0].exit),
+            want,
+            "{user}"
+        );
+    }
+}
+
+/// `sim serve` listens on loopback only, unless `--allow-remote` says otherwise; the help
+/// says so.
+#[test]
+fn non_loopback_listen_needs_allow_remote() {
+    let dir = tempfile::tempdir().unwrap();
+    seed(dir.path(), "nas1", "25.10");
+    for addr in ["0.0.0.0:0", "[::]:0", "192.0.2.1:0"] {
+        let out = Command::new(ZFLEET)
+            .args(["sim", "serve", "--state"])
+            .arg(dir.path())
+            .args(["--listen", &format!("nas1={addr}")])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(1), "{addr}");
+        assert_eq!(text(&out.stdout), "");
+        let err = text(&out.stderr);
+        assert!(err.contains("zfleet::sim::listen_remote"), "{err}");
+        assert!(
+            err.contains(&format!(
+                "nas1: {addr}: not a loopback address, so other machines could connect"
+            )),
+            "{err}"
+        );
+        assert!(err.contains("pass --allow-remote"), "{err}");
+    }
+    // Refused before anything was written.
+    assert!(!dir.path().join("ssh_host_ed25519_key").exists());
+
+    let mut child = Command::new(ZFLEET)
+        .args(["sim", "serve", "--allow-remote", "--state"])
+        .arg(dir.path())
+        .args(["--listen", "nas1=0.0.0.0:0"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let _server = Killed(child);
+    let _ = lines.next();
+    let listening = lines.next().unwrap().unwrap();
+    assert!(
+        listening.starts_with("nas1 listening on 0.0.0.0:"),
+        "{listening}"
+    );
+
+    let help = Command::new(ZFLEET)
+        .args(["sim", "serve", "--help"])
+        .output()
+        .unwrap();
+    let help = text(&help.stdout);
+    for words in [
+        "one listener per system, on loopback",
+        "The server is not a shell",
+        "Only loopback addresses unless --allow-remote",
+        "--allow-remote",
+    ] {
+        assert!(help.contains(words), "{words}: {help}");
+    }
 }
 
 struct TrustingClient(russh::keys::PublicKey);
@@ -509,7 +837,6 @@ async fn at_most_ten_channels_per_connection() {
         listen: vec![("nas1".into(), "127.0.0.1:0".parse().unwrap())],
         host_key: None,
         authorized_keys: Some(dir.path().join("ck.pub")),
-        zfleet_exe: PathBuf::from(ZFLEET),
     })
     .await
     .unwrap();

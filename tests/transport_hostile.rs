@@ -299,8 +299,9 @@ async fn a_killed_session_is_reported_as_dropped() {
     assert_eq!(e.to_problem("nas1").code, "zfleet::ssh::dropped");
 }
 
-// The same batches through the simulator's own SSH server (russh), with the `zfleet` its
-// midclt shims run replaced by the fake midclt, so argv and outputs can be checked exactly.
+// The same batches through the simulator's own SSH server (russh), which interprets them
+// itself: the simulator's engine hook is replaced by the fake midclt, so argv and outputs can
+// be checked exactly.
 
 struct SimServer {
     _dir: tempfile::TempDir,
@@ -309,6 +310,33 @@ struct SimServer {
     calls: std::path::PathBuf,
     files: std::path::PathBuf,
     key: std::path::PathBuf,
+}
+
+/// [`sshd::FAKE_MIDCLT`] as the simulator's engine hook: the state is `DIR/fleet/nas1.json`,
+/// calls are recorded in `DIR/calls`, canned outputs read from `DIR/files`.
+fn fake_midclt(state: &Path, argv: &[String]) -> Option<zfleet::sim::MidcltOutput> {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static SEQ: AtomicU64 = AtomicU64::new(0);
+    let dir = state.parent()?.parent()?;
+    let echo: Vec<u8> = argv.iter().flat_map(|a| a.bytes().chain([0])).collect();
+    let n = SEQ.fetch_add(1, Ordering::SeqCst);
+    std::fs::write(dir.join("calls").join(format!("call.{n}")), &echo).ok()?;
+    let file = |name: &str| {
+        String::from_utf8_lossy(&std::fs::read(dir.join("files").join(name)).unwrap_or_default())
+            .into_owned()
+    };
+    let mut out = zfleet::sim::MidcltOutput::default();
+    let method = argv.get(1).map_or("", String::as_str);
+    if let Some(name) = method.strip_prefix("fake.out.") {
+        out.stdout = file(name);
+    } else if let Some(name) = method.strip_prefix("fake.err.") {
+        out.stderr = file(name);
+    } else if let Some(code) = method.strip_prefix("fake.exit.") {
+        out.exit = code.parse().unwrap_or(255);
+    } else {
+        out.stdout = String::from_utf8_lossy(&echo).into_owned();
+    }
+    Some(out)
 }
 
 async fn start_sim_server() -> SimServer {
@@ -321,25 +349,16 @@ async fn start_sim_server() -> SimServer {
     for d in [&fleet, &calls, &files] {
         std::fs::create_dir_all(d).expect("mkdir");
     }
-    // The shim runs `ZFLEET sim midclt --state FILE call METHOD ...`: drop the first four.
-    let body = sshd::FAKE_MIDCLT
-        .trim_start_matches("#!/bin/sh\n")
-        .replace("@CALLS@", &calls.to_string_lossy())
-        .replace("@FILES@", &files.to_string_lossy());
-    let exe = dir.path().join("fake-zfleet");
-    std::fs::write(&exe, format!("#!/bin/sh\nshift 4\n{body}")).expect("write");
-    Command::new("chmod")
-        .arg("+x")
-        .arg(&exe)
-        .status()
-        .expect("chmod");
+    // Root logs in only to a system that has it.
+    zfleet::sim::seed(&fleet.join("nas1.json"), None, Some("25.10")).expect("seed");
+    // Set once for the whole test binary; only these tests run the simulator in-process.
+    let _ = zfleet::sim::ENGINE_HOOK.set(fake_midclt);
     let key = sshd::keygen(dir.path(), "id_ed25519", "ed25519", None);
     let served = zfleet::sim::server::start(&zfleet::sim::server::ServeOptions {
         state_dir: fleet.clone(),
         listen: vec![("nas1".into(), "127.0.0.1:0".parse().expect("addr"))],
         host_key: None,
         authorized_keys: Some(key.with_extension("pub")),
-        zfleet_exe: exe,
     })
     .await
     .unwrap_or_else(|p| panic!("{p}"));

@@ -110,11 +110,19 @@ async fn passphrase_protected_key_with_the_passphrase_given() {
         .await
         .expect_err("no passphrase");
     assert_eq!(e.kind, TransportErrorKind::KeyFile { path: key.clone() });
-    assert!(e.message.contains("no passphrase was given"), "{}", e.message);
+    assert!(
+        e.message.contains("no passphrase was given"),
+        "{}",
+        e.message
+    );
     // How to give one is said once, in the help.
     let help = e.to_problem("nas1").help.unwrap_or_default();
     assert!(help.contains("ZFLEET_SSH_PASSPHRASE"), "{help}");
-    assert!(!e.message.contains("ZFLEET_SSH_PASSPHRASE"), "{}", e.message);
+    assert!(
+        !e.message.contains("ZFLEET_SSH_PASSPHRASE"),
+        "{}",
+        e.message
+    );
 }
 
 /// Runs in a child process with `ZFLEET_SSH_PASSPHRASE` set (see the test below).

@@ -81,7 +81,6 @@ impl Sim {
             listen: vec![("nas1".into(), "127.0.0.1:0".parse().expect("addr"))],
             host_key: None,
             authorized_keys,
-            zfleet_exe: PathBuf::from(ZFLEET),
         })
         .await
         .expect("the simulator serves");

@@ -36,7 +36,13 @@ pub enum SimCommand {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<String>,
     },
-    /// Serve a simulated fleet over SSH: one listener per system.
+    /// Serve a simulated fleet over SSH: one listener per system, on loopback.
+    ///
+    /// The server is not a shell: it runs `midclt ...` (and `sudo -n midclt ...`) commands
+    /// and zfleet's own `sh -s` batches, interpreted by the simulator against the system's
+    /// state, and refuses every other command, interactive shells, subsystems (sftp) and
+    /// forwarding. `midclt` answers root and the uid-950 admin; other users are not
+    /// authenticated by the middleware, as on TrueNAS.
     Serve(ServeArgs),
     /// Set (or with no option, clear) the faults injected into one simulated system.
     Faults(FaultsArgs),
@@ -112,15 +118,21 @@ pub struct ServeArgs {
     /// The fleet directory (one `<system>.json` state file per system).
     #[arg(long)]
     pub state: PathBuf,
-    /// `SYSTEM=ADDRESS:PORT`; repeat per system. Port 0 picks a free port (printed).
+    /// `SYSTEM=ADDRESS:PORT`, or `SYSTEM=:PORT` for 127.0.0.1; repeat per system. Port 0
+    /// picks a free port (printed). Only loopback addresses unless --allow-remote.
     #[arg(long, required = true, value_parser = server::parse_listen)]
     pub listen: Vec<(String, std::net::SocketAddr)>,
+    /// Listen on addresses other machines can reach (0.0.0.0, ::, a LAN address). The
+    /// server is a test fixture: anyone holding an allowed key can change the simulated
+    /// systems, so keep it on loopback unless the network is yours.
+    #[arg(long)]
+    pub allow_remote: bool,
     /// Host private key (OpenSSH format); default `<state>/ssh_host_ed25519_key`, created
     /// if absent.
     #[arg(long)]
     pub host_key: Option<PathBuf>,
-    /// Public keys allowed to log in as any user (the systems' users' `sshpubkey` are
-    /// allowed too, for that user).
+    /// Public keys allowed to log in as any user the system has (a user's own `sshpubkey`
+    /// lets that user in too). Unknown and locked users never log in.
     #[arg(long)]
     pub authorized_keys: Option<PathBuf>,
 }
@@ -215,21 +227,17 @@ fn prepare_midclt(
 }
 
 fn serve(args: ServeArgs) -> Result<(), crate::diag::Problem> {
-    for (system, _) in &args.listen {
+    for (system, addr) in &args.listen {
         fleet::require_system(&args.state, system)?;
+        if !args.allow_remote && !addr.ip().is_loopback() {
+            return Err(server::remote_listen_refused(system, addr));
+        }
     }
-    let zfleet_exe = std::env::current_exe().map_err(|e| {
-        crate::diag::Problem::error(
-            "zfleet::sim::shim",
-            format!("cannot find the zfleet binary: {e}"),
-        )
-    })?;
     server::serve_forever(&server::ServeOptions {
         state_dir: args.state,
         listen: args.listen,
         host_key: args.host_key,
         authorized_keys: args.authorized_keys,
-        zfleet_exe,
     })
 }
 

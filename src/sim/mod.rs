@@ -21,6 +21,7 @@
 // `seed` returns a `Problem` by contract; these errors are rare and leave the hot path.
 #![allow(clippy::result_large_err)]
 
+pub mod account;
 pub mod cli;
 pub mod clock;
 pub mod errors;
@@ -36,6 +37,7 @@ pub mod reset;
 pub mod scheduler;
 pub mod seed;
 pub mod server;
+pub mod shell;
 pub mod state;
 pub mod version;
 pub mod zettarepl;

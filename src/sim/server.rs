@@ -1,22 +1,22 @@
 //! `zfleet sim serve`: an SSH server in front of a simulated fleet.
 //!
-//! One TCP listener per simulated system, one host key for all of them. Clients log in
-//! with a public key listed in `--authorized-keys` (any user name) or in the `sshpubkey` of
-//! a user of that system's state (that user name). Each `exec` request runs under the real
-//! `/bin/sh` with a `PATH` whose first directory holds a `midclt` shim for that system, so a
-//! script sent to `sh -s` behaves as it would on TrueNAS. Output is streamed, the exit status
-//! sent, the channel closed. Like sshd's `MaxSessions 10`, a connection holds at most
-//! [`MAX_SESSIONS`] channels at once. Faults from [`super::faults`] apply per exec.
+//! One TCP listener per simulated system, one host key for all of them. A client logs in as
+//! a user of that system's state with a public key listed in `--authorized-keys` or in that
+//! user's own `sshpubkey` ([`super::account`]). The server is not a shell: an exec request
+//! is read by [`super::shell`] and only `midclt ...` commands and zfleet's `sh -s` batches
+//! run, in-process against the system's state; anything else, shells and subsystems
+//! included, gets a refusal on stderr and exit status 126. Like sshd's `MaxSessions 10`, a
+//! connection holds at most [`MAX_SESSIONS`] channels at once. Faults from
+//! [`super::faults`] apply per exec.
 //!
-//! Commands run as the user running the server, like any shell account: it is a test
-//! fixture, meant for loopback addresses and keys you control.
+//! `zfleet sim serve` listens on loopback addresses only unless told otherwise
+//! (`--allow-remote`): it is a test fixture, meant for keys you control.
 
 // `Problem` is the project-wide diagnostic; boxing it here alone would gain nothing.
 #![allow(clippy::result_large_err)]
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::process::Stdio;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::Duration;
@@ -27,8 +27,12 @@ use russh::{Channel, ChannelId, ChannelMsg, ChannelOpenFailure, Disconnect};
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpListener;
 
+use super::MidcltOutput;
+use super::account::{self, Account};
 use super::faults::{self, Counter};
+use super::shell::{self, Refusal, Request};
 use crate::diag::{CodeInfo, Problem};
+use crate::transport::script::REMOTE_PARALLEL;
 
 pub const CODES: &[CodeInfo] = &[
     CodeInfo {
@@ -42,6 +46,10 @@ pub const CODES: &[CodeInfo] = &[
     CodeInfo {
         code: "zfleet::sim::listen",
         summary: "`zfleet sim serve` could not listen on an address, or was given a bad --listen",
+    },
+    CodeInfo {
+        code: "zfleet::sim::listen_remote",
+        summary: "`zfleet sim serve` was asked to listen on a non-loopback address without --allow-remote",
     },
     CodeInfo {
         code: "zfleet::sim::shim",
@@ -64,8 +72,6 @@ pub struct ServeOptions {
     pub listen: Vec<(String, SocketAddr)>,
     pub host_key: Option<PathBuf>,
     pub authorized_keys: Option<PathBuf>,
-    /// The `zfleet` binary the shims run (normally `std::env::current_exe()`).
-    pub zfleet_exe: PathBuf,
 }
 
 /// A running server: its real addresses and host key, stopped on drop.
@@ -84,7 +90,7 @@ impl Drop for Served {
     }
 }
 
-/// Parses `NAME=ADDR:PORT` as given to `--listen`.
+/// Parses `NAME=ADDR:PORT` (or `NAME=:PORT`, meaning 127.0.0.1) as given to `--listen`.
 pub fn parse_listen(arg: &str) -> Result<(String, SocketAddr), String> {
     let (name, addr) = arg
         .split_once('=')
@@ -92,10 +98,27 @@ pub fn parse_listen(arg: &str) -> Result<(String, SocketAddr), String> {
     if name.is_empty() || name.contains(['/', '\\']) || name.starts_with('.') {
         return Err(format!("`{name}` is not a system name"));
     }
-    let addr: SocketAddr = addr
-        .parse()
-        .map_err(|e| format!("`{addr}` is not an address with a port: {e}"))?;
+    let addr: SocketAddr = match addr.strip_prefix(':') {
+        Some(port) => port
+            .parse::<u16>()
+            .map(|p| SocketAddr::from(([127, 0, 0, 1], p)))
+            .map_err(|e| format!("`{port}` is not a port: {e}"))?,
+        None => addr
+            .parse()
+            .map_err(|e| format!("`{addr}` is not an address with a port: {e}"))?,
+    };
     Ok((name.to_string(), addr))
+}
+
+/// The refusal of a `--listen` address other machines could reach.
+pub fn remote_listen_refused(system: &str, addr: &SocketAddr) -> Problem {
+    Problem::error(
+        "zfleet::sim::listen_remote",
+        "not a loopback address, so other machines could connect",
+    )
+    .system(system)
+    .object(addr.to_string())
+    .help("listen on 127.0.0.1 or [::1] (`SYSTEM=:PORT` is 127.0.0.1), or pass --allow-remote to serve the fleet to other machines")
 }
 
 /// Quotes `s` for a POSIX shell: single quotes, with `'` written as `'\''`.
@@ -104,7 +127,8 @@ pub fn sh_quote(s: &str) -> String {
 }
 
 /// Writes `DIR/.shim/<system>/midclt`, a script that runs `zfleet sim midclt` against the
-/// system's state file, and returns its directory (to put first on `PATH`).
+/// system's state file, and returns its directory, to put first on the `PATH` of a real
+/// sshd standing in for the system (the simulator's own server needs none).
 pub fn write_shim(state_dir: &Path, system: &str, zfleet_exe: &Path) -> Result<PathBuf, Problem> {
     let shim_dir = state_dir.join(".shim").join(system);
     let state_file = state_dir.join(format!("{system}.json"));
@@ -208,34 +232,11 @@ pub fn parse_authorized_keys(text: &str) -> Vec<PublicKey> {
     keys
 }
 
-/// The `sshpubkey` of `user` in a state file, read loosely from the JSON (the state's
-/// `users` table: objects with `username` and `sshpubkey`).
-fn state_user_keys(state_file: &Path, user: &str) -> Vec<PublicKey> {
-    let Ok(text) = std::fs::read_to_string(state_file) else {
-        return Vec::new();
-    };
-    let Ok(value) = serde_json::from_str::<serde_json::Value>(&text) else {
-        return Vec::new();
-    };
-    let users = match value.get("users") {
-        Some(serde_json::Value::Array(a)) => a.clone(),
-        Some(serde_json::Value::Object(m)) => m.values().cloned().collect(),
-        _ => Vec::new(),
-    };
-    users
-        .iter()
-        .filter(|u| u.get("username").and_then(|n| n.as_str()) == Some(user))
-        .filter_map(|u| u.get("sshpubkey").and_then(|k| k.as_str()))
-        .flat_map(parse_authorized_keys)
-        .collect()
-}
-
 /// Shared by every connection of one listener.
 struct SystemCtx {
     system: String,
     state_dir: PathBuf,
     state_file: PathBuf,
-    shim_dir: PathBuf,
     authorized: Vec<PublicKey>,
 }
 
@@ -250,7 +251,7 @@ impl russh::server::Server for Listener {
         let _ = faults::count(&self.ctx.state_dir, &self.ctx.system, Counter::Connections);
         Connection {
             ctx: self.ctx.clone(),
-            user: String::new(),
+            account: None,
             open: Arc::new(AtomicUsize::new(0)),
             execs: Arc::new(AtomicU64::new(0)),
         }
@@ -260,7 +261,8 @@ impl russh::server::Server for Listener {
 /// One client connection.
 struct Connection {
     ctx: Arc<SystemCtx>,
-    user: String,
+    /// The logged-in user, once authenticated.
+    account: Option<Account>,
     /// Channels currently open on this connection.
     open: Arc<AtomicUsize>,
     /// Execs started on this connection (for `drop_after`).
@@ -284,7 +286,7 @@ impl russh::server::Handler for Connection {
         user: &str,
         offer: russh::server::PublicKeyOffer<'_>,
     ) -> Result<Auth, Self::Error> {
-        Ok(if self.key_allowed(user, offer.public_key) {
+        Ok(if self.allowed(user, offer.public_key).is_some() {
             Auth::Accept
         } else {
             Auth::reject()
@@ -296,11 +298,12 @@ impl russh::server::Handler for Connection {
         user: &str,
         key: VerifiedPublicKey<'_>,
     ) -> Result<Auth, Self::Error> {
-        if self.key_allowed(user, key.public_key) {
-            self.user = user.to_string();
-            Ok(Auth::Accept)
-        } else {
-            Ok(Auth::reject())
+        match self.allowed(user, key.public_key) {
+            Some(account) => {
+                self.account = Some(account);
+                Ok(Auth::Accept)
+            }
+            None => Ok(Auth::reject()),
         }
     }
 
@@ -310,6 +313,12 @@ impl russh::server::Handler for Connection {
         reply: ChannelOpenHandle,
         session: &mut Session,
     ) -> Result<(), Self::Error> {
+        let Some(account) = self.account.clone() else {
+            reply
+                .reject(ChannelOpenFailure::AdministrativelyProhibited)
+                .await;
+            return Ok(());
+        };
         if self.open.fetch_add(1, Ordering::SeqCst) >= MAX_SESSIONS {
             self.open.fetch_sub(1, Ordering::SeqCst);
             reply
@@ -321,7 +330,7 @@ impl russh::server::Handler for Connection {
         reply.accept().await;
         let job = ExecJob {
             ctx: self.ctx.clone(),
-            user: self.user.clone(),
+            account,
             execs: self.execs.clone(),
             session: session.handle(),
         };
@@ -338,7 +347,8 @@ impl russh::server::Handler for Connection {
         _data: &[u8],
         session: &mut Session,
     ) -> Result<(), Self::Error> {
-        // The command itself reaches the channel's task as `ChannelMsg::Exec`.
+        // The command itself reaches the channel's task as `ChannelMsg::Exec`, which
+        // decides whether it runs.
         session.channel_success(channel)
     }
 
@@ -347,7 +357,8 @@ impl russh::server::Handler for Connection {
         channel: ChannelId,
         session: &mut Session,
     ) -> Result<(), Self::Error> {
-        session.channel_failure(channel)
+        // Accepted only so that the client reads the refusal the channel's task sends.
+        session.channel_success(channel)
     }
 
     async fn subsystem_request(
@@ -356,22 +367,104 @@ impl russh::server::Handler for Connection {
         _name: &str,
         session: &mut Session,
     ) -> Result<(), Self::Error> {
+        // Likewise: the refusal names the subsystem.
+        session.channel_success(channel)
+    }
+
+    async fn pty_request(
+        &mut self,
+        channel: ChannelId,
+        _term: &str,
+        _col_width: u32,
+        _row_height: u32,
+        _pix_width: u32,
+        _pix_height: u32,
+        _modes: &[(russh::Pty, u32)],
+        session: &mut Session,
+    ) -> Result<(), Self::Error> {
+        // No terminal is ever allocated, but OpenSSH's `-t` gives up on a refused one before
+        // it would show why the shell or command after it is refused.
+        session.channel_success(channel)
+    }
+
+    async fn x11_request(
+        &mut self,
+        channel: ChannelId,
+        _single_connection: bool,
+        _x11_auth_protocol: &str,
+        _x11_auth_cookie: &str,
+        _x11_screen_number: u32,
+        session: &mut Session,
+    ) -> Result<(), Self::Error> {
+        session.channel_failure(channel)
+    }
+
+    async fn env_request(
+        &mut self,
+        channel: ChannelId,
+        _variable_name: &str,
+        _variable_value: &str,
+        session: &mut Session,
+    ) -> Result<(), Self::Error> {
+        // Nothing here reads an environment; say so rather than pretend to set it.
         session.channel_failure(channel)
     }
 }
 
 impl Connection {
-    fn key_allowed(&self, user: &str, key: &PublicKey) -> bool {
+    /// The account `user` logs in to with `key`: the user must exist on the system, and the
+    /// key be in `--authorized-keys` or in that user's own `sshpubkey`.
+    fn allowed(&self, user: &str, key: &PublicKey) -> Option<Account> {
+        let account = account::lookup(&self.ctx.state_file, user)?;
         let same = |k: &PublicKey| k.key_data() == key.key_data();
-        self.ctx.authorized.iter().any(same)
-            || state_user_keys(&self.ctx.state_file, user).iter().any(same)
+        let own = account
+            .sshpubkey
+            .as_deref()
+            .map(parse_authorized_keys)
+            .unwrap_or_default();
+        (self.ctx.authorized.iter().any(same) || own.iter().any(same)).then_some(account)
+    }
+}
+
+/// Longest batch script accepted on stdin: far above any batch zfleet sends, far below
+/// what would strain the server.
+const MAX_SCRIPT: usize = 16 << 20;
+
+/// What a channel asked for.
+enum Incoming {
+    Exec(Vec<u8>),
+    Refused(Refusal),
+}
+
+/// What a request printed and its exit status.
+struct Answer {
+    stdout: Vec<u8>,
+    stderr: Vec<u8>,
+    exit: u32,
+}
+
+impl Answer {
+    fn refused(r: &Refusal) -> Answer {
+        Answer {
+            stdout: Vec::new(),
+            stderr: format!("{r}\n").into_bytes(),
+            exit: shell::REFUSED_EXIT,
+        }
+    }
+
+    fn midclt(out: MidcltOutput) -> Answer {
+        Answer {
+            stdout: out.stdout.into_bytes(),
+            stderr: out.stderr.into_bytes(),
+            exit: u32::try_from(out.exit).unwrap_or(255),
+        }
     }
 }
 
 /// Everything one channel's task needs.
 struct ExecJob {
     ctx: Arc<SystemCtx>,
-    user: String,
+    account: Account,
     execs: Arc<AtomicU64>,
     session: russh::server::Handle,
 }
@@ -379,15 +472,22 @@ struct ExecJob {
 impl ExecJob {
     async fn serve_channel(self, channel: Channel<Msg>) {
         let (mut rx, tx) = channel.split();
-        // Wait for the exec request; anything else before it is ignored, a close ends it.
-        let command = loop {
+        // Wait for what the channel is for; a close before that ends it.
+        let incoming = loop {
             match rx.wait().await {
-                Some(ChannelMsg::Exec { command, .. }) => break command,
+                Some(ChannelMsg::Exec { command, .. }) => break Incoming::Exec(command),
+                Some(ChannelMsg::RequestShell { .. }) => break Incoming::Refused(Refusal::shell()),
+                Some(ChannelMsg::RequestSubsystem { name, .. }) => {
+                    break Incoming::Refused(Refusal::subsystem(&name));
+                }
                 Some(ChannelMsg::Eof) | Some(ChannelMsg::Close) | None => return,
                 Some(_) => {}
             }
         };
-        let command = String::from_utf8_lossy(&command).into_owned();
+        let command = match incoming {
+            Incoming::Exec(command) => command,
+            Incoming::Refused(r) => return send(&tx, Answer::refused(&r)).await,
+        };
         let dir = self.ctx.state_dir.clone();
         let system = self.ctx.system.clone();
         let faults = tokio::task::spawn_blocking(move || {
@@ -402,26 +502,34 @@ impl ExecJob {
         let nth = self.execs.fetch_add(1, Ordering::SeqCst);
         let drop_now = faults.drop_after.is_some_and(|n| nth >= n);
 
-        let mut child = match self.spawn(&command) {
-            Ok(c) => c,
-            Err(e) => {
-                let msg = format!("sh: cannot run command: {e}\n");
-                let _ = tx.extended_data_bytes(1, msg.into_bytes()).await;
-                let _ = tx.exit_status(127).await;
-                let _ = tx.eof().await;
-                let _ = tx.close().await;
-                return;
+        let request = match std::str::from_utf8(&command) {
+            Ok(c) => shell::classify(c),
+            Err(_) => Err(Refusal::command(&String::from_utf8_lossy(&command))),
+        };
+        let answer = match request {
+            Err(r) => Answer::refused(&r),
+            Ok(Request::Midclt { sudo, argv }) => {
+                let ctx = self.ctx.clone();
+                let account = self.account.clone();
+                let run = tokio::task::spawn_blocking(move || {
+                    account::midclt(&ctx.state_file, &account, sudo, &argv)
+                });
+                Answer::midclt(run.await.unwrap_or_else(|_| crashed()))
+            }
+            Ok(Request::Batch) => {
+                let Some(script) = read_stdin(&mut rx).await else {
+                    // The client went away before the script was whole: nothing runs.
+                    return;
+                };
+                match shell::parse_batch(&script) {
+                    Err(r) => Answer::refused(&r),
+                    Ok(batch) => self.run_batch(batch).await,
+                }
             }
         };
-        let mut stdin = child.stdin.take();
-        let stdout = child.stdout.take();
-        let stderr = child.stderr.take();
-
         if drop_now {
-            // The command runs to its end but its answer never arrives: the harshest
-            // form of a connection lost mid-command (side effects happened).
-            drop(stdin.take());
-            let _ = child.wait().await;
+            // The command ran but its answer never arrives: the harshest form of a
+            // connection lost mid-command (side effects happened).
             let _ = self
                 .session
                 .disconnect(
@@ -432,113 +540,80 @@ impl ExecJob {
                 .await;
             return;
         }
-
-        let out_writer = tx.make_writer();
-        let err_writer = tx.make_writer_ext(Some(1));
-        let pump_out = async move {
-            if let Some(mut s) = stdout {
-                let mut w = out_writer;
-                let _ = tokio::io::copy(&mut s, &mut w).await;
-                let _ = w.flush().await;
-            }
-        };
-        let pump_err = async move {
-            if let Some(mut s) = stderr {
-                let mut w = err_writer;
-                let _ = tokio::io::copy(&mut s, &mut w).await;
-                let _ = w.flush().await;
-            }
-        };
-        let outputs = async { tokio::join!(pump_out, pump_err) };
-        tokio::pin!(outputs);
-
-        // Feed the client's data to the child's stdin until EOF, while output flows.
-        let mut outputs_done = false;
-        let mut client_gone = false;
-        loop {
-            tokio::select! {
-                msg = rx.wait(), if !client_gone => match msg {
-                    Some(ChannelMsg::Data { data }) => {
-                        if let Some(w) = stdin.as_mut()
-                            && w.write_all(&data).await.is_err()
-                        {
-                            stdin = None;
-                        }
-                    }
-                    Some(ChannelMsg::Eof) => stdin = None,
-                    Some(ChannelMsg::Close) | None => {
-                        // Client went away: stop the command, nobody reads its output.
-                        client_gone = true;
-                        let _ = child.start_kill();
-                    }
-                    Some(_) => {}
-                },
-                _ = &mut outputs, if !outputs_done => outputs_done = true,
-            }
-            if outputs_done || client_gone {
-                break;
-            }
-        }
-        drop(stdin);
-        if !outputs_done && !client_gone {
-            outputs.await;
-        }
-        let status = child.wait().await;
-        if client_gone {
-            return;
-        }
-        let code = match status {
-            Ok(s) => exit_code(s),
-            Err(_) => 255,
-        };
-        let _ = tx.exit_status(code).await;
-        let _ = tx.eof().await;
-        let _ = tx.close().await;
+        send(&tx, answer).await;
     }
 
-    fn spawn(&self, command: &str) -> std::io::Result<tokio::process::Child> {
-        let path = format!(
-            "{}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-            self.ctx.shim_dir.display()
-        );
-        let home = if self.user == "root" {
-            "/root".to_string()
-        } else {
-            format!("/home/{}", self.user)
-        };
-        tokio::process::Command::new("/bin/sh")
-            .arg("-c")
-            .arg(command)
-            .env_clear()
-            .env("PATH", path)
-            .env("HOME", home)
-            .env("USER", &self.user)
-            .env("LOGNAME", &self.user)
-            .env("SHELL", "/bin/sh")
-            .env("LANG", "C.UTF-8")
-            .env("ZFLEET_SIM_STATE", &self.ctx.state_file)
-            .current_dir(&self.ctx.state_dir)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .kill_on_drop(true)
-            .spawn()
+    /// Runs a batch's calls in waves, as the script's background jobs do, and frames the
+    /// results as the script prints them.
+    async fn run_batch(&self, batch: shell::Batch) -> Answer {
+        let mut results = Vec::with_capacity(batch.argvs.len());
+        for wave in batch.argvs.chunks(REMOTE_PARALLEL) {
+            let runs: Vec<_> = wave
+                .iter()
+                .map(|argv| {
+                    let ctx = self.ctx.clone();
+                    let account = self.account.clone();
+                    let argv = argv.clone();
+                    let sudo = batch.sudo;
+                    tokio::task::spawn_blocking(move || {
+                        account::midclt(&ctx.state_file, &account, sudo, &argv)
+                    })
+                })
+                .collect();
+            for run in runs {
+                let out = run.await.unwrap_or_else(|_| crashed());
+                results.push(shell::CallResult {
+                    stdout: out.stdout.into_bytes(),
+                    stderr: out.stderr.into_bytes(),
+                    exit: out.exit,
+                });
+            }
+        }
+        Answer {
+            stdout: shell::frames(&batch.boundary, &results),
+            stderr: Vec::new(),
+            exit: 0,
+        }
     }
 }
 
-#[cfg(unix)]
-fn exit_code(s: std::process::ExitStatus) -> u32 {
-    use std::os::unix::process::ExitStatusExt;
-    match (s.code(), s.signal()) {
-        (Some(c), _) => c as u32,
-        (None, Some(sig)) => 128 + sig as u32,
-        _ => 255,
+/// What a midclt whose task panicked leaves behind: no output, status 1.
+fn crashed() -> MidcltOutput {
+    MidcltOutput {
+        stdout: String::new(),
+        stderr: String::new(),
+        exit: 1,
     }
 }
 
-#[cfg(not(unix))]
-fn exit_code(s: std::process::ExitStatus) -> u32 {
-    s.code().map_or(255, |c| c as u32)
+/// The channel's data up to EOF; `None` if the channel closed first. Past [`MAX_SCRIPT`]
+/// bytes the rest is dropped and the script (then incomplete) is refused by its parser.
+async fn read_stdin(rx: &mut russh::ChannelReadHalf) -> Option<Vec<u8>> {
+    let mut script = Vec::new();
+    loop {
+        match rx.wait().await {
+            Some(ChannelMsg::Data { data }) => {
+                let room = MAX_SCRIPT.saturating_sub(script.len());
+                script.extend_from_slice(data.get(..room.min(data.len())).unwrap_or_default());
+            }
+            Some(ChannelMsg::Eof) => return Some(script),
+            Some(ChannelMsg::Close) | None => return None,
+            Some(_) => {}
+        }
+    }
+}
+
+/// Sends an answer: output (with flow control), exit status, EOF, close.
+async fn send(tx: &russh::ChannelWriteHalf<Msg>, answer: Answer) {
+    let mut out = tx.make_writer();
+    let mut err = tx.make_writer_ext(Some(1));
+    let _ = out.write_all(&answer.stdout).await;
+    let _ = out.flush().await;
+    let _ = err.write_all(&answer.stderr).await;
+    let _ = err.flush().await;
+    let _ = tx.exit_status(answer.exit).await;
+    let _ = tx.eof().await;
+    let _ = tx.close().await;
 }
 
 /// Binds every listener and starts serving in the background of the current tokio runtime.
@@ -585,7 +660,6 @@ pub async fn start(opts: &ServeOptions) -> Result<Served, Problem> {
         tasks: Vec::new(),
     };
     for (system, addr) in &opts.listen {
-        let shim_dir = write_shim(&state_dir, system, &opts.zfleet_exe)?;
         let socket = TcpListener::bind(addr).await.map_err(|e| {
             Problem::error(
                 "zfleet::sim::listen",
@@ -601,7 +675,6 @@ pub async fn start(opts: &ServeOptions) -> Result<Served, Problem> {
                 system: system.clone(),
                 state_dir: state_dir.clone(),
                 state_file: state_dir.join(format!("{system}.json")),
-                shim_dir,
                 authorized: authorized.clone(),
             }),
         };
@@ -647,6 +720,16 @@ mod tests {
         assert!(parse_listen("nas1").is_err());
         assert!(parse_listen("../x=127.0.0.1:1").is_err());
         assert!(parse_listen("nas1=localhost").is_err());
+        assert_eq!(
+            parse_listen("nas1=:2201").unwrap().1,
+            "127.0.0.1:2201".parse().unwrap()
+        );
+        assert_eq!(
+            parse_listen("nas1=[::1]:0").unwrap().1,
+            "[::1]:0".parse().unwrap()
+        );
+        assert!(parse_listen("nas1=:x").is_err());
+        assert!(parse_listen("nas1=:").is_err());
     }
 
     #[test]
