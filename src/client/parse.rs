@@ -203,7 +203,7 @@ fn validation_line(line: &str) -> Option<ValidationItem> {
     }
     Some(ValidationItem {
         errname: errname.to_string(),
-        attribute: (attr != "ALL").then(|| attr.to_string()),
+        attribute: (attr != "ALL").then(|| clip(attr)),
         message: clip(message),
     })
 }

@@ -70,6 +70,7 @@ pub fn looks_like_version(raw: &str) -> bool {
     let raw = raw.trim();
     raw.chars().any(|c| c.is_ascii_digit())
         && raw.len() <= 80
+        && super::shown::clip(raw) == raw
         && raw
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_' | '+'))

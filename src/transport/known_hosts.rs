@@ -441,6 +441,36 @@ mod tests {
         p.pinned = Some(format!("{}=", fingerprint(&key(ED2))));
         assert_eq!(p.check(&key(ED2)), Verdict::Trusted);
         assert!(matches!(p.check(&key(ED)), Verdict::Changed { .. }));
+        // ... but not over a revocation of the pinned key.
+        std::fs::write(&p.files[0], format!("@revoked nas1.lan {ED2}\n")).expect("write");
+        assert!(matches!(p.check(&key(ED2)), Verdict::Revoked { .. }));
+    }
+
+    #[test]
+    fn concurrent_learners_write_one_line() {
+        for round in 0..20 {
+            let dir = tempfile::tempdir().expect("tempdir");
+            let file = dir.path().join("known_hosts");
+            let p = HostKeyPolicy {
+                host: "nas9.lan".into(),
+                port: 22,
+                pinned: None,
+                files: vec![file.clone()],
+                accept_new: true,
+            };
+            let start = std::sync::Barrier::new(8);
+            std::thread::scope(|s| {
+                for _ in 0..8 {
+                    s.spawn(|| {
+                        start.wait();
+                        let v = p.check(&key(ED));
+                        assert!(matches!(v, Verdict::Learned(_) | Verdict::Trusted), "{v:?}");
+                    });
+                }
+            });
+            let text = std::fs::read_to_string(&file).expect("written");
+            assert_eq!(text, format!("nas9.lan {ED}\n"), "round {round}");
+        }
     }
 
     #[test]

@@ -512,7 +512,8 @@ async fn connect_verified(
     let TransportErrorKind::HostKeyChanged { expected, found } = &e.kind else {
         return Err(e);
     };
-    if resolved.policy.pinned.is_none() {
+    // A revoked key (no expected key) ends it: it is never worked around.
+    if resolved.policy.pinned.is_none() || expected.is_empty() {
         return Err(e);
     }
     let (expected, mut seen) = (expected.clone(), vec![found.clone()]);
