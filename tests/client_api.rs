@@ -465,7 +465,12 @@ async fn errors_become_problems_naming_system_and_method() {
         (
             ok_raw("{\"id\": \"secret-value\"}"),
             "zfleet::api::unparsable",
-            "nas1: pool.snapshottask.create: unreadable answer: unexpected shape: invalid type: string \"…\", expected i64 at line 1 column 21",
+            "nas1: pool.snapshottask.create: unreadable answer: unexpected shape: invalid type: string, expected i64 at line 1 column 21",
+        ),
+        (
+            failed("sh: 1: sudo: not found\n"),
+            "zfleet::api::no_sudo",
+            "nas1: pool.snapshottask.create: sudo not found: sh: 1: sudo: not found",
         ),
     ];
     for (output, code, text) in cases {

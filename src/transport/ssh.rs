@@ -804,7 +804,7 @@ async fn authenticate(
                 }
                 continue;
             }
-            Loaded::Key(key) => key,
+            Loaded::Key(key) => *key,
         };
         match try_key(handle, &resolved.user, key, rsa_hash, &mut tried, path).await {
             Ok(true) => return Ok(()),
@@ -842,7 +842,7 @@ async fn authenticate(
         let Loaded::Key(key) = load_key(path, false, None, opts, &mut skipped).await? else {
             continue;
         };
-        match try_key(handle, &resolved.user, key, rsa_hash, &mut tried, path).await {
+        match try_key(handle, &resolved.user, *key, rsa_hash, &mut tried, path).await {
             Ok(true) => return Ok(()),
             Ok(false) => {}
             Err(e) => return Err(closed_during_auth(e, &target, &tried)),
@@ -959,7 +959,7 @@ static TYPED_PASSPHRASES: LazyLock<tokio::sync::Mutex<HashMap<PathBuf, super::Se
 enum Loaded {
     /// Nothing usable (a default file that is missing or was skipped with a note).
     Absent,
-    Key(PrivateKey),
+    Key(Box<PrivateKey>),
     /// Passphrase-protected, but the agent at this socket holds the key: sign there.
     InAgent(PublicKey, PathBuf),
 }
@@ -1005,7 +1005,7 @@ async fn load_key(
         return Ok(Loaded::Absent);
     }
     match russh::keys::decode_secret_key(&text, None) {
-        Ok(key) => return Ok(Loaded::Key(key)),
+        Ok(key) => return Ok(Loaded::Key(Box::new(key))),
         Err(russh::keys::Error::KeyIsEncrypted) => {}
         Err(e) if named => {
             return Err(key_error(format!(
@@ -1066,7 +1066,7 @@ async fn load_key(
             if prompted {
                 typed.insert(path.to_path_buf(), passphrase);
             }
-            Ok(Loaded::Key(key))
+            Ok(Loaded::Key(Box::new(key)))
         }
         Err(_) if named => Err(key_error(format!(
             "wrong passphrase for {}",
