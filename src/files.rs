@@ -39,6 +39,11 @@ pub fn create_private(path: &Path) -> io::Result<File> {
     if let Some(parent) = path.parent() {
         create_dir_private(parent)?;
     }
+    open_private(path)
+}
+
+/// Opens `path` for appending, creating it 0600 if absent; its folder must exist.
+pub fn open_private(path: &Path) -> io::Result<File> {
     let mut new = OpenOptions::new();
     new.append(true).create_new(true);
     #[cfg(unix)]

@@ -300,7 +300,7 @@ fn files_zfleet_writes_are_private_whatever_the_umask() {
         &key,
         "  lab: { simulator: { fixture: sim/lab.yaml } }\n",
     );
-    let trace = dir.path().join("traces/today/api.jsonl");
+    let trace = dir.path().join("api.jsonl");
     let out = zfleet_umask_000(
         dir.path(),
         &home,
@@ -321,8 +321,6 @@ fn files_zfleet_writes_are_private_whatever_the_umask() {
     for (path, want) in [
         (home.join(".ssh"), 0o700),
         (kh.clone(), 0o600),
-        (dir.path().join("traces"), 0o700),
-        (dir.path().join("traces/today"), 0o700),
         (trace.clone(), 0o600),
         (dir.path().join(".zfleet"), 0o700),
         (dir.path().join(".zfleet/sim"), 0o700),

@@ -66,7 +66,7 @@ impl Tracer {
         let _guard = WRITE_LOCK.lock().unwrap_or_else(|p| p.into_inner());
         // 0600 on creation: the trace shows what a fleet holds, even with secrets redacted.
         let written =
-            crate::files::create_private(&self.path).and_then(|mut f| f.write_all(text.as_bytes()));
+            crate::files::open_private(&self.path).and_then(|mut f| f.write_all(text.as_bytes()));
         if let Err(e) = written
             && !WARNED.swap(true, std::sync::atomic::Ordering::Relaxed)
         {

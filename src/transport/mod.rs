@@ -11,8 +11,9 @@
 //! - trust: a pinned `SHA256:` fingerprint (any of the server's key types), else known_hosts
 //!   (`known_hosts`); unknown keys are refused unless `accept_new_host_keys`, changed keys
 //!   always;
-//! - auth: named key files (passphrase from `ZFLEET_SSH_PASSPHRASE` or a terminal prompt),
-//!   ssh-agent, then default key files;
+//! - auth: named key files (a passphrase-protected one through ssh-agent when the agent
+//!   holds it, else with `ZFLEET_SSH_PASSPHRASE` or a terminal prompt; refused when others
+//!   may read it), ssh-agent, then default key files;
 //! - each batch: one `sh -s` exec with the script on stdin (`script`, `quote`), at most 8 at
 //!   once per connection, a timeout per wave of calls.
 

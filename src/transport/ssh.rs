@@ -1151,6 +1151,36 @@ mod tests {
     }
 
     #[test]
+    fn an_unreadable_ssh_config_says_what_to_do() {
+        let home = tempfile::tempdir().expect("home");
+        // A folder where the file should be: unreadable as a file, even for root.
+        let config = home.path().join("config");
+        std::fs::create_dir(&config).expect("mkdir");
+        let opts = ConnectOptions {
+            home: Some(home.path().to_path_buf()),
+            ssh_config: Some(config.clone()),
+            ..ConnectOptions::default()
+        };
+        let e = resolve(&parse_hop("nas"), &opts).expect_err("refused");
+        assert_eq!(
+            e.kind,
+            TransportErrorKind::SshConfigUnreadable {
+                path: config.clone()
+            }
+        );
+        let p = e.to_problem("nas1");
+        assert_eq!(p.code, "zfleet::ssh::config_unreadable");
+        assert_eq!(p.object.as_deref(), Some(config.to_string_lossy().as_ref()));
+        assert!(
+            p.message
+                .starts_with("cannot read this SSH client config: "),
+            "{}",
+            p.message
+        );
+        assert!(p.help.is_some_and(|h| h.contains("chmod 600")));
+    }
+
+    #[test]
     fn proxy_command_is_refused_not_ignored() {
         let home = tempfile::tempdir().expect("home");
         let config = home.path().join("config");
