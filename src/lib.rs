@@ -11,6 +11,7 @@ pub mod cli;
 pub mod client;
 pub mod config;
 pub mod diag;
+pub mod files;
 pub mod inventory;
 pub mod model;
 pub mod parallel;

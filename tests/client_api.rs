@@ -449,7 +449,12 @@ async fn errors_become_problems_naming_system_and_method() {
         (
             ok_raw("{\"id\": \"secret-value\"}"),
             "zfleet::api::unparsable",
-            "nas1: pool.snapshottask.create: unreadable answer: unexpected shape: invalid type: string \"…\", expected i64 at line 1 column 21",
+            "nas1: pool.snapshottask.create: unreadable answer: unexpected shape: invalid type: string, expected i64 at line 1 column 21",
+        ),
+        (
+            failed("sh: 1: sudo: not found\n"),
+            "zfleet::api::no_sudo",
+            "nas1: pool.snapshottask.create: sudo not found: sh: 1: sudo: not found",
         ),
     ];
     for (output, code, text) in cases {
@@ -469,13 +474,41 @@ async fn errors_become_problems_naming_system_and_method() {
 
 #[tokio::test]
 async fn unparseable_version_is_an_error_not_a_default() {
-    for raw in ["FreeNAS-11.3-U5", "TrueNAS-SCALE-23.10.2", "hello"] {
+    for raw in ["FreeNAS-11.3-U5", "TrueNAS-SCALE-23.10.2", "TrueNAS-2"] {
         let c = Client::new("nas1", ScriptedRunner::new(move |_| ok_raw(raw))).with_tracer(None);
         let err = c.version().await.expect_err("refused");
         assert_eq!(err.error, ApiError::UnsupportedVersion(raw.to_string()));
         let err = zfleet::inventory::read(&c).await.expect_err("refused");
         assert_eq!(err.code, "zfleet::api::unsupported_version");
     }
+}
+
+#[tokio::test]
+async fn garbage_for_a_version_is_a_middleware_error() {
+    let secret = "-----BEGIN OPENSSH PRIVATE KEY-----";
+    for (stdout, shown) in [
+        ("hello\n", "hello"),
+        ("<html>\n<body>502 Bad Gateway\n", "<html>"),
+        ("TrueNAS-25.10 \u{1b}[2J\n", "TrueNAS-25.10  [2J"),
+        (
+            "Traceback (most recent call last):\n  File \"x\", line 1\nConnectionRefusedError: [Errno 111] Connection refused\n",
+            "the middleware failed: ConnectionRefusedError: [Errno 111] Connection refused",
+        ),
+    ] {
+        let c = Client::new("nas1", ScriptedRunner::new(move |_| ok_raw(stdout))).with_tracer(None);
+        let err = c.version().await.expect_err("refused");
+        assert_eq!(err.code(), "zfleet::api::call_failed", "{stdout:?}");
+        assert!(err.to_string().contains(shown), "{err}");
+    }
+    let answer =
+        format!("{secret}\nb3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQAAAAAAAAABAAAAMwAAAAtz\n");
+    let c = Client::new("nas1", ScriptedRunner::new(move |_| ok_raw(&answer))).with_tracer(None);
+    let err = c.version().await.expect_err("refused");
+    let shown = format!("{:?}", err.to_problem());
+    assert!(
+        !shown.contains("PRIVATE") && !shown.contains("b3BlbnNz"),
+        "{shown}"
+    );
 }
 
 #[tokio::test]

@@ -608,13 +608,14 @@ impl<R: Runner> Client<R> {
             match job.state.as_str() {
                 "SUCCESS" => return Ok(job),
                 "FAILED" | "ABORTED" => {
+                    // The job's error is the system's text: shown cleaned, like any other.
                     let error = job.error.clone().unwrap_or_else(|| job.state.clone());
                     return Err(self.error(
                         &job.method,
                         ApiError::JobFailed {
                             id,
                             state: job.state.clone(),
-                            error,
+                            error: super::shown::clip(&error),
                         },
                     ));
                 }

@@ -43,6 +43,8 @@ pub enum ApiError {
     NotAuthorized(String),
     /// midclt printed `Failed to login:` (on stdout, with exit 0).
     LoginFailed(String),
+    /// `sudo: true`, and the system has no `sudo`.
+    NoSudo(String),
     /// There is no `midclt` on the system's PATH.
     NoMidclt(String),
     /// The output could not be read as what the method returns.
@@ -80,6 +82,7 @@ impl fmt::Display for ApiError {
             ),
             ApiError::NotAuthorized(m) => write!(f, "not authorized: {m}"),
             ApiError::LoginFailed(m) => write!(f, "middleware login failed: {m}"),
+            ApiError::NoSudo(m) => write!(f, "sudo not found: {m}"),
             ApiError::NoMidclt(m) => write!(f, "midclt not found: {m}"),
             ApiError::Unparsable(m) => write!(f, "unreadable answer: {m}"),
             ApiError::UnsupportedVersion(v) => write!(f, "unsupported TrueNAS version {v:?}"),
@@ -132,6 +135,7 @@ impl ClientError {
             ApiError::MiddlewareDown => "zfleet::api::middleware_down",
             ApiError::NotAuthorized(_) => "zfleet::api::not_authorized",
             ApiError::LoginFailed(_) => "zfleet::api::login_failed",
+            ApiError::NoSudo(_) => "zfleet::api::no_sudo",
             ApiError::NoMidclt(_) => "zfleet::api::no_midclt",
             ApiError::Unparsable(_) => "zfleet::api::unparsable",
             ApiError::UnsupportedVersion(_) => "zfleet::api::unsupported_version",
@@ -176,6 +180,11 @@ impl ClientError {
             }
             ApiError::LoginFailed(_) => {
                 "midclt could not log in; connect as root or the uid 950 admin over SSH".to_string()
+            }
+            ApiError::NoSudo(_) => {
+                "remove `sudo: true` for this system and connect as root or as the uid 950 admin, \
+                 which need no sudo"
+                    .to_string()
             }
             ApiError::NoMidclt(_) => {
                 "is this a TrueNAS system? `midclt` must be on the SSH user's PATH".to_string()

@@ -8,6 +8,7 @@
 pub mod api;
 pub mod error;
 pub mod parse;
+pub mod shown;
 pub mod testing;
 pub mod trace;
 pub mod types;
@@ -64,6 +65,10 @@ pub const CODES: &[CodeInfo] = &[
     CodeInfo {
         code: "zfleet::api::login_failed",
         summary: "midclt could not log in to the middleware",
+    },
+    CodeInfo {
+        code: "zfleet::api::no_sudo",
+        summary: "the system is set to `sudo: true` but has no sudo",
     },
     CodeInfo {
         code: "zfleet::api::no_midclt",
@@ -233,6 +238,19 @@ impl<R: Runner> Client<R> {
             Value::String(s) => s.clone(),
             other => other.to_string(),
         };
+        // Not a version at all (garbage, several lines): the middleware is broken, which
+        // says more than "unsupported version".
+        if !version::looks_like_version(&text) {
+            let first = text.lines().find(|l| !l.trim().is_empty()).unwrap_or("");
+            let error = ApiError::CallFailed {
+                errname: None,
+                message: format!(
+                    "the middleware answered with no version: {}",
+                    shown::clip(first.trim())
+                ),
+            };
+            return Err(self.error("system.version", error));
+        }
         let v = Version::parse(&text).map_err(|e| self.error("system.version", e))?;
         let _ = self.version.set(v.clone());
         Ok(self.version.get().cloned().unwrap_or(v))
@@ -251,22 +269,5 @@ impl<R: Runner> Client<R> {
 /// results may hold secrets).
 pub fn decode<T: DeserializeOwned>(v: Value) -> Result<T, ApiError> {
     serde_json::from_value(v)
-        .map_err(|e| ApiError::Unparsable(format!("unexpected shape: {}", unquote(&e.to_string()))))
-}
-
-/// serde_json quotes offending string values in its messages; those may be secrets.
-pub(crate) fn unquote(msg: &str) -> String {
-    let mut out = String::with_capacity(msg.len());
-    let mut inside = false;
-    for c in msg.chars() {
-        if c == '"' {
-            if !inside {
-                out.push_str("\"…\"");
-            }
-            inside = !inside;
-        } else if !inside {
-            out.push(c);
-        }
-    }
-    out
+        .map_err(|e| ApiError::Unparsable(format!("unexpected shape: {}", shown::shape_error(&e))))
 }

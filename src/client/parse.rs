@@ -8,10 +8,10 @@ use chrono::{DateTime, Utc};
 use serde_json::Value;
 
 use super::error::{ApiError, ValidationItem};
+#[cfg(test)]
+use super::shown::MAX_REASON;
+use super::shown::clip;
 use crate::transport::RawOutput;
-
-/// Longest error text taken over from the system's output.
-const MAX_REASON: usize = 400;
 
 /// A successful call's result, still as the text midclt printed (decoded on demand, straight
 /// into the caller's type: large query results never go through an intermediate tree).
@@ -40,7 +40,7 @@ impl Reply {
                 }
                 _ => ApiError::Unparsable(format!(
                     "unexpected shape: {}",
-                    super::unquote(&e.to_string())
+                    super::shown::shape_error(&e)
                 )),
             }
         })
@@ -65,6 +65,10 @@ fn parse_stdout(stdout: &str) -> Result<Reply, ApiError> {
     if let Some(reason) = stdout.strip_prefix("Failed to login:") {
         return Err(ApiError::LoginFailed(clip(reason.trim())));
     }
+    // An exception the middleware client printed instead of a result.
+    if let Some(error) = traceback_error(stdout) {
+        return Err(error);
+    }
     // `print()` adds one newline; a raw string result keeps its own inner newlines.
     let text = stdout.strip_suffix('\n').unwrap_or(stdout);
     let text = text.strip_suffix('\r').unwrap_or(text);
@@ -78,6 +82,31 @@ fn parse_stdout(stdout: &str) -> Result<Reply, ApiError> {
     Ok(Reply {
         text: text.to_string(),
     })
+}
+
+/// A Python traceback: the middleware failed, and its last unindented line names the
+/// exception (`KeyError: 'x'`).
+fn traceback_error(text: &str) -> Option<ApiError> {
+    let mut lines = text.lines().map(|l| l.trim_end_matches('\r'));
+    lines
+        .clone()
+        .any(|l| l.starts_with("Traceback (most recent call last)"))
+        .then(|| {
+            let exception = lines
+                .rfind(|l| {
+                    !l.trim().is_empty() && !l.starts_with(' ') && !l.starts_with("Traceback")
+                })
+                .unwrap_or("Traceback (most recent call last)");
+            ApiError::CallFailed {
+                errname: None,
+                message: format!("the middleware failed: {}", clip(exception.trim())),
+            }
+        })
+}
+
+/// The shell found no `sudo` (dash: `sh: 1: sudo: not found`, bash: `... command not found`).
+fn no_sudo(line: &str) -> bool {
+    line.ends_with("sudo: not found") || line.ends_with("sudo: command not found")
 }
 
 fn parse_failure(raw: &RawOutput) -> ApiError {
@@ -106,6 +135,9 @@ fn parse_failure(raw: &RawOutput) -> ApiError {
     }
     if first_trim.starts_with("Failed to run middleware call") {
         return ApiError::MiddlewareDown;
+    }
+    if no_sudo(first_trim) {
+        return ApiError::NoSudo(clip(first_trim));
     }
     if raw.exit == 127
         || first_trim.ends_with("midclt: not found")
@@ -171,7 +203,7 @@ fn validation_line(line: &str) -> Option<ValidationItem> {
     }
     Some(ValidationItem {
         errname: errname.to_string(),
-        attribute: (attr != "ALL").then(|| attr.to_string()),
+        attribute: (attr != "ALL").then(|| clip(attr)),
         message: clip(message),
     })
 }
@@ -186,20 +218,6 @@ fn split_errname(line: &str) -> Option<(&str, &str)> {
             .chars()
             .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_');
     valid.then_some((name, rest))
-}
-
-/// Bounds text taken from a system's output (which is not trusted to be short).
-fn clip(s: &str) -> String {
-    let cleaned: String = s
-        .chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .collect();
-    if cleaned.chars().count() <= MAX_REASON {
-        return cleaned;
-    }
-    let mut out: String = cleaned.chars().take(MAX_REASON).collect();
-    out.push('…');
-    out
 }
 
 /// `{"$date": ms}` → UTC time (midclt's encoding of Python datetimes).
@@ -368,6 +386,16 @@ mod tests {
                 ApiError::NoMidclt("sh: 1: midclt: not found".into()),
             ),
             (
+                "sh: 1: sudo: not found\n",
+                127,
+                ApiError::NoSudo("sh: 1: sudo: not found".into()),
+            ),
+            (
+                "bash: line 1: sudo: command not found\n",
+                127,
+                ApiError::NoSudo("bash: line 1: sudo: command not found".into()),
+            ),
+            (
                 "usage: midclt call ...\nmidclt call: error: argument -j/--job: ignored explicit argument 'ob'\n",
                 2,
                 ApiError::CallFailed {
@@ -452,6 +480,18 @@ mod tests {
             let _ = parse_output(&out(s, s, 0));
             let _ = parse_output(&out(s, s, 1));
         }
+    }
+
+    #[test]
+    fn a_traceback_on_stdout_is_a_middleware_failure() {
+        let stdout = "Traceback (most recent call last):\n  File \"/usr/bin/midclt\", line 8, in <module>\n    sys.exit(main())\nKeyError: 'version'\n";
+        assert_eq!(
+            parse_output(&out(stdout, "", 0)),
+            Err(ApiError::CallFailed {
+                errname: None,
+                message: "the middleware failed: KeyError: 'version'".into()
+            })
+        );
     }
 
     #[test]

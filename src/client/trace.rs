@@ -65,13 +65,8 @@ impl Tracer {
         text.push('\n');
         let _guard = WRITE_LOCK.lock().unwrap_or_else(|p| p.into_inner());
         // 0600 on creation: the trace shows what a fleet holds, even with secrets redacted.
-        use std::os::unix::fs::OpenOptionsExt;
-        let written = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .mode(0o600)
-            .open(&self.path)
-            .and_then(|mut f| f.write_all(text.as_bytes()));
+        let written =
+            crate::files::open_private(&self.path).and_then(|mut f| f.write_all(text.as_bytes()));
         if let Err(e) = written
             && !WARNED.swap(true, std::sync::atomic::Ordering::Relaxed)
         {

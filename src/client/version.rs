@@ -63,11 +63,26 @@ const CORE_LACKS: &[&str] = &[
     "encryption_inherit",
 ];
 
+/// Whether `system.version` printed something shaped like a version (one short word of
+/// version characters with a digit, `FreeNAS-11.3-U5` included), as opposed to garbage from
+/// a broken middleware.
+pub fn looks_like_version(raw: &str) -> bool {
+    let raw = raw.trim();
+    raw.chars().any(|c| c.is_ascii_digit())
+        && raw.len() <= 80
+        && super::shown::clip(raw) == raw
+        && raw
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_' | '+'))
+}
+
 impl Version {
     /// Reads `system.version`. Anything zfleet cannot place is an error, never a guess.
     pub fn parse(raw: &str) -> Result<Version, ApiError> {
         let raw_trim = raw.trim();
-        let unsupported = || ApiError::UnsupportedVersion(raw_trim.chars().take(80).collect());
+        let unsupported = || {
+            ApiError::UnsupportedVersion(super::shown::clip(raw_trim).chars().take(80).collect())
+        };
         let (product_hint, number) = if let Some(rest) = raw_trim.strip_prefix("TrueNAS-SCALE-") {
             (Some(Product::Scale), rest)
         } else if let Some(rest) = raw_trim.strip_prefix("TrueNAS-") {

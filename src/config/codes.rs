@@ -24,6 +24,8 @@ codes! {
     PROJECT = "zfleet::config::project": "The project name is missing or not usable as an ownership namespace.";
     SYSTEM_UNKNOWN = "zfleet::system::unknown": "A reference to a system that `systems` does not define.";
     SYSTEM_KIND = "zfleet::system::kind": "A system must have exactly one of `host` (SSH) and `simulator`.";
+    HOST = "zfleet::system::host": "A `host` is empty, has spaces, starts with `-`, or is not a name or an IP address.";
+    PORT = "zfleet::system::port": "An SSH `port` is 0.";
     HOST_KEY = "zfleet::system::host_key": "A pinned host key is not a `SHA256:` fingerprint.";
     TIMEOUT = "zfleet::system::timeout": "A timeout is not a positive duration of at most a day.";
     SIM_VERSION = "zfleet::system::sim_version": "The simulator does not know this TrueNAS version.";

@@ -143,9 +143,11 @@ impl<'d> Validator<'d> {
                     if let Some(k) = raw.host_key.given() {
                         self.host_key(k);
                     }
-                    host.ok().map(|host| {
+                    let port_ok = raw.port.given().is_none_or(|p| self.port(p));
+                    let host = host.ok().and_then(|h| self.host(h));
+                    host.filter(|_| port_ok).map(|host| {
                         SystemKind::Ssh(SshSystem {
-                            host: host.value.clone(),
+                            host,
                             port: raw.port.given().map(|p| p.value),
                             user: raw.user.given().map(|u| u.value.clone()),
                             identity_file: raw.identity_file.given().map(|f| expand_home(&f.value)),
@@ -266,6 +268,70 @@ impl<'d> Validator<'d> {
             );
         }
         Some(v.value.0.clone())
+    }
+
+    /// The address to connect to: a name, an IPv4 or a bare IPv6 address, or a bracketed
+    /// IPv6 address (brackets dropped). Nothing that `ssh` could read as an option or that
+    /// holds spaces.
+    fn host(&mut self, host: &Sp<String>) -> Option<String> {
+        let text = host.value.as_str();
+        let refuse = |me: &mut Self, why: String, help: &str| {
+            me.err(c::HOST, host.span, why, "host", help);
+            None
+        };
+        if text.is_empty() {
+            return refuse(
+                self,
+                "`host` is empty".into(),
+                "write the system's name or address, e.g. `host: nas1.lan` or `host: 192.0.2.10`",
+            );
+        }
+        if text.chars().any(|ch| ch.is_whitespace() || ch.is_control()) {
+            return refuse(
+                self,
+                format!("`{}` has spaces or control characters", text.escape_debug()),
+                "a host is one name or address; to give a port, use `port:`",
+            );
+        }
+        if text.starts_with('-') {
+            return refuse(
+                self,
+                format!("`{text}` starts with `-`"),
+                "host names and addresses never start with `-`; ssh would read it as an option",
+            );
+        }
+        if let Some(inner) = text.strip_prefix('[') {
+            return match inner.strip_suffix(']') {
+                Some(v6) if v6.parse::<std::net::Ipv6Addr>().is_ok() => Some(v6.to_string()),
+                _ => refuse(
+                    self,
+                    format!("`{text}` is not a bracketed IPv6 address"),
+                    "write an IPv6 address as `[fe80::1]` or `fe80::1`, and a port with `port:`",
+                ),
+            };
+        }
+        if text.contains(':') && text.parse::<std::net::Ipv6Addr>().is_err() {
+            return refuse(
+                self,
+                format!("`{text}` is neither a host name nor an IP address"),
+                "give the port with `port:`, and an IPv6 address as `[fe80::1]` or `fe80::1`",
+            );
+        }
+        Some(text.to_string())
+    }
+
+    fn port(&mut self, port: &Sp<u16>) -> bool {
+        if port.value != 0 {
+            return true;
+        }
+        self.err(
+            c::PORT,
+            port.span,
+            "port 0 is not a port to connect to".to_string(),
+            "port",
+            "give the system's SSH port (1 to 65535), or leave `port` out for 22 or `~/.ssh/config`",
+        );
+        false
     }
 
     fn host_key(&mut self, key: &Sp<String>) {
@@ -1327,6 +1393,30 @@ fn parse_speed(text: &str) -> Option<u64> {
 #[cfg(test)]
 mod tests {
     use super::parse_speed;
+
+    #[test]
+    fn ipv6_hosts_are_taken_bare_or_bracketed() {
+        let text = "project: p\nsystems:\n  a: { host: \"[fe80::1]\" }\n  b: { host: \"fd00::10\", port: 2222 }\n  c: { host: 192.0.2.10 }\n";
+        let doc = crate::config::load::parse("t.yaml", text.as_bytes().to_vec()).expect("parses");
+        let (config, problems) = super::validate(&doc);
+        assert!(problems.is_empty(), "{problems:?}");
+        let hosts: Vec<(String, Option<u16>)> = config
+            .systems
+            .values()
+            .map(|s| match &s.kind {
+                crate::model::SystemKind::Ssh(ssh) => (ssh.host.clone(), ssh.port),
+                other => panic!("{other:?}"),
+            })
+            .collect();
+        assert_eq!(
+            hosts,
+            vec![
+                ("fe80::1".to_string(), None),
+                ("fd00::10".to_string(), Some(2222)),
+                ("192.0.2.10".to_string(), None)
+            ]
+        );
+    }
 
     #[test]
     fn speeds() {

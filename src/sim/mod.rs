@@ -141,7 +141,9 @@ pub(crate) fn save(state_file: &Path, state: &SimState) -> Result<(), Problem> {
         .map_err(|e| state_problem(state_file, &e.to_string()))?;
     let tmp = tmp_path(state_file);
     let write = || -> std::io::Result<()> {
-        let mut f = File::create(&tmp)?;
+        // The state holds the fixture's keys and credentials: 0600 whatever the umask.
+        let _ = std::fs::remove_file(&tmp);
+        let mut f = crate::files::create_new_private(&tmp)?;
         f.write_all(text.as_bytes())?;
         f.write_all(b"\n")?;
         f.sync_all()?;

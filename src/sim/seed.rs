@@ -106,7 +106,7 @@ fn seed_as(
     if let Some(dir) = state_file.parent()
         && !dir.as_os_str().is_empty()
     {
-        std::fs::create_dir_all(dir)
+        crate::files::create_dir_private(dir)
             .map_err(|e| super::state_problem(state_file, &e.to_string()))?;
     }
     let _lock = super::lock(state_file)?;

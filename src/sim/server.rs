@@ -193,7 +193,7 @@ pub fn load_or_create_host_key(path: &Path) -> Result<PrivateKey, Problem> {
         .map_err(|e| host_key_problem(path, e))?;
     let result = (|| {
         if let Some(parent) = path.parent() {
-            std::fs::create_dir_all(parent)?;
+            crate::files::create_dir_private(parent)?;
         }
         // Private key: created 0600 before any secret byte is written.
         let mut opts = std::fs::OpenOptions::new();
@@ -204,6 +204,11 @@ pub fn load_or_create_host_key(path: &Path) -> Result<PrivateKey, Problem> {
             opts.mode(0o600);
         }
         let mut f = opts.open(path)?;
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            f.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+        }
         std::io::Write::write_all(&mut f, text.as_bytes())?;
         std::fs::write(path.with_extension("pub"), format!("{public}\n"))
     })();

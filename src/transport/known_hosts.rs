@@ -198,6 +198,17 @@ pub enum Verdict {
 impl HostKeyPolicy {
     pub fn check(&self, key: &PublicKey) -> Verdict {
         let found = fingerprint(key);
+        let known = entries(&self.files, &self.host, self.port);
+        // A revocation wins over everything, a pin included (OpenSSH does the same).
+        if let Some(e) = known
+            .iter()
+            .find(|e| e.revoked && e.key.key_data() == key.key_data())
+        {
+            return Verdict::Revoked {
+                fingerprint: found,
+                source: format!("{}:{}", e.file.display(), e.line),
+            };
+        }
         if let Some(pin) = &self.pinned {
             let pin = normalize_pin(pin);
             return if pin == found {
@@ -208,16 +219,6 @@ impl HostKeyPolicy {
                     found,
                     source: "the pinned host_key".into(),
                 }
-            };
-        }
-        let known = entries(&self.files, &self.host, self.port);
-        if let Some(e) = known
-            .iter()
-            .find(|e| e.revoked && e.key.key_data() == key.key_data())
-        {
-            return Verdict::Revoked {
-                fingerprint: found,
-                source: format!("{}:{}", e.file.display(), e.line),
             };
         }
         let live: Vec<&Entry> = known.iter().filter(|e| !e.revoked).collect();
@@ -238,8 +239,16 @@ impl HostKeyPolicy {
                     error: "no known_hosts file to write".into(),
                 };
             };
-            return match append(file, &self.host, self.port, key) {
-                Ok(()) => Verdict::Learned(file.clone()),
+            return match learn(file, &self.host, self.port, key) {
+                Ok(Learned::Recorded) => Verdict::Learned(file.clone()),
+                // Another zfleet recorded this very key meanwhile.
+                Ok(Learned::AlreadyKnown) => Verdict::Trusted,
+                // ... or another key of the same type: check again against the file.
+                Ok(Learned::Conflict) => HostKeyPolicy {
+                    accept_new: false,
+                    ..self.clone()
+                }
+                .check(key),
                 Err(e) => Verdict::NotRecorded {
                     fingerprint: found,
                     error: format!("{}: {e}", file.display()),
@@ -272,15 +281,40 @@ impl HostKeyPolicy {
     }
 }
 
-/// Appends `host key` to a known_hosts file, creating it (and its folder, mode 0700).
-pub fn append(file: &Path, host: &str, port: u16, key: &PublicKey) -> std::io::Result<()> {
-    if let Some(parent) = file.parent()
-        && !parent.as_os_str().is_empty()
-        && !parent.exists()
+/// What [`learn`] did.
+enum Learned {
+    Recorded,
+    AlreadyKnown,
+    /// The file gained another key of this type for the host meanwhile.
+    Conflict,
+}
+
+/// Records `key` for `host:port` unless the file, re-read under an exclusive lock, already
+/// has a key of its type for the host: several zfleet processes learning the same new host
+/// at once write one line.
+fn learn(file: &Path, host: &str, port: u16, key: &PublicKey) -> std::io::Result<Learned> {
+    let f = crate::files::create_private(file)?;
+    let _lock = crate::files::lock_exclusive(&f)?;
+    let on_file = entries(&[file.to_path_buf()], host, port);
+    if on_file
+        .iter()
+        .any(|e| !e.revoked && e.key.key_data() == key.key_data())
     {
-        std::fs::create_dir_all(parent)?;
-        set_mode(parent, 0o700)?;
+        return Ok(Learned::AlreadyKnown);
     }
+    if on_file
+        .iter()
+        .any(|e| e.revoked || e.key.algorithm() == key.algorithm())
+    {
+        return Ok(Learned::Conflict);
+    }
+    append(file, host, port, key)?;
+    Ok(Learned::Recorded)
+}
+
+/// Appends `host key` to a known_hosts file, creating it 0600 (and its folder 0700) whatever
+/// the umask.
+pub fn append(file: &Path, host: &str, port: u16, key: &PublicKey) -> std::io::Result<()> {
     let needs_newline = match std::fs::read(file) {
         Ok(bytes) => bytes.last().is_some_and(|&b| b != b'\n'),
         Err(_) => false,
@@ -293,23 +327,9 @@ pub fn append(file: &Path, host: &str, port: u16, key: &PublicKey) -> std::io::R
     let (Some(kind), Some(b64)) = (parts.next(), parts.next()) else {
         return Err(std::io::Error::other("cannot encode the host key"));
     };
-    let mut f = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(file)?;
+    let mut f = crate::files::create_private(file)?;
     let prefix = if needs_newline { "\n" } else { "" };
     f.write_all(format!("{prefix}{} {kind} {b64}\n", host_port(host, port)).as_bytes())
-}
-
-#[cfg(unix)]
-fn set_mode(path: &Path, mode: u32) -> std::io::Result<()> {
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
-}
-
-#[cfg(not(unix))]
-fn set_mode(_: &Path, _: u32) -> std::io::Result<()> {
-    Ok(())
 }
 
 #[cfg(test)]
@@ -421,6 +441,36 @@ mod tests {
         p.pinned = Some(format!("{}=", fingerprint(&key(ED2))));
         assert_eq!(p.check(&key(ED2)), Verdict::Trusted);
         assert!(matches!(p.check(&key(ED)), Verdict::Changed { .. }));
+        // ... but not over a revocation of the pinned key.
+        std::fs::write(&p.files[0], format!("@revoked nas1.lan {ED2}\n")).expect("write");
+        assert!(matches!(p.check(&key(ED2)), Verdict::Revoked { .. }));
+    }
+
+    #[test]
+    fn concurrent_learners_write_one_line() {
+        for round in 0..20 {
+            let dir = tempfile::tempdir().expect("tempdir");
+            let file = dir.path().join("known_hosts");
+            let p = HostKeyPolicy {
+                host: "nas9.lan".into(),
+                port: 22,
+                pinned: None,
+                files: vec![file.clone()],
+                accept_new: true,
+            };
+            let start = std::sync::Barrier::new(8);
+            std::thread::scope(|s| {
+                for _ in 0..8 {
+                    s.spawn(|| {
+                        start.wait();
+                        let v = p.check(&key(ED));
+                        assert!(matches!(v, Verdict::Learned(_) | Verdict::Trusted), "{v:?}");
+                    });
+                }
+            });
+            let text = std::fs::read_to_string(&file).expect("written");
+            assert_eq!(text, format!("nas9.lan {ED}\n"), "round {round}");
+        }
     }
 
     #[test]

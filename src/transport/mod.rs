@@ -11,8 +11,9 @@
 //! - trust: a pinned `SHA256:` fingerprint (any of the server's key types), else known_hosts
 //!   (`known_hosts`); unknown keys are refused unless `accept_new_host_keys`, changed keys
 //!   always;
-//! - auth: named key files (passphrase from `ZFLEET_SSH_PASSPHRASE` or a terminal prompt),
-//!   ssh-agent, then default key files;
+//! - auth: named key files (a passphrase-protected one through ssh-agent when the agent
+//!   holds it, else with `ZFLEET_SSH_PASSPHRASE` or a terminal prompt; refused when others
+//!   may read it), ssh-agent, then default key files;
 //! - each batch: one `sh -s` exec with the script on stdin (`script`, `quote`), at most 8 at
 //!   once per connection, a timeout per wave of calls.
 
@@ -84,6 +85,14 @@ pub const CODES: &[CodeInfo] = &[
         summary: "an SSH identity file is unreadable, not a key, or its passphrase is wrong",
     },
     CodeInfo {
+        code: "zfleet::ssh::proxy_command",
+        summary: "~/.ssh/config sets ProxyCommand for the system, which zfleet does not run",
+    },
+    CodeInfo {
+        code: "zfleet::ssh::config_unreadable",
+        summary: "the SSH client config (~/.ssh/config) exists but cannot be read",
+    },
+    CodeInfo {
         code: "zfleet::ssh::failed",
         summary: "the transport failed otherwise (protocol error, malformed reply, simulator)",
     },
@@ -106,6 +115,10 @@ pub enum TransportErrorKind {
     Dropped,
     /// An identity file is unreadable, not a private key, or its passphrase is wrong.
     KeyFile { path: PathBuf },
+    /// The SSH client config sets `ProxyCommand` for the host (this file).
+    ProxyCommand { path: PathBuf },
+    /// The SSH client config exists but cannot be read.
+    SshConfigUnreadable { path: PathBuf },
     /// Anything else (protocol error, malformed reply, simulator failure).
     Other,
     /// The embedded simulator refused to start (stale state, bad fixture): its own diagnostic.
@@ -178,8 +191,22 @@ impl TransportError {
             ),
             TransportErrorKind::KeyFile { .. } => (
                 "zfleet::ssh::key_file",
-                "check the identity_file path and permissions; for a passphrase-protected key \
-                 set ZFLEET_SSH_PASSPHRASE, run in a terminal to be asked, or add it to ssh-agent"
+                "check the identity_file path and permissions (only its owner may read a key \
+                 file: chmod 600); for a passphrase-protected key add it to ssh-agent, set \
+                 ZFLEET_SSH_PASSPHRASE, or run in a terminal to be asked"
+                    .to_string(),
+            ),
+            TransportErrorKind::ProxyCommand { .. } => (
+                "zfleet::ssh::proxy_command",
+                "reach the system through an SSH jump host with `ProxyJump [user@]host[:port]` \
+                 in that Host block instead, or add a more specific Host block for this system \
+                 with `ProxyCommand none` if it can be reached directly"
+                    .to_string(),
+            ),
+            TransportErrorKind::SshConfigUnreadable { .. } => (
+                "zfleet::ssh::config_unreadable",
+                "zfleet reads it for every SSH system, as ssh does: give this user read access \
+                 to it (owned by them, chmod 600), or move it aside"
                     .to_string(),
             ),
             TransportErrorKind::Other => (
@@ -196,7 +223,11 @@ impl TransportError {
             .system(system)
             .help(help);
         match &self.kind {
-            TransportErrorKind::KeyFile { path } => problem.object(path.display().to_string()),
+            TransportErrorKind::KeyFile { path }
+            | TransportErrorKind::ProxyCommand { path }
+            | TransportErrorKind::SshConfigUnreadable { path } => {
+                problem.object(path.display().to_string())
+            }
             TransportErrorKind::Simulator {
                 object: Some(object),
                 ..
@@ -397,6 +428,12 @@ mod tests {
             TransportErrorKind::Dropped,
             TransportErrorKind::KeyFile {
                 path: "/k/id_ed25519".into(),
+            },
+            TransportErrorKind::ProxyCommand {
+                path: "/h/.ssh/config".into(),
+            },
+            TransportErrorKind::SshConfigUnreadable {
+                path: "/h/.ssh/config".into(),
             },
             TransportErrorKind::Other,
         ];

@@ -75,10 +75,10 @@ pub fn resolve(ssh: &SshSystem, opts: &ConnectOptions) -> Result<Resolved, Trans
         }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Default::default(),
         Err(e) => {
-            return Err(TransportError {
-                kind: TransportErrorKind::Other,
-                message: format!("cannot read {}: {e}", config_path.display()),
-            });
+            return Err(err(
+                TransportErrorKind::SshConfigUnreadable { path: config_path },
+                format!("cannot read this SSH client config: {e}"),
+            ));
         }
     };
     let port = ssh.port.or(cfg.port).unwrap_or(22);
@@ -144,10 +144,9 @@ pub fn resolve(ssh: &SshSystem, opts: &ConnectOptions) -> Result<Resolved, Trans
             .collect(),
         (None, Some(c)) if !c.eq_ignore_ascii_case("none") => {
             return Err(err(
-                TransportErrorKind::Other,
+                TransportErrorKind::ProxyCommand { path: config_path },
                 format!(
-                    "{} sets ProxyCommand for {}, which zfleet does not run; use ProxyJump",
-                    config_path.display(),
+                    "ProxyCommand is set for {}, and zfleet does not run proxy commands",
                     ssh.host
                 ),
             ));
@@ -513,7 +512,8 @@ async fn connect_verified(
     let TransportErrorKind::HostKeyChanged { expected, found } = &e.kind else {
         return Err(e);
     };
-    if resolved.policy.pinned.is_none() {
+    // A revoked key (no expected key) ends it: it is never worked around.
+    if resolved.policy.pinned.is_none() || expected.is_empty() {
         return Err(e);
     }
     let (expected, mut seen) = (expected.clone(), vec![found.clone()]);
@@ -785,8 +785,26 @@ async fn authenticate(
         .iter()
         .partition(|(_, named)| *named);
     for (path, _) in &named {
-        let Some(key) = load_key(path, true, opts, &mut skipped).await? else {
-            continue;
+        let agent = resolved.agent_socket.as_deref();
+        let key = match load_key(path, true, agent, opts, &mut skipped).await? {
+            Loaded::Absent => continue,
+            Loaded::InAgent(public, sock) => {
+                let only = std::slice::from_ref(&public);
+                let signed = try_agent(
+                    handle,
+                    &resolved.user,
+                    &sock,
+                    rsa_hash,
+                    Some(only),
+                    &mut tried,
+                    &mut skipped,
+                );
+                if signed.await? {
+                    return Ok(());
+                }
+                continue;
+            }
+            Loaded::Key(key) => *key,
         };
         match try_key(handle, &resolved.user, key, rsa_hash, &mut tried, path).await {
             Ok(true) => return Ok(()),
@@ -800,9 +818,8 @@ async fn authenticate(
             .identity_files
             .iter()
             .filter_map(|(path, _)| {
-                let mut pub_file = path.clone().into_os_string();
-                pub_file.push(".pub");
-                russh::keys::load_public_key(PathBuf::from(pub_file)).ok()
+                let text = std::fs::read(path).unwrap_or_default();
+                public_half(&String::from_utf8_lossy(&text), path)
             })
             .collect()
     });
@@ -821,10 +838,11 @@ async fn authenticate(
         return Ok(());
     }
     for (path, _) in &defaults {
-        let Some(key) = load_key(path, false, opts, &mut skipped).await? else {
+        // The agent was asked above: a default key it holds was offered already.
+        let Loaded::Key(key) = load_key(path, false, None, opts, &mut skipped).await? else {
             continue;
         };
-        match try_key(handle, &resolved.user, key, rsa_hash, &mut tried, path).await {
+        match try_key(handle, &resolved.user, *key, rsa_hash, &mut tried, path).await {
             Ok(true) => return Ok(()),
             Ok(false) => {}
             Err(e) => return Err(closed_during_auth(e, &target, &tried)),
@@ -937,14 +955,26 @@ async fn try_agent(
 static TYPED_PASSPHRASES: LazyLock<tokio::sync::Mutex<HashMap<PathBuf, super::Secret>>> =
     LazyLock::new(|| tokio::sync::Mutex::new(HashMap::new()));
 
+/// What an identity file gave.
+enum Loaded {
+    /// Nothing usable (a default file that is missing or was skipped with a note).
+    Absent,
+    Key(Box<PrivateKey>),
+    /// Passphrase-protected, but the agent at this socket holds the key: sign there.
+    InAgent(PublicKey, PathBuf),
+}
+
 /// Reads a private key. A named file that cannot be used is an error; a default one is
-/// skipped with a note.
+/// skipped with a note. A passphrase-protected key that `agent` holds is used through the
+/// agent, before any passphrase is looked for (as OpenSSH does; cron and CI have no
+/// terminal).
 async fn load_key(
     path: &Path,
     named: bool,
+    agent: Option<&Path>,
     opts: &ConnectOptions,
     skipped: &mut Vec<String>,
-) -> Result<Option<PrivateKey>, TransportError> {
+) -> Result<Loaded, TransportError> {
     let key_error = |why: String| {
         err(
             TransportErrorKind::KeyFile {
@@ -955,10 +985,10 @@ async fn load_key(
     };
     let text = match std::fs::read(path) {
         Ok(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
-        Err(e) if !named && e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) if !named && e.kind() == std::io::ErrorKind::NotFound => return Ok(Loaded::Absent),
         Err(e) if !named => {
             skipped.push(format!("{}: {e}", path.display()));
-            return Ok(None);
+            return Ok(Loaded::Absent);
         }
         Err(e) => {
             return Err(key_error(format!(
@@ -967,8 +997,15 @@ async fn load_key(
             )));
         }
     };
+    if let Some(why) = too_open(path) {
+        if named {
+            return Err(key_error(why));
+        }
+        skipped.push(why);
+        return Ok(Loaded::Absent);
+    }
     match russh::keys::decode_secret_key(&text, None) {
-        Ok(key) => return Ok(Some(key)),
+        Ok(key) => return Ok(Loaded::Key(Box::new(key))),
         Err(russh::keys::Error::KeyIsEncrypted) => {}
         Err(e) if named => {
             return Err(key_error(format!(
@@ -978,8 +1015,14 @@ async fn load_key(
         }
         Err(e) => {
             skipped.push(format!("{}: {e}", path.display()));
-            return Ok(None);
+            return Ok(Loaded::Absent);
         }
+    }
+    if let Some(sock) = agent
+        && let Some(public) = public_half(&text, path)
+        && agent_holds(sock, &public).await
+    {
+        return Ok(Loaded::InAgent(public, sock.to_path_buf()));
     }
     // Passphrase-protected: the environment, else a prompt on the terminal.
     let mut typed = TYPED_PASSPHRASES.lock().await;
@@ -1016,14 +1059,14 @@ async fn load_key(
              or add the key to ssh-agent",
             path.display()
         ));
-        return Ok(None);
+        return Ok(Loaded::Absent);
     };
     match russh::keys::decode_secret_key(&text, Some(passphrase.expose())) {
         Ok(key) => {
             if prompted {
                 typed.insert(path.to_path_buf(), passphrase);
             }
-            Ok(Some(key))
+            Ok(Loaded::Key(Box::new(key)))
         }
         Err(_) if named => Err(key_error(format!(
             "wrong passphrase for {}",
@@ -1031,9 +1074,55 @@ async fn load_key(
         ))),
         Err(_) => {
             skipped.push(format!("wrong passphrase for {}", path.display()));
-            Ok(None)
+            Ok(Loaded::Absent)
         }
     }
+}
+
+/// OpenSSH's refusal of a private key file its owner lets others read.
+#[cfg(unix)]
+fn too_open(path: &Path) -> Option<String> {
+    use std::os::unix::fs::MetadataExt;
+    let meta = std::fs::metadata(path).ok()?;
+    // SAFETY: getuid has no preconditions and cannot fail.
+    let uid = unsafe { libc::getuid() };
+    let mode = meta.mode() & 0o777;
+    (meta.uid() == uid && mode & 0o077 != 0).then(|| {
+        format!(
+            "Permissions {mode:04o} for '{}' are too open. It is required that your private \
+             key files are NOT accessible by others. This private key will be ignored.",
+            path.display()
+        )
+    })
+}
+
+#[cfg(not(unix))]
+fn too_open(_: &Path) -> Option<String> {
+    None
+}
+
+/// The public half of a private key file without decrypting it: OpenSSH-format files carry
+/// it in the clear; for others (PEM RSA) the `.pub` file beside it.
+fn public_half(text: &str, path: &Path) -> Option<PublicKey> {
+    if let Ok(key) = PrivateKey::from_openssh(text) {
+        return Some(key.public_key().clone());
+    }
+    let mut pub_file = path.as_os_str().to_owned();
+    pub_file.push(".pub");
+    russh::keys::load_public_key(PathBuf::from(pub_file)).ok()
+}
+
+/// Whether the agent at `sock` holds `key` (an agent that does not answer holds nothing).
+async fn agent_holds(sock: &Path, key: &PublicKey) -> bool {
+    let Ok(mut agent) = AgentClient::connect_uds(sock).await else {
+        return false;
+    };
+    let Ok(identities) = agent.request_identities().await else {
+        return false;
+    };
+    identities.iter().any(|id| {
+        matches!(id, AgentIdentity::PublicKey { key: held, .. } if held.key_data() == key.key_data())
+    })
 }
 
 /// Fingerprint of a public key, for callers that hold one.
@@ -1062,17 +1151,62 @@ mod tests {
     }
 
     #[test]
+    fn an_unreadable_ssh_config_says_what_to_do() {
+        let home = tempfile::tempdir().expect("home");
+        // A folder where the file should be: unreadable as a file, even for root.
+        let config = home.path().join("config");
+        std::fs::create_dir(&config).expect("mkdir");
+        let opts = ConnectOptions {
+            home: Some(home.path().to_path_buf()),
+            ssh_config: Some(config.clone()),
+            ..ConnectOptions::default()
+        };
+        let e = resolve(&parse_hop("nas"), &opts).expect_err("refused");
+        assert_eq!(
+            e.kind,
+            TransportErrorKind::SshConfigUnreadable {
+                path: config.clone()
+            }
+        );
+        let p = e.to_problem("nas1");
+        assert_eq!(p.code, "zfleet::ssh::config_unreadable");
+        assert_eq!(p.object.as_deref(), Some(config.to_string_lossy().as_ref()));
+        assert!(
+            p.message
+                .starts_with("cannot read this SSH client config: "),
+            "{}",
+            p.message
+        );
+        assert!(p.help.is_some_and(|h| h.contains("chmod 600")));
+    }
+
+    #[test]
     fn proxy_command_is_refused_not_ignored() {
         let home = tempfile::tempdir().expect("home");
         let config = home.path().join("config");
         std::fs::write(&config, "Host nas\n  ProxyCommand nc %h %p\n").expect("write");
         let opts = ConnectOptions {
             home: Some(home.path().to_path_buf()),
-            ssh_config: Some(config),
+            ssh_config: Some(config.clone()),
             ..ConnectOptions::default()
         };
         let e = resolve(&parse_hop("nas"), &opts).expect_err("refused");
-        assert!(e.message.contains("use ProxyJump"), "{}", e.message);
+        assert_eq!(
+            e.kind,
+            TransportErrorKind::ProxyCommand {
+                path: config.clone()
+            }
+        );
+        let p = e.to_problem("nas1");
+        assert_eq!(p.code, "zfleet::ssh::proxy_command");
+        assert_eq!(
+            p.to_string(),
+            format!(
+                "nas1: {}: ProxyCommand is set for nas, and zfleet does not run proxy commands",
+                config.display()
+            )
+        );
+        assert!(p.help.is_some_and(|h| h.contains("ProxyJump")));
         std::fs::write(
             home.path().join("config"),
             "Host nas\n  ProxyJump j1,admin@j2:2200\n",
