@@ -6,6 +6,8 @@
 mod agent;
 #[path = "support/client.rs"]
 mod client;
+#[path = "support/openssh.rs"]
+mod openssh;
 #[path = "support/sshd.rs"]
 mod sshd;
 
@@ -89,7 +91,9 @@ fn ssh_add(agent_socket: &Path, key: &Path, passphrase: &str, dir: &Path) {
 async fn an_encrypted_key_file_is_used_through_the_agent_that_holds_it() {
     let Some(sshd) = Sshd::start() else { return };
     let home = tempfile::tempdir().expect("home");
-    let agent = start_agent(home.path());
+    let Some(agent) = start_agent(home.path()) else {
+        return;
+    };
     let key = sshd.authorized_key("id_locked", "ed25519", Some("agent pass"));
     ssh_add(&agent.socket, &key, "agent pass", home.path());
     // No passphrase and no terminal: only the agent can sign.
@@ -117,7 +121,9 @@ async fn an_encrypted_key_file_is_used_through_the_agent_that_holds_it() {
 
     // An agent holding other keys only: the passphrase is still needed.
     let other_agent_dir = tempfile::tempdir().expect("dir");
-    let other_agent = start_agent(other_agent_dir.path());
+    let Some(other_agent) = start_agent(other_agent_dir.path()) else {
+        return;
+    };
     let other = sshd::keygen(other_agent_dir.path(), "id_other", "ed25519", Some("x"));
     ssh_add(&other_agent.socket, &other, "x", other_agent_dir.path());
     o.agent_socket = Some(other_agent.socket.clone());
@@ -134,7 +140,9 @@ async fn an_encrypted_key_file_is_used_through_the_agent_that_holds_it() {
 async fn a_pem_rsa_key_is_matched_to_the_agent_by_the_pub_beside_it() {
     let Some(sshd) = Sshd::start() else { return };
     let home = tempfile::tempdir().expect("home");
-    let agent = start_agent(home.path());
+    let Some(agent) = start_agent(home.path()) else {
+        return;
+    };
     let key = sshd.authorized_key("id_pem", "rsa", Some("pem pass"));
     // Re-encode as a PEM (PKCS#1) file, which carries no public half in the clear.
     let status = Command::new("ssh-keygen")
