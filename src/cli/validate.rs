@@ -73,9 +73,15 @@ fn holds(c: &ConfigCounts) -> String {
 fn summary(problems: &[Problem]) -> String {
     let errors = problems.iter().filter(|p| p.is_error()).count();
     let warnings = problems.len() - errors;
-    let mut line = format!("error: {}", crate::diag::count(errors, "problem", "problems"));
+    let mut line = format!(
+        "error: {}",
+        crate::diag::count(errors, "problem", "problems")
+    );
     if warnings > 0 {
-        line.push_str(&format!(", {}", crate::diag::count(warnings, "warning", "warnings")));
+        line.push_str(&format!(
+            ", {}",
+            crate::diag::count(warnings, "warning", "warnings")
+        ));
     }
     line
 }

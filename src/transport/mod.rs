@@ -80,6 +80,10 @@ pub const CODES: &[CodeInfo] = &[
         summary: "the connection closed before the commands finished",
     },
     CodeInfo {
+        code: "zfleet::ssh::killed",
+        summary: "the shell running zfleet's commands on the system was killed mid-batch",
+    },
+    CodeInfo {
         code: "zfleet::ssh::key_file",
         summary: "an SSH identity file is unreadable, not a key, or its passphrase is wrong",
     },
@@ -104,6 +108,8 @@ pub enum TransportErrorKind {
     Timeout,
     /// The connection or channel closed before the command finished.
     Dropped,
+    /// The remote shell was killed (by a signal) before the batch finished.
+    Killed,
     /// An identity file is unreadable, not a private key, or its passphrase is wrong.
     KeyFile { path: PathBuf },
     /// Anything else (protocol error, malformed reply, simulator failure).
@@ -174,6 +180,13 @@ impl TransportError {
                 "zfleet::ssh::dropped",
                 "the network or the system closed the connection; retry — zfleet re-reads live \
                  state before changing anything"
+                    .to_string(),
+            ),
+            TransportErrorKind::Killed => (
+                "zfleet::ssh::killed",
+                "something on the system ended zfleet's commands (an administrator, the OOM \
+                 killer, a restart of the SSH service); retry — zfleet re-reads live state \
+                 before changing anything"
                     .to_string(),
             ),
             TransportErrorKind::KeyFile { .. } => (
@@ -395,6 +408,7 @@ mod tests {
             },
             TransportErrorKind::Timeout,
             TransportErrorKind::Dropped,
+            TransportErrorKind::Killed,
             TransportErrorKind::KeyFile {
                 path: "/k/id_ed25519".into(),
             },
