@@ -29,6 +29,7 @@
 //! BOUNDARY INDEX o       then `od -An -v -tx1` lines: the call's stdout, then `x`, its
 //!                        exit status and a newline (124: `timeout` ended it after T)
 //! BOUNDARY INDEX e       then `od` lines: the call's stderr
+//! BOUNDARY INDEX done    the call's frames are whole
 //! BOUNDARY end           once every wave is done
 //! ```
 //!
@@ -66,7 +67,7 @@ z() (
 i=$1; shift
 exec 4>&1
 e=$( { o=$( { t "$@" </dev/null 2>&3 3>&- 4>&-; echo "x$?"; } | od -An -v -tx1 ); printf '%s %s o\n%s\n' "$B" "$i" "$o" >&4; } 3>&1 | od -An -v -tx1 )
-printf '%s %s e\n%s\n' "$B" "$i" "$e"
+printf '%s %s e\n%s\n%s %s done\n' "$B" "$i" "$e" "$B" "$i"
 exec cat
 )
 "#;
@@ -184,6 +185,7 @@ pub fn parse(out: &[u8], boundary: &str, count: usize) -> Result<Frames, String>
         .skip_while(|l| !l.starts_with(prefix.as_bytes()));
     let mut open: Option<Open> = None;
     let mut ended = false;
+    let mut done = vec![false; count];
     for line in lines {
         if let Some(header) = line.strip_prefix(prefix.as_bytes()) {
             if let Some(frame) = open.take() {
@@ -193,6 +195,14 @@ pub fn parse(out: &[u8], boundary: &str, count: usize) -> Result<Frames, String>
                 ended = true;
                 break;
             }
+            if let Some(index) = header.strip_suffix(b" done") {
+                let index = call_index(index, count)?;
+                if outs[index].is_none() || errs[index].is_none() || done[index] {
+                    return Err(format!("result {index} is not whole"));
+                }
+                done[index] = true;
+                continue;
+            }
             open = Some(open_frame(header, count, &outs, &errs)?);
         } else if let Some((_, _, bytes)) = open.as_mut() {
             decode_hex_line(line, bytes)?;
@@ -201,8 +211,9 @@ pub fn parse(out: &[u8], boundary: &str, count: usize) -> Result<Frames, String>
     let results: Vec<Option<RawOutput>> = outs
         .into_iter()
         .zip(errs)
-        .map(|(o, e)| match (o, e) {
-            (Some((stdout, exit)), Some(stderr)) => Some(RawOutput {
+        .zip(done)
+        .map(|((o, e), done)| match (o, e) {
+            (Some((stdout, exit)), Some(stderr)) if done => Some(RawOutput {
                 stdout: String::from_utf8_lossy(&stdout).into_owned(),
                 stderr: String::from_utf8_lossy(&stderr).into_owned(),
                 exit,
@@ -226,10 +237,7 @@ fn open_frame(
     let text = String::from_utf8_lossy(header);
     let bad = || format!("bad frame header {:?}", clip(&text));
     let (index, stream) = text.split_once(' ').ok_or_else(bad)?;
-    let index: usize = index.parse().map_err(|_| bad())?;
-    if index >= count {
-        return Err(bad());
-    }
+    let index = call_index(index.as_bytes(), count)?;
     let is_out = match stream {
         "o" => true,
         "e" => false,
@@ -244,6 +252,20 @@ fn open_frame(
         return Err(format!("result {index} came twice"));
     }
     Ok((index, is_out, Vec::new()))
+}
+
+/// A call's index in a header: a number below `count`.
+fn call_index(text: &[u8], count: usize) -> Result<usize, String> {
+    std::str::from_utf8(text)
+        .ok()
+        .and_then(|t| t.parse::<usize>().ok())
+        .filter(|&i| i < count)
+        .ok_or_else(|| {
+            format!(
+                "bad call index {:?} in a frame header",
+                clip(&String::from_utf8_lossy(text))
+            )
+        })
 }
 
 /// Stores a finished frame; a stdout frame ends with `x`, the exit status and a newline.
@@ -327,7 +349,7 @@ mod tests {
         let mut o = out.to_vec();
         o.extend(format!("x{exit}\n").into_bytes());
         format!(
-            "{B} {index} o\n{}{B} {index} e\n{}",
+            "{B} {index} o\n{}{B} {index} e\n{}{B} {index} done\n",
             od(&o, index % 2 == 1),
             od(err, false)
         )
@@ -388,13 +410,14 @@ mod tests {
             frames(2, b"two", b"", 0),
             frames(0, b"zero", b"", 0)
         );
-        // The last frame counts only once a header follows it.
         let got = parse(whole.as_bytes(), B, 3).expect("parses");
         assert!(!got.ended);
         assert_eq!(got.results[2], Some(raw("two", "", 0)));
-        assert_eq!(got.missing(), vec![0, 1]);
-        assert_eq!(got.answered(), 1);
-        let cut = &whole.as_bytes()[..whole.len() - 3];
+        assert_eq!(got.results[0], Some(raw("zero", "", 0)));
+        assert_eq!(got.missing(), vec![1]);
+        assert_eq!(got.answered(), 2);
+        // A call counts once its `done` line is whole.
+        let cut = &whole.as_bytes()[..whole.len() - 1];
         let got = parse(cut, B, 3).expect("parses");
         assert_eq!(got.missing(), vec![0, 1]);
         let got = parse(b"", B, 3).expect("empty");
@@ -405,7 +428,8 @@ mod tests {
     fn bytes_that_cannot_be_frames_are_refused() {
         let bad = |reply: String| parse(reply.as_bytes(), B, 2).expect_err("refused");
         assert!(bad(format!("{B} 0 o\nnot hex\n{}", end())).contains("not hex"));
-        assert!(bad(format!("{B} 5 o\n{}", end())).contains("bad frame header"));
+        assert!(bad(format!("{B} 5 o\n{}", end())).contains("bad call index"));
+        assert!(bad(format!("{B} 0 done\n{}", end())).contains("not whole"));
         assert!(bad(format!("{B} 0 x\n{}", end())).contains("bad frame header"));
         assert!(bad(format!("{B} 0 o\n 61\n{}", end())).contains("no exit status"));
         assert!(
