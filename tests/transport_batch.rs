@@ -294,3 +294,45 @@ async fn a_remote_shell_killed_mid_batch_is_reported_as_killed() {
         batch_processes(&sshd, 973)
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batch_zfleet_gives_up_on_ends_its_processes_on_the_system() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let Some(sshd) = start(tmp.path()) else {
+        return;
+    };
+    // A system whose `timeout` does not limit anything: only zfleet's own limit applies.
+    let fake_timeout = sshd.bin_dir.join("timeout");
+    std::fs::write(&fake_timeout, "#!/bin/sh\nshift 3\nexec \"$@\"\n").expect("write");
+    Command::new("chmod")
+        .arg("+x")
+        .arg(&fake_timeout)
+        .status()
+        .expect("chmod");
+    let home = tempfile::tempdir().expect("home");
+    let t = connect(&sshd, home.path(), Duration::from_secs(1)).await;
+    let e = t
+        .midclt_batch(&[
+            MidcltCall::new("fake.sleep.974", vec![]),
+            MidcltCall::new("system.version", vec![]),
+        ])
+        .await
+        .expect_err("times out");
+    assert_eq!(e.kind, TransportErrorKind::Timeout);
+    assert_eq!(
+        e.message,
+        format!(
+            "{}@127.0.0.1:{} sent 1 of 2 result(s) in 11s; no answer to fake.sleep.974",
+            current_user(),
+            sshd.port
+        )
+    );
+    let shell = session_shell(&sshd);
+    assert!(
+        until(3, || batch_processes(&sshd, 974).is_empty()
+            && !alive(shell))
+        .await,
+        "left running: {:?}",
+        batch_processes(&sshd, 974)
+    );
+}

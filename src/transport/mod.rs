@@ -14,7 +14,8 @@
 //! - auth: named key files (passphrase from `ZFLEET_SSH_PASSPHRASE` or a terminal prompt),
 //!   ssh-agent, then default key files;
 //! - each batch: one `sh -s` exec with the script on stdin (`script`, `quote`), at most 8 at
-//!   once per connection, a timeout per wave of calls.
+//!   once per connection; replies stay in memory on the system, each call is ended there
+//!   after the call timeout, and closing the channel ends every process of the batch.
 
 pub mod embedded;
 pub mod known_hosts;

@@ -335,7 +335,12 @@ impl SshTransport {
             Err(why) => return Err(self.not_run(&why, &run)),
         };
         if run.timed_out {
-            let methods = names(calls, &frames.missing());
+            let missing = frames.missing();
+            let methods = if missing.is_empty() {
+                "the end of the reply".to_string()
+            } else {
+                names(calls, &missing)
+            };
             return Err(err(
                 TransportErrorKind::Timeout,
                 format!(
@@ -1176,6 +1181,20 @@ pub fn fingerprint(key: &PublicKey) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn methods_are_named_once_in_call_order() {
+        let calls: Vec<MidcltCall> = ["a.query", "b.query", "a.query", "c.query"]
+            .into_iter()
+            .map(|m| MidcltCall::new(m, vec![]))
+            .collect();
+        assert_eq!(names(&calls, &[1]), "b.query");
+        assert_eq!(names(&calls, &[0, 2]), "a.query");
+        assert_eq!(names(&calls, &[0, 1, 3]), "a.query, b.query and c.query");
+        assert_eq!(seconds(Duration::from_millis(1500)), "1.5s");
+        assert_eq!(seconds(Duration::from_secs(90)), "90s");
+        assert_eq!(signal_name(15), "TERM");
+    }
 
     #[test]
     fn proxy_jump_hops() {
