@@ -12,7 +12,7 @@
 //! B=ZFLEET-<32 hex digits>             the reply boundary
 //! T=<seconds>                          the time limit of one call, e.g. 90 or 1.5
 //! <PROLOGUE>                           fixed: the lines of [`PROLOGUE`]
-//! z 0 [sudo -n] midclt call 'METHOD' 'JSON'... |
+//! z 0 [sudo -n] midclt call 'METHOD' 'JSON'... </dev/null |
 //! z 1 [sudo -n] midclt call 'METHOD' 'JSON'... &
 //! wait $!                              one `z ... &` pipeline and `wait $!` per wave
 //! <EPILOGUE>                           fixed: the lines of [`EPILOGUE`]
@@ -21,7 +21,8 @@
 //!
 //! Each call is `z INDEX` and the command to run; the method and every argument are single
 //! quoted (`'` written as `'\''`), so no shell parses user data. Waves hold at most
-//! [`REMOTE_PARALLEL`] calls; the last call of a wave ends with ` &`, the others with ` |`.
+//! [`REMOTE_PARALLEL`] calls; the first call of a wave reads `</dev/null`, the last ends
+//! with ` &`, the others with ` |` (a one-call wave: `z N ... </dev/null &`).
 //!
 //! The reply on stdout, after whatever a login script printed:
 //!
@@ -112,6 +113,7 @@ pub fn build(
             .map(move |(i, call)| (w * REMOTE_PARALLEL + i, call))
     }) {
         let mut wave = wave.peekable();
+        let mut first = true;
         while let Some((index, call)) = wave.next() {
             s.push_str(&format!("z {index} "));
             if sudo {
@@ -126,6 +128,11 @@ pub fn build(
                 })?;
                 s.push(' ');
                 s.push_str(&quote_word(&json, &call.method)?);
+            }
+            // The first stage must not read the script's stdin (bash gives a background
+            // pipeline no /dev/null of its own).
+            if std::mem::take(&mut first) {
+                s.push_str(" </dev/null");
             }
             s.push_str(if wave.peek().is_some() {
                 " |\n"
@@ -330,6 +337,7 @@ fn clip(s: &str) -> String {
 mod tests {
     use super::*;
     use serde_json::json;
+    use std::path::Path;
 
     const B: &str = "ZFLEET-0123456789abcdef0123456789abcdef";
 
@@ -486,10 +494,12 @@ mod tests {
         let script = build(&calls, true, B, Duration::from_millis(1500)).expect("builds");
         assert!(script.starts_with(&format!("{{\nB={B}\nT=1.500\n{PROLOGUE}")));
         assert!(script.contains(
-            "\nz 0 sudo -n midclt call 'pool.dataset.query' '[[\"id\",\"=\",\"it'\\''s 0\"]]' |\n"
+            "\nz 0 sudo -n midclt call 'pool.dataset.query' '[[\"id\",\"=\",\"it'\\''s 0\"]]' </dev/null |\n"
         ));
         assert!(script.contains("\"it'\\''s 15\"]]' &\nwait $!\nz 16 sudo -n midclt call "));
-        assert!(script.ends_with(&format!("\"it'\\''s 16\"]]' &\nwait $!\n{EPILOGUE}}}\n")));
+        assert!(script.ends_with(&format!(
+            "\"it'\\''s 16\"]]' </dev/null &\nwait $!\n{EPILOGUE}}}\n"
+        )));
         assert_eq!(script.matches("\nwait $!\n").count(), 2);
         assert!(!script.contains(" -j"));
         let plain = build(&calls[..1], false, B, Duration::from_secs(90)).expect("builds");
@@ -518,8 +528,12 @@ mod tests {
         /// Starts `sh -s` with the script on stdin, which stays open until the child is
         /// dropped or `close_stdin` is called, as over SSH.
         fn start(&self, script: &str) -> std::process::Child {
+            self.start_with("sh", script)
+        }
+
+        fn start_with(&self, shell: &str, script: &str) -> std::process::Child {
             use std::io::Write;
-            let mut child = std::process::Command::new("sh")
+            let mut child = std::process::Command::new(shell)
                 .arg("-s")
                 .env(
                     "PATH",
@@ -576,18 +590,24 @@ mod tests {
             MidcltCall::new("c", vec![json!("hang")]),
         ];
         let script = build(&calls, false, B, Duration::from_millis(700)).expect("builds");
-        let started = std::time::Instant::now();
-        let mut child = remote.start(&script);
-        let out = read_all(&mut child);
-        let status = child.wait().expect("exit");
-        assert!(started.elapsed() < Duration::from_secs(10));
-        assert_eq!(status.code(), Some(0));
-        let got = parse(&out, B, 3).expect("parses");
-        assert!(got.ended);
-        assert_eq!(got.results[0], Some(raw("\"x'y $z\"\0", "", 0)));
-        assert_eq!(got.results[1], Some(raw("", "oops\n", 3)));
-        assert_eq!(got.results[2], Some(raw("", "", 124)));
-        assert_eq!(remote.running(), 0, "the hung call was ended");
+        // Debian's sh is dash; bash is another shell a system may have as sh.
+        for shell in ["sh", "bash"] {
+            if shell == "bash" && !Path::new("/bin/bash").exists() {
+                continue;
+            }
+            let started = std::time::Instant::now();
+            let mut child = remote.start_with(shell, &script);
+            let out = read_all(&mut child);
+            let status = child.wait().expect("exit");
+            assert!(started.elapsed() < Duration::from_secs(10), "{shell}");
+            assert_eq!(status.code(), Some(0), "{shell}");
+            let got = parse(&out, B, 3).expect("parses");
+            assert!(got.ended, "{shell}");
+            assert_eq!(got.results[0], Some(raw("\"x'y $z\"\0", "", 0)));
+            assert_eq!(got.results[1], Some(raw("", "oops\n", 3)));
+            assert_eq!(got.results[2], Some(raw("", "", 124)));
+            assert_eq!(remote.running(), 0, "{shell}: the hung call was ended");
+        }
     }
 
     #[test]
