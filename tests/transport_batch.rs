@@ -3,6 +3,8 @@
 //! `midclt` is ended on the system after the call timeout and named in the error, and a
 //! remote shell killed mid-batch is reported as killed.
 
+#[path = "support/openssh.rs"]
+mod openssh;
 #[path = "support/sshd.rs"]
 mod sshd;
 
