@@ -385,8 +385,9 @@ impl SshTransport {
 
     /// The batch's script did not run as written: what the shell said on stderr.
     fn not_run(&self, detail: &str, run: &ScriptRun) -> TransportError {
-        let why = String::from_utf8_lossy(&run.stderr);
-        let why = why.trim();
+        // What the system printed is hostile: cleaned and cut like any answer shown.
+        let why = crate::client::shown::clip(String::from_utf8_lossy(&run.stderr).trim());
+        let why = why.as_str();
         err(
             TransportErrorKind::Other,
             format!(
