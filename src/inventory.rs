@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use serde::Serialize;
 
-use crate::client::api::{NameRow, calls};
+use crate::client::api::{NameRow, calls, merge_keychain};
 use crate::client::parse::Reply;
 use crate::client::{
     ApiError, Client, ClientError, Dataset, KeychainCredential, Replication, ServiceStatus,
@@ -82,16 +82,18 @@ impl Inventory {
 
 /// The version-independent queries of round trip 1, in the order [`read`] expects them.
 fn independent_calls() -> Vec<MidcltCall> {
-    vec![
+    [
         calls::system_info(),
         calls::datasets(),
         calls::snapshot_tasks(),
         calls::replications(),
         calls::ssh_service(),
         calls::ssh_config(),
-        calls::keychain(),
-        calls::users(),
     ]
+    .into_iter()
+    .chain(calls::keychain())
+    .chain([calls::users()])
+    .collect()
 }
 
 /// Reads one system's inventory.
@@ -168,7 +170,8 @@ async fn read_inner<R: Runner>(client: &Client<R>) -> Result<Inventory, ClientEr
     let replications: Vec<Replication> = typed(client, next()?)?;
     let services: Vec<ServiceStatus> = typed(client, next()?)?;
     let ssh_config: SshConfig = typed(client, next()?)?;
-    let keychain: Vec<KeychainCredential> = typed(client, next()?)?;
+    let connections: Vec<KeychainCredential> = typed(client, next()?)?;
+    let keychain = merge_keychain(connections, typed(client, next()?)?);
     let users: Vec<User> = typed(client, next()?)?;
     let ssh_service = services
         .into_iter()

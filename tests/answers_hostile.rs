@@ -239,5 +239,17 @@ async fn a_system_without_sudo_says_so() {
     let Err(ApiError::NoSudo(why)) = parse_output(&out[0]) else {
         panic!("not NoSudo: {out:?}");
     };
-    assert!(why.ends_with("sudo: not found"), "{why}");
+    // Each call starts under timeout(1) on the system, which reports the missing command.
+    assert!(
+        why.ends_with("sudo: not found")
+            || why == "timeout: failed to run command 'sudo': No such file or directory",
+        "{why}"
+    );
+    let p = zfleet::client::ClientError {
+        system: "nas1".into(),
+        method: "system.version".into(),
+        error: ApiError::NoSudo(why),
+    }
+    .to_problem();
+    assert_eq!(p.code, "zfleet::api::no_sudo");
 }

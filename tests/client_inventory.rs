@@ -86,7 +86,7 @@ async fn two_round_trips_whatever_the_size() {
             assert_eq!(batches[0][0].method, "system.version");
             assert_eq!(
                 batches[0].len(),
-                9,
+                10,
                 "everything version-independent rides along"
             );
             assert_eq!(batches[1].len(), 1);

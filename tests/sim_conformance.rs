@@ -344,6 +344,17 @@ fn payloads() -> Vec<(&'static str, Value, bool)> {
             json!([[["OR", [["id", "=", 1], ["name", "^", "pull"]]]], {"order_by": ["-id"], "select": ["id", "name"]}]),
             true,
         ),
+        // The inventory's two keychain reads (never a private key).
+        (
+            "keychaincredential.query",
+            json!([[["type", "=", "SSH_CREDENTIALS"]], {"select": ["id", "name", "type", "attributes"]}]),
+            true,
+        ),
+        (
+            "keychaincredential.query",
+            json!([[["type", "!=", "SSH_CREDENTIALS"]], {"select": ["id", "name", "type", "attributes.public_key"]}]),
+            true,
+        ),
         (
             "keychaincredential.create",
             json!([{"name": "k2", "type": "SSH_KEY_PAIR", "attributes": {"public_key": "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKPfJWYisgodW5TMELzVqvQsoZY0gmGb+ss4sw52GI+K x"}}]),

@@ -7,7 +7,7 @@
 #[path = "support/openssh.rs"]
 mod openssh;
 
-use std::io::{BufRead, BufReader, Write};
+use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
@@ -200,7 +200,7 @@ fn batch(calls: &[(&str, Vec<serde_json::Value>)]) -> String {
         .iter()
         .map(|(m, a)| zfleet::transport::MidcltCall::new(*m, a.clone()))
         .collect();
-    zfleet::transport::script::build(&calls, false, BOUNDARY).unwrap()
+    zfleet::transport::script::build(&calls, false, BOUNDARY, Duration::from_secs(30)).unwrap()
 }
 
 const BOUNDARY: &str = "ZFLEET-0123456789abcdef0123456789abcdef";
@@ -246,20 +246,28 @@ fn a_zfleet_batch_answers_like_a_real_sh() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
+    // Like zfleet, keep stdin open while the batch runs: its end tells the script that the
+    // client has gone.
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(script.as_bytes()).unwrap();
+    let mut real_stdout = Vec::new();
     child
-        .stdin
+        .stdout
         .take()
         .unwrap()
-        .write_all(script.as_bytes())
+        .read_to_end(&mut real_stdout)
         .unwrap();
+    drop(stdin);
     let real = child.wait_with_output().unwrap();
-    assert_eq!(real.status.code(), Some(0));
-    assert_eq!(text(&out.stdout), text(&real.stdout));
+    assert_eq!(real.status.code(), Some(0), "{}", text(&real.stderr));
+    assert_eq!(text(&out.stdout), text(&real_stdout));
     let frames = zfleet::transport::script::parse(&out.stdout, BOUNDARY, 5).unwrap();
-    assert_eq!(frames[0].stdout, "TrueNAS-SCALE-24.04.2\n");
-    assert_eq!(frames[1].stdout, "pong\n");
-    assert_eq!(frames[2].exit, 1);
-    assert_eq!(frames[3].stdout, "[]\n");
+    assert!(frames.ended);
+    let r = |i: usize| frames.results[i].clone().unwrap();
+    assert_eq!(r(0).stdout, "TrueNAS-SCALE-24.04.2\n");
+    assert_eq!(r(1).stdout, "pong\n");
+    assert_eq!(r(2).exit, 1);
+    assert_eq!(r(3).stdout, "[]\n");
 }
 
 /// What the server refuses, with the OpenSSH client: host commands, anything a shell would
@@ -734,7 +742,8 @@ fn users_sshpubkey_from_state_authorises_that_user() {
     );
     // zfleet's batch with `sudo: true` answers the same way, call by call.
     let calls = [zfleet::transport::MidcltCall::new("core.ping", vec![])];
-    let script = zfleet::transport::script::build(&calls, true, BOUNDARY).unwrap();
+    let script =
+        zfleet::transport::script::build(&calls, true, BOUNDARY, Duration::from_secs(30)).unwrap();
     for (k, user, want) in [
         (&key, "root", ("pong\n", "", 0)),
         (&ops_key, "ops", ("", "sudo: a password is required\n", 1)),
@@ -742,8 +751,9 @@ fn users_sshpubkey_from_state_authorises_that_user() {
         let out = ssh(k, &known_hosts, port, user, &["sh", "-s"], &script);
         assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
         let got = zfleet::transport::script::parse(&out.stdout, BOUNDARY, 1).unwrap();
+        let got = got.results[0].clone().unwrap();
         assert_eq!(
-            (got[0].stdout.as_str(), got[0].stderr.as_str(), got[0].exit),
+            (got.stdout.as_str(), got.stderr.as_str(), got.exit),
             want,
             "{user}"
         );

@@ -272,7 +272,12 @@ async fn a_hung_call_times_out() {
         .expect_err("times out");
     assert!(started.elapsed() < Duration::from_secs(5));
     assert_eq!(e.kind, TransportErrorKind::Timeout);
-    assert!(e.message.contains("longer than 1s"), "{}", e.message);
+    assert!(
+        e.message
+            .starts_with("fake.sleep.6 did not answer within 1s on "),
+        "{}",
+        e.message
+    );
     assert_eq!(e.to_problem("nas1").code, "zfleet::ssh::timeout");
     // The connection stays usable after a timed-out batch.
     let out = t
@@ -283,7 +288,7 @@ async fn a_hung_call_times_out() {
 }
 
 #[tokio::test]
-async fn a_killed_session_is_reported_as_dropped() {
+async fn a_killed_session_is_reported_as_killed() {
     let Some(sshd) = Sshd::start() else { return };
     let home = tempfile::tempdir().expect("home");
     let t = connect_with(&sshd, home.path(), false, Duration::from_secs(30)).await;
@@ -293,10 +298,15 @@ async fn a_killed_session_is_reported_as_dropped() {
             MidcltCall::new("fake.drop", vec![]),
         ])
         .await
-        .expect_err("dropped");
-    assert_eq!(e.kind, TransportErrorKind::Dropped, "{}", e.message);
-    assert!(e.message.contains("closed after 0 of 2"), "{}", e.message);
-    assert_eq!(e.to_problem("nas1").code, "zfleet::ssh::dropped");
+        .expect_err("killed");
+    assert_eq!(e.kind, TransportErrorKind::Killed, "{}", e.message);
+    assert!(
+        e.message
+            .contains("was killed (signal KILL) after 0 of 2 result(s)"),
+        "{}",
+        e.message
+    );
+    assert_eq!(e.to_problem("nas1").code, "zfleet::ssh::killed");
 }
 
 // The same batches through the simulator's own SSH server (russh), which interprets them

@@ -36,6 +36,15 @@ pub const USER_SELECT: &[&str] = &[
     "sudo_commands_nopasswd",
 ];
 
+/// Fields read from `keychaincredential.query` for SSH connections: all their attributes,
+/// none of them secret (`private_key` there is the id of a key pair).
+pub const KEYCHAIN_CONNECTION_SELECT: &[&str] = &["id", "name", "type", "attributes"];
+
+/// Fields read for key pairs (and any other type): the public key, never the private one.
+/// CORE 13's `select` keeps top-level fields only, so there no attributes come back and a
+/// key pair's public key stays unknown; 24.04 and later select nested fields.
+pub const KEYCHAIN_KEY_PAIR_SELECT: &[&str] = &["id", "name", "type", "attributes.public_key"];
+
 /// A periodic snapshot task as sent to create/update: always every field, so 24.x's
 /// required fields are met and an update never resets a field by omission.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -253,8 +262,26 @@ pub mod calls {
         MidcltCall::new("ssh.config", vec![])
     }
 
-    pub fn keychain() -> MidcltCall {
-        MidcltCall::new("keychaincredential.query", empty_query())
+    /// The keychain without a single private key: SSH connections whole, and every other
+    /// entry (key pairs) with its public key only. Merge the answers with
+    /// [`merge_keychain`](super::merge_keychain).
+    pub fn keychain() -> [MidcltCall; 2] {
+        [
+            MidcltCall::new(
+                "keychaincredential.query",
+                vec![
+                    json!([["type", "=", "SSH_CREDENTIALS"]]),
+                    json!({"select": KEYCHAIN_CONNECTION_SELECT}),
+                ],
+            ),
+            MidcltCall::new(
+                "keychaincredential.query",
+                vec![
+                    json!([["type", "!=", "SSH_CREDENTIALS"]]),
+                    json!({"select": KEYCHAIN_KEY_PAIR_SELECT}),
+                ],
+            ),
+        ]
     }
 
     pub fn users() -> MidcltCall {
@@ -495,7 +522,24 @@ impl<R: Runner> Client<R> {
     }
 
     pub async fn keychain(&self) -> Result<Vec<KeychainCredential>, ClientError> {
-        self.decoded(calls::keychain()).await
+        let [connections, others] = calls::keychain();
+        let method = connections.method.clone();
+        let mut replies = self
+            .batch(&[connections, others])
+            .await?
+            .into_iter()
+            .map(|r| {
+                r.and_then(|reply| reply.decode::<Vec<KeychainCredential>>())
+                    .map_err(|e| self.error(&method, e))
+            });
+        let mut next = || {
+            replies.next().unwrap_or_else(|| {
+                Err(self.error(&method, ApiError::Unparsable("no answer".into())))
+            })
+        };
+        let connections = next()?;
+        let others = next()?;
+        Ok(merge_keychain(connections, others))
     }
 
     /// A new RSA key pair, generated on the system.
@@ -623,6 +667,22 @@ impl<R: Runner> Client<R> {
             }
         }
     }
+}
+
+/// The two keychain queries' answers as one list by id. Each query's filter is applied here
+/// again, so a system that ignored one never yields an entry twice.
+pub fn merge_keychain(
+    connections: Vec<KeychainCredential>,
+    others: Vec<KeychainCredential>,
+) -> Vec<KeychainCredential> {
+    let is_connection = |c: &KeychainCredential| c.kind() == "SSH_CREDENTIALS";
+    let mut all: Vec<KeychainCredential> = connections
+        .into_iter()
+        .filter(is_connection)
+        .chain(others.into_iter().filter(|c| !is_connection(c)))
+        .collect();
+    all.sort_by_key(|c| c.id);
+    all
 }
 
 /// One row of a `select: ["name"]` query.

@@ -104,9 +104,20 @@ fn traceback_error(text: &str) -> Option<ApiError> {
         })
 }
 
-/// The shell found no `sudo` (dash: `sh: 1: sudo: not found`, bash: `... command not found`).
+/// The shell found no `sudo` (dash: `sh: 1: sudo: not found`, bash: `... command not
+/// found`), or `timeout(1)`, which starts each call on the system, could not run it (GNU:
+/// `timeout: failed to run command 'sudo': No such file or directory`).
 fn no_sudo(line: &str) -> bool {
-    line.ends_with("sudo: not found") || line.ends_with("sudo: command not found")
+    not_found(line, "sudo")
+}
+
+/// Whether `line` says that `command` was not found, by any shell or by `timeout(1)`.
+fn not_found(line: &str, command: &str) -> bool {
+    line.ends_with(&format!("{command}: not found"))
+        || line.ends_with(&format!("{command}: command not found"))
+        || (line.starts_with("timeout: ")
+            && (line.contains(&format!("'{command}'")) || line.contains(&format!("({command})")))
+            && line.ends_with("No such file or directory"))
 }
 
 fn parse_failure(raw: &RawOutput) -> ApiError {
@@ -139,10 +150,7 @@ fn parse_failure(raw: &RawOutput) -> ApiError {
     if no_sudo(first_trim) {
         return ApiError::NoSudo(clip(first_trim));
     }
-    if raw.exit == 127
-        || first_trim.ends_with("midclt: not found")
-        || first_trim.contains("midclt: command not found")
-    {
+    if raw.exit == 127 || not_found(first_trim, "midclt") {
         return ApiError::NoMidclt(clip(first_trim));
     }
     if first_trim.starts_with("sudo:") {
@@ -394,6 +402,20 @@ mod tests {
                 "bash: line 1: sudo: command not found\n",
                 127,
                 ApiError::NoSudo("bash: line 1: sudo: command not found".into()),
+            ),
+            (
+                "timeout: failed to run command 'sudo': No such file or directory\n",
+                127,
+                ApiError::NoSudo(
+                    "timeout: failed to run command 'sudo': No such file or directory".into(),
+                ),
+            ),
+            (
+                "timeout: failed to run command 'midclt': No such file or directory\n",
+                127,
+                ApiError::NoMidclt(
+                    "timeout: failed to run command 'midclt': No such file or directory".into(),
+                ),
             ),
             (
                 "usage: midclt call ...\nmidclt call: error: argument -j/--job: ignored explicit argument 'ob'\n",

@@ -558,10 +558,10 @@ pub struct KeychainCredential {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "type", rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum Credential {
+    /// The private key is never asked for; `public_key` is `None` when the system did not
+    /// give it (CORE 13 cannot select it alone) or holds none.
     SshKeyPair {
         public_key: Option<String>,
-        /// The system holds the private key (never read by zfleet).
-        has_private_key: bool,
     },
     SshCredentials {
         host: String,
@@ -581,6 +581,17 @@ pub enum Credential {
     },
 }
 
+impl KeychainCredential {
+    /// The entry's `type`, e.g. `SSH_KEY_PAIR`.
+    pub fn kind(&self) -> &str {
+        match &self.credential {
+            Credential::SshKeyPair { .. } => "SSH_KEY_PAIR",
+            Credential::SshCredentials { .. } => "SSH_CREDENTIALS",
+            Credential::Redacted { kind } | Credential::Other { kind } => kind,
+        }
+    }
+}
+
 #[derive(Deserialize)]
 struct RawCredential {
     id: i64,
@@ -596,31 +607,27 @@ impl<'de> Deserialize<'de> for KeychainCredential {
         let r = RawCredential::deserialize(d)?;
         let a = &r.attributes;
         let s = |k: &str| a.get(k).and_then(Value::as_str).map(str::to_string);
-        let credential = if !a.is_object() {
-            Credential::Redacted { kind: r.kind }
-        } else {
-            match r.kind.as_str() {
-                "SSH_KEY_PAIR" => Credential::SshKeyPair {
-                    public_key: s("public_key"),
-                    has_private_key: a
-                        .get("private_key")
-                        .and_then(Value::as_str)
-                        .is_some_and(|k| !k.is_empty()),
-                },
-                "SSH_CREDENTIALS" => Credential::SshCredentials {
-                    host: s("host").unwrap_or_default(),
-                    port: a
-                        .get("port")
-                        .and_then(Value::as_u64)
-                        .and_then(|p| u16::try_from(p).ok())
-                        .unwrap_or(22),
-                    username: s("username").unwrap_or_else(|| "root".into()),
-                    private_key: a.get("private_key").and_then(Value::as_i64),
-                    remote_host_key: s("remote_host_key").unwrap_or_default(),
-                    connect_timeout: a.get("connect_timeout").and_then(Value::as_i64),
-                },
-                _ => Credential::Other { kind: r.kind },
-            }
+        let credential = match (a, r.kind.as_str()) {
+            (Value::Object(_), "SSH_KEY_PAIR") => Credential::SshKeyPair {
+                public_key: s("public_key"),
+            },
+            // A select of nested fields that the system's version cannot make.
+            (Value::Null, "SSH_KEY_PAIR") => Credential::SshKeyPair { public_key: None },
+            (Value::Object(_), "SSH_CREDENTIALS") => Credential::SshCredentials {
+                host: s("host").unwrap_or_default(),
+                port: a
+                    .get("port")
+                    .and_then(Value::as_u64)
+                    .and_then(|p| u16::try_from(p).ok())
+                    .unwrap_or(22),
+                username: s("username").unwrap_or_else(|| "root".into()),
+                private_key: a.get("private_key").and_then(Value::as_i64),
+                remote_host_key: s("remote_host_key").unwrap_or_default(),
+                connect_timeout: a.get("connect_timeout").and_then(Value::as_i64),
+            },
+            (_, "SSH_CREDENTIALS" | "SSH_KEY_PAIR") => Credential::Redacted { kind: r.kind },
+            (Value::Object(_) | Value::Null, _) => Credential::Other { kind: r.kind },
+            _ => Credential::Redacted { kind: r.kind },
         };
         Ok(KeychainCredential {
             id: r.id,
@@ -781,7 +788,6 @@ mod tests {
                 public_key: Some(
                     "ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABgQDexamplepublickey root@truenas\n".into()
                 ),
-                has_private_key: true
             }
         );
         let Credential::SshCredentials {
@@ -807,6 +813,13 @@ mod tests {
                 kind: "SSH_KEY_PAIR".into()
             }
         );
+        // CORE 13 cannot select `attributes.public_key` alone: no attributes at all.
+        let core: KeychainCredential = serde_json::from_value(
+            serde_json::json!({"id": 5, "name": "k", "type": "SSH_KEY_PAIR"}),
+        )
+        .expect("decode");
+        assert_eq!(core.credential, Credential::SshKeyPair { public_key: None });
+        assert_eq!(core.kind(), "SSH_KEY_PAIR");
     }
 
     #[test]

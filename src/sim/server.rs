@@ -591,7 +591,8 @@ fn crashed() -> MidcltOutput {
     }
 }
 
-/// The channel's data up to EOF; `None` if the channel closed first. Past [`MAX_SCRIPT`]
+/// The channel's data up to the end of a whole batch script (zfleet keeps stdin open while
+/// the batch runs) or up to EOF; `None` if the channel closed first. Past [`MAX_SCRIPT`]
 /// bytes the rest is dropped and the script (then incomplete) is refused by its parser.
 async fn read_stdin(rx: &mut russh::ChannelReadHalf) -> Option<Vec<u8>> {
     let mut script = Vec::new();
@@ -600,6 +601,9 @@ async fn read_stdin(rx: &mut russh::ChannelReadHalf) -> Option<Vec<u8>> {
             Some(ChannelMsg::Data { data }) => {
                 let room = MAX_SCRIPT.saturating_sub(script.len());
                 script.extend_from_slice(data.get(..room.min(data.len())).unwrap_or_default());
+                if shell::script_is_whole(&script) {
+                    return Some(script);
+                }
             }
             Some(ChannelMsg::Eof) => return Some(script),
             Some(ChannelMsg::Close) | None => return None,

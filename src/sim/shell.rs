@@ -173,6 +173,8 @@ pub fn split_words(line: &str) -> Option<Vec<String>> {
 pub struct Batch {
     pub boundary: String,
     pub sudo: bool,
+    /// The time limit of one call (`T=`).
+    pub limit: std::time::Duration,
     /// Each call as `midclt` receives it: `call METHOD JSON...`.
     pub argvs: Vec<Vec<String>>,
 }
@@ -185,6 +187,11 @@ pub fn parse_batch(script_bytes: &[u8]) -> Result<Batch, Refusal> {
         .find_map(|l| l.strip_prefix("B="))
         .ok_or_else(|| Refusal::script("no `B=` boundary line"))?
         .to_string();
+    let limit = text
+        .lines()
+        .find_map(|l| l.strip_prefix("T="))
+        .and_then(limit_of)
+        .ok_or_else(|| Refusal::script("no `T=` time limit line"))?;
     let mut sudo = None;
     let mut calls = Vec::new();
     let mut argvs = Vec::new();
@@ -215,7 +222,7 @@ pub fn parse_batch(script_bytes: &[u8]) -> Result<Batch, Refusal> {
     }
     let sudo = sudo.unwrap_or(false);
     // The decisive check: the same calls must give back the very same script.
-    let rebuilt = script::build(&calls, sudo, &boundary)
+    let rebuilt = script::build(&calls, sudo, &boundary, limit)
         .map_err(|_| Refusal::script("its calls cannot be rebuilt"))?;
     if rebuilt != text {
         return Err(Refusal::script("it differs from what zfleet sends"));
@@ -223,8 +230,26 @@ pub fn parse_batch(script_bytes: &[u8]) -> Result<Batch, Refusal> {
     Ok(Batch {
         boundary,
         sudo,
+        limit,
         argvs,
     })
+}
+
+/// `T=`'s value: whole seconds (`90`) or seconds with milliseconds (`1.500`).
+fn limit_of(text: &str) -> Option<std::time::Duration> {
+    let (secs, millis) = match text.split_once('.') {
+        Some((s, m)) if m.len() == 3 => (s, m.parse::<u64>().ok()?),
+        Some(_) => return None,
+        None => (text, 0),
+    };
+    let secs: u64 = secs.parse().ok()?;
+    Some(std::time::Duration::from_secs(secs) + std::time::Duration::from_millis(millis))
+}
+
+/// Whether `bytes` hold a whole batch script: zfleet never closes stdin (its end tells the
+/// script that zfleet has gone), so the script is whole at its closing `}` line.
+pub fn script_is_whole(bytes: &[u8]) -> bool {
+    bytes.starts_with(b"{\n") && bytes.ends_with(b"\n}\n")
 }
 
 /// The single-quoted words (`'...'`, a `'` inside written `'\''`) at the start of `s`,
@@ -264,25 +289,36 @@ pub struct CallResult {
     pub exit: i32,
 }
 
-/// What the batch script prints on stdout for these results: one header and body per call,
-/// then the end line — the bytes `sh` prints for the same script.
+/// What the batch script prints on stdout for these results, byte for byte: per call an
+/// `o` frame (stdout, then `x`, the exit status and a newline, as `od -An -v -tx1` lines), an
+/// `e` frame (stderr) and a `done` line; then the end line. In a wave the calls are the
+/// stages of one pipeline, each printing its own frames before passing on the earlier
+/// stages', so a wave's frames come last call first.
 pub fn frames(boundary: &str, results: &[CallResult]) -> Vec<u8> {
     let mut out = Vec::new();
-    for (i, r) in results.iter().enumerate() {
-        out.extend_from_slice(
-            format!(
-                "{boundary} {i} {} {} {}\n",
-                r.exit,
-                r.stdout.len(),
-                r.stderr.len()
-            )
-            .as_bytes(),
-        );
-        out.extend_from_slice(&r.stdout);
-        out.extend_from_slice(&r.stderr);
+    let indexed: Vec<(usize, &CallResult)> = results.iter().enumerate().collect();
+    for wave in indexed.chunks(script::REMOTE_PARALLEL) {
+        for (i, r) in wave.iter().rev() {
+            let mut stdout = r.stdout.clone();
+            stdout.extend_from_slice(format!("x{}\n", r.exit).as_bytes());
+            out.extend_from_slice(format!("{boundary} {i} o\n{}\n", od(&stdout)).as_bytes());
+            out.extend_from_slice(
+                format!("{boundary} {i} e\n{}\n{boundary} {i} done\n", od(&r.stderr)).as_bytes(),
+            );
+        }
     }
     out.extend_from_slice(format!("{boundary} end\n").as_bytes());
     out
+}
+
+/// `od -An -v -tx1` of `bytes` as a command substitution keeps it: 16 bytes a line, each
+/// as a space and two hex digits, without the last newline.
+fn od(bytes: &[u8]) -> String {
+    bytes
+        .chunks(16)
+        .map(|line| line.iter().map(|b| format!(" {b:02x}")).collect::<String>())
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 #[cfg(test)]
@@ -291,6 +327,7 @@ mod tests {
     use serde_json::json;
 
     const B: &str = "ZFLEET-0123456789abcdef0123456789abcdef";
+    const LIMIT: std::time::Duration = std::time::Duration::from_millis(1500);
 
     fn words(s: &str) -> Option<Vec<String>> {
         split_words(s)
@@ -396,10 +433,13 @@ mod tests {
     #[test]
     fn zfleet_batches_are_read_back() {
         for sudo in [false, true] {
-            let script = script::build(&calls(), sudo, B).unwrap();
+            let script = script::build(&calls(), sudo, B, LIMIT).unwrap();
             let batch = parse_batch(script.as_bytes()).unwrap();
             assert_eq!(batch.boundary, B);
             assert_eq!(batch.sudo, sudo);
+            assert_eq!(batch.limit, LIMIT);
+            assert!(script_is_whole(script.as_bytes()));
+            assert!(!script_is_whole(&script.as_bytes()[..script.len() - 2]));
             assert_eq!(
                 batch.argvs,
                 vec![
@@ -413,21 +453,21 @@ mod tests {
                 ]
             );
         }
-        let empty = script::build(&[], false, B).unwrap();
+        let empty = script::build(&[], false, B, LIMIT).unwrap();
         assert_eq!(parse_batch(empty.as_bytes()).unwrap().argvs.len(), 0);
     }
 
     #[test]
     fn anything_else_on_sh_s_is_refused() {
-        let script = script::build(&calls(), false, B).unwrap();
+        let script = script::build(&calls(), false, B, LIMIT).unwrap();
         let tampered = [
             format!("{script}ls /\n"),
             format!("ls /\n{script}"),
-            script.replace("umask 077", "umask 000"),
+            script.replace("T=1.500", "T=$(id)"),
             script.replace("</dev/null", "</etc/passwd"),
             script.replace("'system.version'", "'system.version'; id"),
             script.replace("'system.version'", "system.version"),
-            script.replace("\"$d/0.o\"", "/tmp/x"),
+            script.replace("exec cat", "exec cat /etc/passwd"),
             "midclt call core.ping\n".into(),
             "set -e\nv=$(midclt call system.version)\n".into(),
             String::new(),
@@ -455,9 +495,12 @@ mod tests {
         ];
         let out = frames(B, &results);
         let got = script::parse(&out, B, 2).unwrap();
-        assert_eq!(got[0].stdout, "TrueNAS-25.10.1\n");
+        assert!(got.ended);
+        let first = got.results[0].clone().unwrap();
+        let second = got.results[1].clone().unwrap();
+        assert_eq!(first.stdout, "TrueNAS-25.10.1\n");
         assert_eq!(
-            (got[1].stderr.as_str(), got[1].exit),
+            (second.stderr.as_str(), second.exit),
             ("[EINVAL] x: bad\n", 1)
         );
         assert_eq!(frames(B, &[]), format!("{B} end\n").into_bytes());

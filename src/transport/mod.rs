@@ -15,7 +15,8 @@
 //!   holds it, else with `ZFLEET_SSH_PASSPHRASE` or a terminal prompt; refused when others
 //!   may read it), ssh-agent, then default key files;
 //! - each batch: one `sh -s` exec with the script on stdin (`script`, `quote`), at most 8 at
-//!   once per connection, a timeout per wave of calls.
+//!   once per connection; replies stay in memory on the system, each call is ended there
+//!   after the call timeout, and closing the channel ends every process of the batch.
 
 pub mod embedded;
 pub mod known_hosts;
@@ -81,6 +82,10 @@ pub const CODES: &[CodeInfo] = &[
         summary: "the connection closed before the commands finished",
     },
     CodeInfo {
+        code: "zfleet::ssh::killed",
+        summary: "the shell running zfleet's commands on the system was killed mid-batch",
+    },
+    CodeInfo {
         code: "zfleet::ssh::key_file",
         summary: "an SSH identity file is unreadable, not a key, or its passphrase is wrong",
     },
@@ -113,6 +118,8 @@ pub enum TransportErrorKind {
     Timeout,
     /// The connection or channel closed before the command finished.
     Dropped,
+    /// The remote shell was killed (by a signal) before the batch finished.
+    Killed,
     /// An identity file is unreadable, not a private key, or its passphrase is wrong.
     KeyFile { path: PathBuf },
     /// The SSH client config sets `ProxyCommand` for the host (this file).
@@ -187,6 +194,13 @@ impl TransportError {
                 "zfleet::ssh::dropped",
                 "the network or the system closed the connection; retry — zfleet re-reads live \
                  state before changing anything"
+                    .to_string(),
+            ),
+            TransportErrorKind::Killed => (
+                "zfleet::ssh::killed",
+                "something on the system ended zfleet's commands (an administrator, the OOM \
+                 killer, a restart of the SSH service); retry — zfleet re-reads live state \
+                 before changing anything"
                     .to_string(),
             ),
             TransportErrorKind::KeyFile { .. } => (
@@ -426,6 +440,7 @@ mod tests {
             },
             TransportErrorKind::Timeout,
             TransportErrorKind::Dropped,
+            TransportErrorKind::Killed,
             TransportErrorKind::KeyFile {
                 path: "/k/id_ed25519".into(),
             },

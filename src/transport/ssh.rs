@@ -16,7 +16,7 @@ use russh::{ChannelMsg, Preferred};
 use tokio::sync::Semaphore;
 
 use super::known_hosts::{self, HostKeyPolicy, Verdict};
-use super::script::{self, FrameError};
+use super::script;
 use super::ssh_config::{self, Tokens};
 use super::{ConnectOptions, MidcltCall, RawOutput, TransportError, TransportErrorKind};
 use crate::model::SshSystem;
@@ -315,111 +315,160 @@ impl SshTransport {
             return Ok(Vec::new());
         }
         let boundary = script::new_boundary()?;
-        let script = script::build(calls, self.sudo, &boundary)?;
+        let script = script::build(calls, self.sudo, &boundary, self.call_timeout)?;
         let _permit = self
             .channels
             .acquire()
             .await
             .map_err(|_| err(TransportErrorKind::Dropped, "the connection is closed"))?;
+        // The system ends each call after call_timeout; waiting a little longer here lets
+        // its report, which names the calls, arrive first.
         let waves = calls.len().div_ceil(script::REMOTE_PARALLEL) as u32;
-        let limit = self.call_timeout.saturating_mul(waves.max(1));
-        let (stdout, stderr, status) = self
-            .exec_script(script.into_bytes(), limit, calls.len())
-            .await?;
-        match script::parse(&stdout, &boundary, calls.len()) {
-            Ok(results) => Ok(results),
-            Err(FrameError::Truncated { complete }) if status.is_none() => Err(err(
-                TransportErrorKind::Dropped,
+        let limit = self
+            .call_timeout
+            .saturating_mul(waves.max(1))
+            .saturating_add(LOCAL_GRACE);
+        let run = self.exec_script(script.into_bytes(), limit).await?;
+        let frames = match script::parse(&run.stdout, &boundary, calls.len()) {
+            Ok(frames) => frames,
+            Err(why) => return Err(self.not_run(&why, &run)),
+        };
+        if run.timed_out {
+            let missing = frames.missing();
+            let methods = if missing.is_empty() {
+                "the end of the reply".to_string()
+            } else {
+                names(calls, &missing)
+            };
+            return Err(err(
+                TransportErrorKind::Timeout,
                 format!(
-                    "the connection to {} closed after {complete} of {} result(s)",
+                    "{} sent {} of {} result(s) in {}s; no answer to {methods}",
                     self.target,
-                    calls.len()
+                    frames.answered(),
+                    calls.len(),
+                    limit.as_secs()
                 ),
-            )),
-            Err(e) => {
-                let why = String::from_utf8_lossy(&stderr);
-                let why = why.trim();
-                let detail = match e {
-                    FrameError::Truncated { complete } => {
-                        format!(
-                            "the reply stopped after {complete} of {} result(s)",
-                            calls.len()
-                        )
-                    }
-                    FrameError::Malformed(m) => m,
-                };
-                Err(err(
-                    TransportErrorKind::Other,
+            ));
+        }
+        if frames.ended {
+            let results: Vec<RawOutput> = frames.results.into_iter().flatten().collect();
+            let late: Vec<usize> = (0..results.len())
+                .filter(|&i| results[i].exit == REMOTE_TIMEOUT_EXIT)
+                .collect();
+            if !late.is_empty() {
+                return Err(err(
+                    TransportErrorKind::Timeout,
                     format!(
-                        "{} did not run the midclt batch ({detail}; exit {}){}",
-                        self.target,
-                        status.map_or("none".to_string(), |s| s.to_string()),
-                        if why.is_empty() {
-                            String::new()
-                        } else {
-                            format!(": {why}")
-                        }
+                        "{} did not answer within {} on {}",
+                        names(calls, &late),
+                        seconds(self.call_timeout),
+                        self.target
                     ),
-                ))
+                ));
             }
+            return Ok(results);
+        }
+        let progress = format!("after {} of {} result(s)", frames.answered(), calls.len());
+        match (&run.signal, run.status) {
+            (Some(signal), _) => Err(killed(&self.target, signal, &progress)),
+            (None, Some(status)) if (129..=159).contains(&status) => {
+                Err(killed(&self.target, &signal_name(status - 128), &progress))
+            }
+            (None, None) => Err(err(
+                TransportErrorKind::Dropped,
+                format!("the connection to {} closed {progress}", self.target),
+            )),
+            (None, Some(_)) => Err(self.not_run(&format!("the reply stopped {progress}"), &run)),
         }
     }
 
-    /// Runs `sh -s` with `script` on stdin; returns its stdout, stderr and exit status.
-    /// Past `limit` the channel is closed (freeing the server's session slot) and the batch
-    /// fails with a timeout.
+    /// The batch's script did not run as written: what the shell said on stderr.
+    fn not_run(&self, detail: &str, run: &ScriptRun) -> TransportError {
+        // What the system printed is hostile: cleaned and cut like any answer shown.
+        let why = crate::client::shown::clip(String::from_utf8_lossy(&run.stderr).trim());
+        let why = why.as_str();
+        err(
+            TransportErrorKind::Other,
+            format!(
+                "{} did not run the midclt batch ({detail}; exit {}){}",
+                self.target,
+                run.status.map_or("none".to_string(), |s| s.to_string()),
+                if why.is_empty() {
+                    String::new()
+                } else {
+                    format!(": {why}")
+                }
+            ),
+        )
+    }
+
+    /// Runs `sh -s` with `script` on stdin, which stays open: its end tells the system to
+    /// stop. Past `limit` the channel is closed (which ends the batch's processes on the
+    /// system and frees the server's session slot) and what arrived is returned.
     async fn exec_script(
         &self,
         script: Vec<u8>,
         limit: Duration,
-        count: usize,
-    ) -> Result<(Vec<u8>, Vec<u8>, Option<u32>), TransportError> {
+    ) -> Result<ScriptRun, TransportError> {
         let dropped = |e: russh::Error| {
             err(
                 TransportErrorKind::Dropped,
                 format!("the connection to {} failed: {e}", self.target),
             )
         };
-        let timed_out = || {
-            err(
-                TransportErrorKind::Timeout,
-                format!(
-                    "{count} midclt call(s) on {} took longer than {}s",
-                    self.target,
-                    limit.as_secs()
-                ),
-            )
-        };
         let deadline = tokio::time::Instant::now() + limit;
-        let mut channel = tokio::time::timeout_at(deadline, self.handle.channel_open_session())
-            .await
-            .map_err(|_| timed_out())?
-            .map_err(dropped)?;
-        let exchange = Self::exchange(&mut channel, script, &self.target, dropped);
+        let mut run = ScriptRun::default();
+        let mut channel =
+            match tokio::time::timeout_at(deadline, self.handle.channel_open_session()).await {
+                Ok(channel) => channel.map_err(dropped)?,
+                Err(_) => {
+                    run.timed_out = true;
+                    return Ok(run);
+                }
+            };
+        let exchange = Self::exchange(&mut channel, script, &self.target, &mut run, dropped);
         match tokio::time::timeout_at(deadline, exchange).await {
-            Ok(result) => result,
+            Ok(result) => result?,
             Err(_) => {
                 let _ = tokio::time::timeout(Duration::from_secs(2), channel.close()).await;
-                Err(timed_out())
+                run.timed_out = true;
             }
         }
+        Ok(run)
     }
 
     async fn exchange(
         channel: &mut russh::Channel<client::Msg>,
         script: Vec<u8>,
         target: &str,
+        run: &mut ScriptRun,
         dropped: impl Fn(russh::Error) -> TransportError,
-    ) -> Result<(Vec<u8>, Vec<u8>, Option<u32>), TransportError> {
+    ) -> Result<(), TransportError> {
         channel.exec(true, "sh -s").await.map_err(&dropped)?;
         channel.data_bytes(script).await.map_err(&dropped)?;
-        channel.eof().await.map_err(&dropped)?;
-        let (mut out, mut errs, mut status) = (Vec::new(), Vec::new(), None);
-        while let Some(msg) = channel.wait().await {
+        loop {
+            // Once the shell has ended, output still flowing is awaited; silence is not:
+            // processes a killed shell left behind may hold the channel open.
+            let msg = if run.status.is_some() || run.signal.is_some() {
+                match tokio::time::timeout(AFTER_EXIT_SILENCE, channel.wait()).await {
+                    Ok(msg) => msg,
+                    Err(_) => {
+                        let _ = tokio::time::timeout(Duration::from_secs(2), channel.close()).await;
+                        break;
+                    }
+                }
+            } else {
+                channel.wait().await
+            };
+            let Some(msg) = msg else { break };
             match msg {
-                ChannelMsg::Data { data } => out.extend_from_slice(&data),
-                ChannelMsg::ExtendedData { data, ext: 1 } => errs.extend_from_slice(&data),
-                ChannelMsg::ExitStatus { exit_status } => status = Some(exit_status),
+                ChannelMsg::Data { data } => run.stdout.extend_from_slice(&data),
+                ChannelMsg::ExtendedData { data, ext: 1 } => run.stderr.extend_from_slice(&data),
+                ChannelMsg::ExitStatus { exit_status } => run.status = Some(exit_status),
+                ChannelMsg::ExitSignal { signal_name, .. } => {
+                    run.signal = Some(sig_name(&signal_name))
+                }
                 ChannelMsg::Failure => {
                     return Err(err(
                         TransportErrorKind::Other,
@@ -428,7 +477,7 @@ impl SshTransport {
                 }
                 _ => {}
             }
-            if out.len() + errs.len() > MAX_REPLY_BYTES {
+            if run.stdout.len() + run.stderr.len() > MAX_REPLY_BYTES {
                 return Err(err(
                     TransportErrorKind::Other,
                     format!(
@@ -438,7 +487,96 @@ impl SshTransport {
                 ));
             }
         }
-        Ok((out, errs, status))
+        Ok(())
+    }
+}
+
+/// What one `sh -s` exec gave back.
+#[derive(Debug, Default)]
+struct ScriptRun {
+    stdout: Vec<u8>,
+    stderr: Vec<u8>,
+    /// Exit status, if the shell exited.
+    status: Option<u32>,
+    /// The signal that killed the shell, if one did.
+    signal: Option<String>,
+    /// zfleet stopped waiting (the batch's limit passed).
+    timed_out: bool,
+}
+
+/// `timeout(1)`'s exit status when it ended a call.
+const REMOTE_TIMEOUT_EXIT: i32 = 124;
+
+/// How much longer than the system's own limits zfleet waits for a batch.
+const LOCAL_GRACE: Duration = Duration::from_secs(script::REMOTE_KILL_AFTER + 5);
+
+/// How long zfleet waits for more output once the shell has ended.
+const AFTER_EXIT_SILENCE: Duration = Duration::from_secs(2);
+
+/// `90s`, or `1.5s`.
+fn seconds(d: Duration) -> String {
+    if d.subsec_millis() == 0 {
+        format!("{}s", d.as_secs())
+    } else {
+        format!("{:.1}s", d.as_secs_f64())
+    }
+}
+
+/// The methods of `calls` at `indices`, each once, in order: `a`, `a and b`, `a, b and c`.
+fn names(calls: &[MidcltCall], indices: &[usize]) -> String {
+    let mut methods: Vec<&str> = Vec::new();
+    for m in indices
+        .iter()
+        .filter_map(|&i| calls.get(i))
+        .map(|c| c.method.as_str())
+    {
+        if !methods.contains(&m) {
+            methods.push(m);
+        }
+    }
+    match methods.split_last() {
+        None => "no call".to_string(),
+        Some((last, [])) => (*last).to_string(),
+        Some((last, rest)) => format!("{} and {last}", rest.join(", ")),
+    }
+}
+
+fn killed(target: &str, signal: &str, progress: &str) -> TransportError {
+    err(
+        TransportErrorKind::Killed,
+        format!("the remote shell on {target} was killed (signal {signal}) {progress}"),
+    )
+}
+
+fn sig_name(sig: &russh::Sig) -> String {
+    use russh::Sig::*;
+    match sig {
+        ABRT => "ABRT",
+        ALRM => "ALRM",
+        FPE => "FPE",
+        HUP => "HUP",
+        ILL => "ILL",
+        INT => "INT",
+        KILL => "KILL",
+        PIPE => "PIPE",
+        QUIT => "QUIT",
+        SEGV => "SEGV",
+        TERM => "TERM",
+        USR1 => "USR1",
+        Custom(name) => return name.clone(),
+    }
+    .to_string()
+}
+
+/// The name of signal `n` as the shell's `exit 128+n` reports it.
+fn signal_name(n: u32) -> String {
+    match n {
+        1 => "HUP".into(),
+        2 => "INT".into(),
+        9 => "KILL".into(),
+        13 => "PIPE".into(),
+        15 => "TERM".into(),
+        n => n.to_string(),
     }
 }
 
@@ -1133,6 +1271,20 @@ pub fn fingerprint(key: &PublicKey) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn methods_are_named_once_in_call_order() {
+        let calls: Vec<MidcltCall> = ["a.query", "b.query", "a.query", "c.query"]
+            .into_iter()
+            .map(|m| MidcltCall::new(m, vec![]))
+            .collect();
+        assert_eq!(names(&calls, &[1]), "b.query");
+        assert_eq!(names(&calls, &[0, 2]), "a.query");
+        assert_eq!(names(&calls, &[0, 1, 3]), "a.query, b.query and c.query");
+        assert_eq!(seconds(Duration::from_millis(1500)), "1.5s");
+        assert_eq!(seconds(Duration::from_secs(90)), "90s");
+        assert_eq!(signal_name(15), "TERM");
+    }
 
     #[test]
     fn proxy_jump_hops() {

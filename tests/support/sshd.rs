@@ -27,7 +27,8 @@ pub const SSHD: &str = "/usr/sbin/sshd";
 /// - `fake.out.NAME` / `fake.err.NAME`: print `FILES/NAME` to stdout / stderr;
 /// - `fake.exit.N`: exit with status N;
 /// - `fake.sleep.N`: sleep N seconds;
-/// - `fake.drop`: kill the SSH session's whole process group (the exec dies mid-batch);
+/// - `fake.drop`: kill the SSH session's process group with KILL (the remote shell dies
+///   mid-batch);
 /// - anything else: print the argv back, each argument NUL-terminated.
 pub const FAKE_MIDCLT: &str = r#"#!/bin/sh
 f=$(mktemp "@CALLS@/call.XXXXXX") || exit 99
@@ -37,7 +38,7 @@ case "$2" in
   fake.err.*) cat "@FILES@/${2#fake.err.}" >&2 ;;
   fake.exit.*) exit "${2#fake.exit.}" ;;
   fake.sleep.*) sleep "${2#fake.sleep.}" ;;
-  fake.drop) kill -KILL 0 ;;
+  fake.drop) kill -KILL -"$(cat "@CALLS@/../session.pid")" ;;
   *) cat "$f" ;;
 esac
 "#;
