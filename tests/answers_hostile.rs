@@ -13,7 +13,7 @@ mod sshd;
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
-use client::{opts, ssh_system};
+use client::{current_user, opts, ssh_system};
 use sshd::{Sshd, SshdOptions};
 use zfleet::client::{ApiError, parse::parse_output};
 use zfleet::model::{SshSystem, System, SystemKind};
@@ -40,11 +40,6 @@ const VALUE: &str = "s3cretVALUE";
 
 fn private_key() -> String {
     format!("-----BEGIN OPENSSH PRIVATE KEY-----\n{BODY}\n-----END OPENSSH PRIVATE KEY-----\n")
-}
-
-fn current_user() -> String {
-    let out = Command::new("id").arg("-un").output().expect("id -un");
-    String::from_utf8_lossy(&out.stdout).trim().to_string()
 }
 
 /// Results that are JSON of the wrong shape or not JSON at all: neither their values nor

@@ -11,9 +11,8 @@ mod sshd;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
-use client::opts;
+use client::{current_user, opts};
 use serde_json::{Value, json};
 use sshd::{Sshd, SshdOptions};
 use zfleet::cli::systems::{exit_code, render_json, render_table, survey_config};
@@ -35,11 +34,6 @@ fn example_line(name: &str) -> String {
     let text = std::fs::read_to_string(examples().join(name)).expect("example");
     let v: Value = serde_json::from_str(&text).expect("json");
     format!("{}\n", v["result"])
-}
-
-fn current_user() -> String {
-    let out = Command::new("id").arg("-un").output().expect("id -un");
-    String::from_utf8_lossy(&out.stdout).trim().to_string()
 }
 
 /// An sshd whose midclt answers like TrueNAS `version` with the example payloads.

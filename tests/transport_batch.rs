@@ -3,11 +3,14 @@
 //! `midclt` is ended on the system after the call timeout and named in the error, and a
 //! remote shell killed mid-batch is reported as killed.
 
+#[path = "support/client.rs"]
+mod client;
 #[path = "support/openssh.rs"]
 mod openssh;
 #[path = "support/sshd.rs"]
 mod sshd;
 
+use client::current_user;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -16,11 +19,6 @@ use serde_json::json;
 use sshd::{Sshd, SshdOptions};
 use zfleet::model::{SshSystem, System, SystemKind};
 use zfleet::transport::{self, ConnectOptions, MidcltCall, Runner, Transport, TransportErrorKind};
-
-fn current_user() -> String {
-    let out = Command::new("id").arg("-un").output().expect("id -un");
-    String::from_utf8_lossy(&out.stdout).trim().to_string()
-}
 
 /// An sshd whose sessions get `tmp` as TMPDIR (where a reply file would land).
 fn start(tmp: &Path) -> Option<Sshd> {

@@ -2,13 +2,15 @@
 //! byte-for-byte, any output parses back into the right call, a batch is one exec, and a
 //! hung or killed session is reported as such.
 
+#[path = "support/client.rs"]
+mod client;
 #[path = "support/openssh.rs"]
 mod openssh;
 #[path = "support/sshd.rs"]
 mod sshd;
 
+use client::current_user;
 use std::path::Path;
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use serde_json::json;
@@ -17,11 +19,6 @@ use zfleet::model::{SshSystem, System, SystemKind};
 use zfleet::transport::{
     self, ConnectOptions, MidcltCall, RawOutput, Runner, Transport, TransportErrorKind,
 };
-
-fn current_user() -> String {
-    let out = Command::new("id").arg("-un").output().expect("id -un");
-    String::from_utf8_lossy(&out.stdout).trim().to_string()
-}
 
 async fn connect_with(sshd: &Sshd, home: &Path, sudo: bool, call_timeout: Duration) -> Transport {
     let key = sshd.authorized_key("id_ed25519", "ed25519", None);

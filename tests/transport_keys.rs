@@ -16,16 +16,11 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
 use agent::start_agent;
-use client::{opts, ssh_system};
+use client::{current_user, opts, ssh_system};
 use sshd::Sshd;
 use zfleet::model::{SshSystem, System, SystemKind};
 use zfleet::transport::{self, ConnectOptions, MidcltCall, Runner, Transport, TransportError};
 use zfleet::transport::{Secret, TransportErrorKind};
-
-fn current_user() -> String {
-    let out = Command::new("id").arg("-un").output().expect("id -un");
-    String::from_utf8_lossy(&out.stdout).trim().to_string()
-}
 
 fn pinned(sshd: &Sshd, key: &Path) -> SshSystem {
     SshSystem {

@@ -16,17 +16,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use agent::start_agent;
-use client::{opts, ssh_system};
+use client::{current_user, opts, ssh_system};
 use sshd::Sshd;
 use zfleet::model::{SshSystem, System, SystemKind};
 use zfleet::transport::{
     self, ConnectOptions, MidcltCall, Runner, Secret, Transport, TransportError, TransportErrorKind,
 };
-
-fn current_user() -> String {
-    let out = Command::new("id").arg("-un").output().expect("id -un");
-    String::from_utf8_lossy(&out.stdout).trim().to_string()
-}
 
 /// The usual test system: 127.0.0.1 on the harness port, as the current user, with `key`
 /// and the host key pinned.

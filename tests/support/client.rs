@@ -8,6 +8,15 @@ use std::time::Duration;
 use zfleet::model::SshSystem;
 use zfleet::transport::{ConnectOptions, SetBy};
 
+/// The user running the tests: the sshd they start lets that user in.
+pub fn current_user() -> String {
+    let out = std::process::Command::new("id")
+        .arg("-un")
+        .output()
+        .expect("id -un");
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
 /// `host[:port]` with nothing else set.
 pub fn ssh_system(host: &str, port: Option<u16>) -> SshSystem {
     SshSystem {
