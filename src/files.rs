@@ -87,7 +87,8 @@ pub fn lock_exclusive(file: &File) -> io::Result<Locked<'_>> {
 }
 
 #[cfg(unix)]
-fn set_mode(path: &Path, mode: u32) -> io::Result<()> {
+/// Sets the mode of `path` exactly, whatever the umask did.
+pub fn set_mode(path: &Path, mode: u32) -> io::Result<()> {
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
 }
 
@@ -97,7 +98,7 @@ fn set_file_mode(f: &File, mode: u32) -> io::Result<()> {
 }
 
 #[cfg(not(unix))]
-fn set_mode(_: &Path, _: u32) -> io::Result<()> {
+pub fn set_mode(_: &Path, _: u32) -> io::Result<()> {
     Ok(())
 }
 

@@ -5,6 +5,7 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use crate::client::shown::printable;
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 /// Where one system is.
@@ -24,7 +25,7 @@ pub enum Phase {
 static ACTIVE: Mutex<Option<MultiProgress>> = Mutex::new(None);
 
 /// A handle shared by the tasks that reach systems; cheap to clone. `hidden()` does nothing.
-#[derive(Clone, Default)]
+#[derive(Clone)]
 pub struct Progress {
     inner: Option<Arc<Inner>>,
 }
@@ -59,7 +60,7 @@ impl Progress {
             .map(|name| {
                 let bar = multi.add(ProgressBar::new_spinner());
                 bar.set_style(style.clone());
-                bar.set_prefix(format!("{:<width$}", clean(name)));
+                bar.set_prefix(format!("{:<width$}", printable(name)));
                 bar.set_message("waiting");
                 bar.enable_steady_tick(Duration::from_millis(120));
                 bar
@@ -80,16 +81,16 @@ impl Progress {
         };
         match phase {
             Phase::Connecting { target } => {
-                bar.set_message(format!("connecting to {}", clean(&target)))
+                bar.set_message(format!("connecting to {}", printable(&target)))
             }
             Phase::Reading => bar.set_message("reading"),
             Phase::Done(summary) => {
                 bar.set_style(finished_style("✔"));
-                bar.finish_with_message(format!("done: {}", clean(&summary)));
+                bar.finish_with_message(format!("done: {}", printable(&summary)));
             }
             Phase::Failed(code) => {
                 bar.set_style(finished_style("✘"));
-                bar.finish_with_message(format!("failed: {}", clean(&code)));
+                bar.finish_with_message(format!("failed: {}", printable(&code)));
             }
         }
     }
@@ -120,11 +121,4 @@ pub fn suspend<R>(f: impl FnOnce() -> R) -> R {
         Some(multi) => multi.suspend(f),
         None => f(),
     }
-}
-
-/// Names and messages may come from a system: no control characters reach the terminal.
-fn clean(s: &str) -> String {
-    s.chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .collect()
 }

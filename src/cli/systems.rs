@@ -5,6 +5,7 @@ use std::process::ExitCode;
 use serde::Serialize;
 
 use super::FileArg;
+use crate::client::shown::printable;
 use crate::diag::Problem;
 use crate::inventory::{self, FleetEntry, Inventory};
 use crate::model::Config;
@@ -164,15 +165,15 @@ pub fn render_table(reports: &[SystemReport]) -> String {
         let count =
             |f: fn(&Counts) -> usize| r.counts.as_ref().map_or_else(dash, |c| f(c).to_string());
         rows.push(vec![
-            clean(&r.name),
+            printable(&r.name),
             r.status.to_string(),
-            clean(&version),
+            printable(&version),
             ssh,
             count(|c| c.datasets),
             count(|c| c.snapshots),
             count(|c| c.snapshot_tasks),
             count(|c| c.replications),
-            r.host_key.as_deref().map_or_else(dash, clean),
+            r.host_key.as_deref().map_or_else(dash, printable),
         ]);
     }
     let widths: Vec<usize> = (0..header.len())
@@ -197,23 +198,16 @@ pub fn render_table(reports: &[SystemReport]) -> String {
             out.push('\n');
             out.push_str(&format!(
                 "{}: {} [{}]\n",
-                clean(&r.name),
-                clean(&e.message),
+                printable(&r.name),
+                printable(&e.message),
                 e.code
             ));
             if let Some(h) = &e.help {
-                out.push_str(&format!("  help: {}\n", clean(h)));
+                out.push_str(&format!("  help: {}\n", printable(h)));
             }
         }
     }
     out
-}
-
-/// System output and names are untrusted: no control characters reach the terminal.
-fn clean(s: &str) -> String {
-    s.chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .collect()
 }
 
 pub fn exit_code(reports: &[SystemReport]) -> ExitCode {

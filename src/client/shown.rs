@@ -20,17 +20,21 @@ pub fn clip(s: &str) -> String {
     if s.contains("PRIVATE KEY") || s.contains("-----BEGIN") || s.contains("-----END") {
         return WITHHELD.to_string();
     }
-    let cleaned: String = s
-        .chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .collect();
-    let cleaned = withhold_opaque(&cleaned);
+    let cleaned = withhold_opaque(&printable(s));
     if cleaned.chars().count() <= MAX_REASON {
         return cleaned;
     }
     let mut out: String = cleaned.chars().take(MAX_REASON).collect();
     out.push('…');
     out
+}
+
+/// `s` with every control character (terminal escapes, line breaks, NUL) made a space, so
+/// that text from a system or a config cannot drive the terminal.
+pub fn printable(s: &str) -> String {
+    s.chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect()
 }
 
 /// Replaces long runs of base64 characters.

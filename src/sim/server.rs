@@ -141,7 +141,7 @@ pub fn write_shim(state_dir: &Path, system: &str, zfleet_exe: &Path) -> Result<P
     let result = (|| {
         std::fs::create_dir_all(&shim_dir)?;
         std::fs::write(&path, script)?;
-        set_mode(&path, 0o755)
+        crate::files::set_mode(&path, 0o755)
     })();
     result.map_err(|e| {
         Problem::error(
@@ -152,17 +152,6 @@ pub fn write_shim(state_dir: &Path, system: &str, zfleet_exe: &Path) -> Result<P
         .help("check that the fleet directory is writable")
     })?;
     Ok(shim_dir)
-}
-
-#[cfg(unix)]
-fn set_mode(path: &Path, mode: u32) -> std::io::Result<()> {
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
-}
-
-#[cfg(not(unix))]
-fn set_mode(_path: &Path, _mode: u32) -> std::io::Result<()> {
-    Ok(())
 }
 
 fn host_key_problem(path: &Path, e: impl std::fmt::Display) -> Problem {
@@ -196,19 +185,7 @@ pub fn load_or_create_host_key(path: &Path) -> Result<PrivateKey, Problem> {
             crate::files::create_dir_private(parent)?;
         }
         // Private key: created 0600 before any secret byte is written.
-        let mut opts = std::fs::OpenOptions::new();
-        opts.write(true).create_new(true);
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::OpenOptionsExt;
-            opts.mode(0o600);
-        }
-        let mut f = opts.open(path)?;
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            f.set_permissions(std::fs::Permissions::from_mode(0o600))?;
-        }
+        let mut f = crate::files::create_new_private(path)?;
         std::io::Write::write_all(&mut f, text.as_bytes())?;
         std::fs::write(path.with_extension("pub"), format!("{public}\n"))
     })();
