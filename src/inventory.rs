@@ -96,18 +96,70 @@ fn independent_calls() -> Vec<MidcltCall> {
     .collect()
 }
 
-/// Reads one system's inventory.
-pub async fn read<R: Runner>(client: &Client<R>) -> Result<Inventory, Problem> {
-    read_inner(client).await.map_err(|e| e.to_problem())
+/// Which snapshots an inventory lists.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SnapshotScope {
+    /// Every snapshot of the system.
+    All,
+    /// Only those of these datasets and the datasets below them: what a plan needs.
+    Below(Vec<String>),
 }
 
-async fn read_inner<R: Runner>(client: &Client<R>) -> Result<Inventory, ClientError> {
+/// The datasets of `system` that `config` names (snapshot tasks, one-time snapshots,
+/// replication sources and targets): where plan looks at snapshots.
+pub fn plan_scope(config: &Config, system: &str) -> SnapshotScope {
+    let mut roots: Vec<String> = Vec::new();
+    roots.extend(
+        config
+            .snapshot_tasks
+            .values()
+            .filter(|t| t.system == system)
+            .map(|t| t.dataset.clone()),
+    );
+    roots.extend(
+        config
+            .snapshots
+            .iter()
+            .filter(|s| s.system == system)
+            .map(|s| s.dataset.clone()),
+    );
+    for r in config.replications.values() {
+        for s in r.sources.iter().filter(|s| s.system == system) {
+            roots.extend(s.datasets.iter().cloned());
+        }
+        if r.target.system == system {
+            roots.push(r.target.dataset.clone());
+        }
+    }
+    roots.sort();
+    roots.dedup();
+    SnapshotScope::Below(roots)
+}
+
+/// Reads one system's inventory.
+pub async fn read<R: Runner>(client: &Client<R>) -> Result<Inventory, Problem> {
+    read_scoped(client, &SnapshotScope::All).await
+}
+
+/// Reads one system's inventory with the snapshots of `scope`.
+pub async fn read_scoped<R: Runner>(
+    client: &Client<R>,
+    scope: &SnapshotScope,
+) -> Result<Inventory, Problem> {
+    read_inner(client, scope).await.map_err(|e| e.to_problem())
+}
+
+async fn read_inner<R: Runner>(
+    client: &Client<R>,
+    scope: &SnapshotScope,
+) -> Result<Inventory, ClientError> {
     let before = client.round_trips();
     let mut batch = independent_calls();
     let known = client.known_version().cloned();
-    match &known {
-        Some(v) => batch.push(calls::snapshot_names(v)),
-        None => batch.insert(0, calls::system_version()),
+    match (&known, scope) {
+        (Some(v), SnapshotScope::All) => batch.push(calls::snapshot_names(v)),
+        (Some(_), SnapshotScope::Below(_)) => {}
+        (None, _) => batch.insert(0, calls::system_version()),
     }
     let methods: Vec<String> = batch.iter().map(|c| c.method.clone()).collect();
     let mut results = client.batch(&batch).await?;
@@ -131,26 +183,6 @@ async fn read_inner<R: Runner>(client: &Client<R>) -> Result<Inventory, ClientEr
         None
     };
 
-    // Round trip 2: what needed the version.
-    let snapshots_raw = match snapshots_raw {
-        Some(r) => {
-            r.map_err(|e| client.error(&format!("{}.query", version.snapshot_namespace()), e))?
-        }
-        None => {
-            let call = calls::snapshot_names(&version);
-            let mut r = client.batch(std::slice::from_ref(&call)).await?;
-            r.pop()
-                .unwrap_or_else(|| Err(ApiError::Unparsable("no answer".into())))
-                .map_err(|e| client.error(&call.method, e))?
-        }
-    };
-    let snap_method = format!("{}.query", version.snapshot_namespace());
-    let rows: Vec<NameRow> = snapshots_raw
-        .decode()
-        .map_err(|e| client.error(&snap_method, e))?;
-    let mut snapshots: Vec<String> = rows.into_iter().map(|r| r.name).collect();
-    snapshots.sort();
-
     let mut it = results.into_iter().zip(methods);
     let mut next = || -> Result<(Reply, String), ClientError> {
         match it.next() {
@@ -173,6 +205,44 @@ async fn read_inner<R: Runner>(client: &Client<R>) -> Result<Inventory, ClientEr
     let connections: Vec<KeychainCredential> = typed(client, next()?)?;
     let keychain = merge_keychain(connections, typed(client, next()?)?);
     let users: Vec<User> = typed(client, next()?)?;
+    // Round trip 2: what needed the version, or the dataset list.
+    let snap_method = format!("{}.query", version.snapshot_namespace());
+    let snapshot_call = match scope {
+        SnapshotScope::All => Some(calls::snapshot_names(&version)),
+        SnapshotScope::Below(roots) => {
+            let names: Vec<String> = datasets
+                .iter()
+                .filter(|d| {
+                    roots
+                        .iter()
+                        .any(|r| crate::model::dataset::is_same_or_below(&d.name, r))
+                })
+                .map(|d| d.name.clone())
+                .collect();
+            (!names.is_empty()).then(|| calls::snapshot_names_of(&version, &names))
+        }
+    };
+    let snapshots_raw = match (snapshots_raw, snapshot_call) {
+        (Some(r), _) => Some(r.map_err(|e| client.error(&snap_method, e))?),
+        (None, Some(call)) => {
+            let mut r = client.batch(std::slice::from_ref(&call)).await?;
+            Some(
+                r.pop()
+                    .unwrap_or_else(|| Err(ApiError::Unparsable("no answer".into())))
+                    .map_err(|e| client.error(&call.method, e))?,
+            )
+        }
+        (None, None) => None,
+    };
+    let mut snapshots: Vec<String> = match snapshots_raw {
+        Some(raw) => {
+            let rows: Vec<NameRow> = raw.decode().map_err(|e| client.error(&snap_method, e))?;
+            rows.into_iter().map(|r| r.name).collect()
+        }
+        None => Vec::new(),
+    };
+    snapshots.sort();
+
     let ssh_service = services
         .into_iter()
         .find(|s| s.service == "ssh")
@@ -230,9 +300,10 @@ pub async fn read_all<R: Runner + 'static>(
 }
 
 /// One system of a fleet read: whether it connected, its host key, its inventory.
-#[derive(Debug)]
-pub struct FleetEntry {
+pub struct FleetEntry<R = crate::transport::Transport> {
     pub name: String,
+    /// The open connection, for apply to go on with.
+    pub client: Option<Arc<Client<R>>>,
     /// A connection was made (the failure, if any, came later).
     pub connected: bool,
     /// `SHA256:...` of the verified host key (SSH systems).
@@ -247,8 +318,18 @@ pub async fn read_fleet(
     opts: &ConnectOptions,
     progress: &Progress,
 ) -> Vec<FleetEntry> {
+    read_fleet_scoped(config, opts, progress, false).await
+}
+
+/// [`read_fleet`]; with `for_plan`, only the snapshots of the datasets the config names.
+pub async fn read_fleet_scoped(
+    config: &Config,
+    opts: &ConnectOptions,
+    progress: &Progress,
+    for_plan: bool,
+) -> Vec<FleetEntry> {
     let opts = Arc::new(opts.clone());
-    read_fleet_with(config, progress, move |system: System| {
+    read_fleet_with(config, progress, for_plan, move |system: System| {
         let opts = Arc::clone(&opts);
         async move {
             let t = crate::transport::connect(&system, &opts).await?;
@@ -264,8 +345,9 @@ pub async fn read_fleet(
 pub async fn read_fleet_with<R, C, F>(
     config: &Config,
     progress: &Progress,
+    for_plan: bool,
     connect: C,
-) -> Vec<FleetEntry>
+) -> Vec<FleetEntry<R>>
 where
     R: Runner + 'static,
     C: Fn(System) -> F,
@@ -281,6 +363,11 @@ where
             },
         );
         let fut = connect(system.clone());
+        let scope = if for_plan {
+            plan_scope(config, name)
+        } else {
+            SnapshotScope::All
+        };
         let name = name.clone();
         let progress = progress.clone();
         set.spawn(async move {
@@ -288,14 +375,16 @@ where
                 Err(e) => FleetEntry {
                     result: Err(e.to_problem(&name)),
                     name,
+                    client: None,
                     connected: false,
                     host_key: None,
                 },
                 Ok((runner, host_key)) => {
                     progress.update(i, Phase::Reading);
-                    let client = Client::new(name.clone(), runner);
+                    let client = Arc::new(Client::new(name.clone(), runner));
                     FleetEntry {
-                        result: read(&client).await,
+                        result: read_scoped(&client, &scope).await,
+                        client: Some(client),
                         name,
                         connected: true,
                         host_key,
@@ -312,7 +401,7 @@ where
             (i, entry)
         });
     }
-    let mut out: Vec<Option<FleetEntry>> = names.iter().map(|_| None).collect();
+    let mut out: Vec<Option<FleetEntry<R>>> = names.iter().map(|_| None).collect();
     while let Some(joined) = set.join_next().await {
         if let Ok((i, e)) = joined
             && let Some(slot) = out.get_mut(i)
@@ -332,6 +421,7 @@ where
                 )
                 .system(name.clone())),
                 name,
+                client: None,
                 connected: false,
                 host_key: None,
             },

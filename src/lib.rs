@@ -7,6 +7,7 @@
 // Errors are `diag::Problem`s: rich (spans, source, hints) and only on the error path.
 #![allow(clippy::result_large_err)]
 
+pub mod apply;
 pub mod cli;
 pub mod client;
 pub mod config;
@@ -15,6 +16,8 @@ pub mod files;
 pub mod inventory;
 pub mod model;
 pub mod parallel;
+pub mod plan;
 pub mod progress;
+pub mod render;
 pub mod sim;
 pub mod transport;

@@ -221,6 +221,7 @@ async fn a_system_without_sudo_says_so() {
         name: "nas1".into(),
         connect_timeout: None,
         timeout: None,
+        prune: false,
         kind: SystemKind::Ssh(ssh),
     };
     let t = transport::connect(&system, &opts(home.path()))

@@ -80,6 +80,7 @@ fn system(name: &str, port: u16, key: &Path, host_key: String) -> (String, Syste
             name: name.to_string(),
             connect_timeout: None,
             timeout: None,
+            prune: false,
             kind: SystemKind::Ssh(SshSystem {
                 host: "127.0.0.1".into(),
                 port: Some(port),
@@ -207,6 +208,7 @@ async fn an_embedded_simulator_beside_an_unreachable_system() {
         name: "lab".into(),
         connect_timeout: None,
         timeout: None,
+        prune: false,
         kind: SystemKind::Simulator(zfleet::model::SimSystem {
             fixture: Some(
                 PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/sim/nas1.yaml"),

@@ -25,6 +25,7 @@ async fn simulated(dir: &Path, version: &str, trace: Option<&Path>) -> Client<Tr
         name: "nas1".into(),
         connect_timeout: None,
         timeout: None,
+        prune: false,
         kind: SystemKind::Simulator(SimSystem {
             fixture: Some(fixture()),
             version: Some(version.into()),

@@ -35,6 +35,7 @@ async fn simulated(dir: &Path, version: &str) -> Transport {
         name: "nas1".into(),
         connect_timeout: None,
         timeout: None,
+        prune: false,
         kind: SystemKind::Simulator(SimSystem {
             fixture: Some(
                 PathBuf::from(env!("CARGO_MANIFEST_DIR"))

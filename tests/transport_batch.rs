@@ -34,6 +34,7 @@ async fn connect(sshd: &Sshd, home: &Path, call_timeout: Duration) -> Transport 
         name: "nas1".into(),
         connect_timeout: None,
         timeout: None,
+        prune: false,
         kind: SystemKind::Ssh(SshSystem {
             host: "127.0.0.1".into(),
             port: Some(sshd.port),

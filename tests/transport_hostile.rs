@@ -26,6 +26,7 @@ async fn connect_with(sshd: &Sshd, home: &Path, sudo: bool, call_timeout: Durati
         name: "nas1".into(),
         connect_timeout: None,
         timeout: None,
+        prune: false,
         kind: SystemKind::Ssh(SshSystem {
             host: "127.0.0.1".into(),
             port: Some(sshd.port),
@@ -385,6 +386,7 @@ impl SimServer {
             name: "nas1".into(),
             connect_timeout: None,
             timeout: None,
+            prune: false,
             kind: SystemKind::Ssh(SshSystem {
                 host: "127.0.0.1".into(),
                 port: Some(self.served.addrs[0].1.port()),

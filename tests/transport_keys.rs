@@ -36,6 +36,7 @@ async fn connect(ssh: SshSystem, opts: &ConnectOptions) -> Result<Transport, Tra
         name: "nas1".into(),
         connect_timeout: None,
         timeout: None,
+        prune: false,
         kind: SystemKind::Ssh(ssh),
     };
     transport::connect(&system, opts).await

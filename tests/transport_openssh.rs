@@ -39,6 +39,7 @@ fn system(ssh: SshSystem) -> System {
         name: "nas1".into(),
         connect_timeout: None,
         timeout: None,
+        prune: false,
         kind: SystemKind::Ssh(ssh),
     }
 }

@@ -138,6 +138,7 @@ async fn connect(ssh: SshSystem, opts: &ConnectOptions) -> Result<Transport, Tra
             name: "nas1".into(),
             connect_timeout: None,
             timeout: None,
+            prune: false,
             kind: SystemKind::Ssh(ssh),
         },
         opts,

@@ -1,6 +1,8 @@
 //! The command line: argument parsing and one module per command.
 
+pub mod apply;
 pub mod output;
+pub mod plan;
 pub mod reach;
 pub mod systems;
 pub mod validate;
@@ -12,7 +14,24 @@ use clap::{CommandFactory, Parser, Subcommand};
 
 use crate::diag::CodeInfo;
 
-pub const CODES: &[CodeInfo] = &[];
+pub const CODES: &[CodeInfo] = &[
+    CodeInfo {
+        code: plan::NO_SUCH_SYSTEM,
+        summary: "`--system` names no system of the config",
+    },
+    CodeInfo {
+        code: apply::NEEDS_YES,
+        summary: "apply needs `--yes` when it cannot ask on a terminal",
+    },
+    CodeInfo {
+        code: apply::BLOCKED,
+        summary: "apply refused: the plan has errors",
+    },
+    CodeInfo {
+        code: apply::FAILED,
+        summary: "some actions of apply failed",
+    },
+];
 
 #[derive(Debug, Parser)]
 #[command(
@@ -48,6 +67,11 @@ pub enum Command {
     Schema,
     /// Connect to every system and show what zfleet sees there.
     Systems(systems::SystemsArgs),
+    /// Compare the config with every system's live state: what apply would change and
+    /// what stands in the way.
+    Plan(plan::PlanArgs),
+    /// Make every system match the config (asks first on a terminal; `--yes` otherwise).
+    Apply(apply::ApplyArgs),
     /// The simulated TrueNAS: midclt-compatible command, SSH server, clock.
     #[command(subcommand)]
     Sim(crate::sim::cli::SimCommand),
@@ -65,6 +89,8 @@ pub fn main() -> ExitCode {
             ExitCode::SUCCESS
         }
         Command::Systems(args) => systems::run(&args),
+        Command::Plan(args) => plan::run(&args),
+        Command::Apply(args) => apply::run(&args),
         Command::Sim(cmd) => crate::sim::cli::run(cmd),
         Command::Completions { shell } => {
             // Generated into memory: clap_complete panics on a failed write.

@@ -69,3 +69,9 @@ macro_rules! outln {
 macro_rules! errln {
     ($($arg:tt)*) => { $crate::cli::output::write_err(&format!("{}\n", format_args!($($arg)*))) };
 }
+
+/// `eprint!` that handles a closed stderr.
+#[macro_export]
+macro_rules! err {
+    ($($arg:tt)*) => { $crate::cli::output::write_err(&format!($($arg)*)) };
+}

@@ -246,6 +246,18 @@ pub mod calls {
         )
     }
 
+    /// Names of the snapshots of `datasets` only: a system holding 200,000 snapshots
+    /// costs what these datasets hold (`dataset in` + `select: ["name"]` is the fast path).
+    pub fn snapshot_names_of(version: &super::super::Version, datasets: &[String]) -> MidcltCall {
+        MidcltCall::new(
+            format!("{}.query", version.snapshot_namespace()),
+            vec![
+                json!([["dataset", "in", datasets]]),
+                json!({"select": ["name"]}),
+            ],
+        )
+    }
+
     pub fn snapshot_tasks() -> MidcltCall {
         MidcltCall::new("pool.snapshottask.query", empty_query())
     }

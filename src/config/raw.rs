@@ -83,6 +83,9 @@ pub struct RawSystem {
     pub sudo: Option<Field<Sp<bool>>>,
     /// An embedded simulated TrueNAS instead of a real one.
     pub simulator: Option<Field<Sp<RawSimulator>>>,
+    /// Delete snapshot tasks and replications on this system that no project manages and
+    /// the config does not declare (default false: tasks made by hand are left alone).
+    pub prune: Option<Field<Sp<bool>>>,
     /// Time allowed for the TCP connection, the SSH handshake and authentication, each:
     /// seconds (`30`) or with a unit (`30s`, `2m`). Default 15 s, or `ConnectTimeout` of
     /// `~/.ssh/config`; `--connect-timeout` overrides it.
@@ -125,6 +128,9 @@ pub struct RawSnapshotTask {
     pub allow_empty: Option<Field<Sp<bool>>>,
     /// Default true.
     pub enabled: Option<Field<Sp<bool>>>,
+    /// Take over a matching task made by hand (same dataset and naming schema) instead of
+    /// creating a new one; from then on zfleet manages it (default false).
+    pub adopt: Option<Field<Sp<bool>>>,
 }
 
 /// A one-time manual snapshot, taken once if no snapshot matches the naming schema yet.
@@ -188,6 +194,9 @@ pub struct RawReplication {
     pub enabled: Option<Field<Sp<bool>>>,
     /// Start a run right after `apply` creates or changes the task (default false).
     pub run_on_apply: Option<Field<Sp<bool>>>,
+    /// Take over replication tasks of the same name made by hand instead of refusing to
+    /// create them; from then on zfleet manages them (default false).
+    pub adopt: Option<Field<Sp<bool>>>,
 }
 
 /// One source system of a replication.

@@ -210,6 +210,7 @@ impl<'d> Validator<'d> {
                     kind,
                     connect_timeout,
                     timeout,
+                    prune: raw.prune.given().is_some_and(|p| p.value),
                 },
             );
         }
@@ -569,6 +570,7 @@ impl<'d> Validator<'d> {
                     schedule: schedule?,
                     allow_empty: flag(&raw.allow_empty, true)?,
                     enabled: flag(&raw.enabled, true)?,
+                    adopt: flag(&raw.adopt, false)?,
                 },
             ))
         });
@@ -1039,6 +1041,7 @@ impl<'d> Validator<'d> {
             retries: retries?,
             enabled: enabled?,
             run_on_apply: flag(&raw.run_on_apply, false)?,
+            adopt: flag(&raw.adopt, false)?,
         })
     }
 
@@ -1319,6 +1322,7 @@ fn system_has_invalid(raw: &raw::RawSystem) -> bool {
         || raw.sudo.invalid()
         || raw.connect_timeout.invalid()
         || raw.timeout.invalid()
+        || raw.prune.invalid()
         || raw.simulator.invalid()
         || raw
             .simulator

@@ -132,6 +132,12 @@ fn line_column(text: &str, offset: usize) -> (usize, usize) {
     (line, before[line_start..].chars().count() + 1)
 }
 
+/// The `diagnostics` list alone, for documents of other commands (`plan --json`).
+pub fn diagnostics_value(problems: &[Problem]) -> serde_json::Value {
+    serde_json::to_value(problems.iter().map(diagnostic).collect::<Vec<_>>())
+        .unwrap_or(serde_json::Value::Null)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

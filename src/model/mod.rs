@@ -39,6 +39,8 @@ pub struct System {
     pub connect_timeout: Option<std::time::Duration>,
     /// `timeout:` of the system: one wave of up to 8 concurrent `midclt` calls.
     pub timeout: Option<std::time::Duration>,
+    /// Delete unmanaged tasks the config does not declare.
+    pub prune: bool,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -88,6 +90,8 @@ pub struct SnapshotTask {
     pub schedule: TnSchedule,
     pub allow_empty: bool,
     pub enabled: bool,
+    /// Take over a matching task made by hand.
+    pub adopt: bool,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -191,6 +195,8 @@ pub struct Replication {
     pub retries: u32,
     pub enabled: bool,
     pub run_on_apply: bool,
+    /// Take over same-named tasks made by hand.
+    pub adopt: bool,
 }
 
 impl Replication {

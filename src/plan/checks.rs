@@ -1,0 +1,528 @@
+//! Live checks: what would make a task fail, found before anything is changed. Each is a
+//! diagnostic with a code, the system, the object and a hint; errors block `apply`.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use super::build::{DesiredRep, Options};
+use super::codes as c;
+use super::{Action, Op, Subject, SystemPlan, TaskRef};
+use crate::diag::Problem;
+use crate::inventory::Inventory;
+use crate::model::dataset::is_same_or_below;
+use crate::model::{Config, naming};
+
+type Fleet<'a> = BTreeMap<&'a str, &'a Inventory>;
+
+pub fn run(
+    config: &Config,
+    fleet: &Fleet<'_>,
+    reps: &[DesiredRep<'_>],
+    plans: &[SystemPlan],
+    options: &Options,
+) -> Vec<Problem> {
+    let mut out = Vec::new();
+    snapshot_tasks(config, fleet, &mut out);
+    one_time_snapshots(config, fleet, &mut out);
+    let mut ssh_seen = BTreeSet::new();
+    for d in reps {
+        ssh(d, fleet, options, &mut ssh_seen, &mut out);
+        replication(config, d, fleet, plans, &mut out);
+    }
+    tasks_in_use(fleet, plans, &mut out);
+    out
+}
+
+fn parent(ds: &str) -> Option<&str> {
+    ds.rsplit_once('/').map(|(p, _)| p)
+}
+
+fn snapshot_tasks(config: &Config, fleet: &Fleet<'_>, out: &mut Vec<Problem>) {
+    for t in config.snapshot_tasks.values() {
+        let Some(inv) = fleet.get(t.system.as_str()) else {
+            continue;
+        };
+        if inv.dataset(&t.dataset).is_none() {
+            out.push(
+                Problem::error(
+                    c::DATASET_MISSING,
+                    format!("dataset {} does not exist on {}", t.dataset, t.system),
+                )
+                .system(&t.system)
+                .object(format!("snapshot task {}", t.name))
+                .help("create the dataset on the system first, or correct `dataset:`"),
+            );
+        }
+    }
+}
+
+fn one_time_snapshots(config: &Config, fleet: &Fleet<'_>, out: &mut Vec<Problem>) {
+    for s in &config.snapshots {
+        let Some(inv) = fleet.get(s.system.as_str()) else {
+            continue;
+        };
+        if inv.dataset(&s.dataset).is_none() {
+            out.push(
+                Problem::error(
+                    c::DATASET_MISSING,
+                    format!("dataset {} does not exist on {}", s.dataset, s.system),
+                )
+                .system(&s.system)
+                .object(format!("snapshot of {}", s.dataset))
+                .help("create the dataset on the system first, or correct `dataset:`"),
+            );
+        }
+    }
+}
+
+fn ssh(
+    d: &DesiredRep<'_>,
+    fleet: &Fleet<'_>,
+    options: &Options,
+    seen: &mut BTreeSet<String>,
+    out: &mut Vec<Problem>,
+) {
+    let Some(remote) = &d.remote else { return };
+    let Some(inv) = fleet.get(remote.as_str()) else {
+        return;
+    };
+    if options.fix_ssh || !seen.insert(remote.clone()) {
+        return;
+    }
+    let object = format!("replication {}", d.rep.name);
+    if !inv.ssh_service.enable {
+        out.push(
+            Problem::error(
+                c::SSH_DISABLED,
+                format!("the SSH service on {remote} is not enabled; {} connects to it over SSH from {}", object, d.runs_on),
+            )
+            .system(remote)
+            .object(object)
+            .help("enable it in System → Services → SSH (`service.update` with `enable: true`), or let `zfleet apply --fix-ssh` enable and start it"),
+        );
+    } else if !inv.ssh_service.running() {
+        out.push(
+            Problem::error(
+                c::SSH_STOPPED,
+                format!("the SSH service on {remote} is not running ({}); {} connects to it over SSH from {}", inv.ssh_service.state, object, d.runs_on),
+            )
+            .system(remote)
+            .object(object)
+            .help("start it in System → Services → SSH (`service.start`), or let `zfleet apply --fix-ssh` start it"),
+        );
+    }
+}
+
+/// `--fix-ssh`: plan enabling and starting the SSH services replication needs.
+pub fn fix_ssh(fleet: &Fleet<'_>, reps: &[DesiredRep<'_>], plans: &mut [SystemPlan]) {
+    let mut needed: BTreeSet<&str> = BTreeSet::new();
+    for d in reps {
+        if let Some(r) = &d.remote {
+            needed.insert(r.as_str());
+        }
+    }
+    for sp in plans.iter_mut() {
+        let Some(inv) = fleet.get(sp.system.as_str()) else {
+            continue;
+        };
+        if !needed.contains(sp.system.as_str()) {
+            continue;
+        }
+        let enable = !inv.ssh_service.enable;
+        let start = !inv.ssh_service.running();
+        if !enable && !start {
+            continue;
+        }
+        let mut changes = Vec::new();
+        if enable {
+            changes.push(super::Change {
+                field: "enable".into(),
+                old: Some("false".into()),
+                new: Some("true".into()),
+            });
+        }
+        if start {
+            changes.push(super::Change {
+                field: "state".into(),
+                old: Some(inv.ssh_service.state.clone()),
+                new: Some("RUNNING".into()),
+            });
+        }
+        sp.actions.insert(
+            0,
+            Action {
+                op: Op::Update,
+                subject: Subject::SshService { enable, start },
+                id: Some(inv.ssh_service.id),
+                changes,
+                reason: Some("replication reaches this system over SSH (--fix-ssh)".into()),
+                anchor: None,
+                unrecord: vec![],
+            },
+        );
+    }
+}
+
+fn replication(
+    config: &Config,
+    d: &DesiredRep<'_>,
+    fleet: &Fleet<'_>,
+    plans: &[SystemPlan],
+    out: &mut Vec<Problem>,
+) {
+    let object = format!("replication {}", d.rep.name);
+    let source_inv = fleet.get(d.source.system.as_str());
+    let target_inv = fleet.get(d.rep.target.system.as_str());
+    let run_inv = fleet.get(d.runs_on.as_str());
+
+    if let (Some(inv), Some(sp)) = (run_inv, plans.iter().find(|p| p.system == d.runs_on)) {
+        for conflict in sp.conflicts.iter().filter(|x| x.name == d.spec.name) {
+            out.push(
+                match &conflict.project {
+                    Some(p) => Problem::error(
+                        c::NAME_TAKEN,
+                        format!("{} already has a replication named {:?}, managed by project {p}", d.runs_on, d.spec.name),
+                    )
+                    .help("rename the replication in this config; zfleet never touches another project's tasks"),
+                    None => Problem::error(
+                        c::NAME_TAKEN,
+                        format!("{} already has a replication named {:?} that zfleet does not manage (#{})", d.runs_on, d.spec.name, conflict.id),
+                    )
+                    .help("add `adopt: true` to the replication to take that task over, or rename it"),
+                }
+                .system(&d.runs_on)
+                .object(object.clone()),
+            );
+        }
+        {
+            let v = &inv.version;
+            for f in super::build::unsupported_fields(&d.spec, v) {
+                out.push(
+                    Problem::error(
+                        c::UNSUPPORTED_FIELD,
+                        format!(
+                            "{} runs TrueNAS {}, whose replication tasks have no `{f}`",
+                            d.runs_on, v.number
+                        ),
+                    )
+                    .system(&d.runs_on)
+                    .object(object.clone())
+                    .help(format!(
+                        "remove `{f}` from the replication, or upgrade {}",
+                        d.runs_on
+                    )),
+                );
+            }
+        }
+    }
+    if d.remote.is_some()
+        && d.spec.ssh_credentials.is_none()
+        && let (Some(_), Some(remote)) = (
+            run_inv,
+            d.remote.as_ref().and_then(|r| fleet.get(r.as_str())),
+        )
+    {
+        out.push(
+            Problem::error(
+                c::NO_CONNECTION,
+                format!("{} has no SSH connection that reaches {} (none stores one of its host keys)", d.runs_on, remote.system),
+            )
+            .system(&d.runs_on)
+            .object(object.clone())
+            .help(format!("create one in Credentials → Backup Credentials → SSH Connections on {} (semi-automatic setup with {})", d.runs_on, remote.system)),
+        );
+    }
+
+    // Source datasets.
+    if let Some(inv) = source_inv {
+        for ds in &d.source.datasets {
+            match inv.dataset(ds) {
+                None => out.push(
+                    Problem::error(
+                        c::DATASET_MISSING,
+                        format!("source dataset {ds} does not exist on {}", d.source.system),
+                    )
+                    .system(&d.source.system)
+                    .object(object.clone())
+                    .help("create the dataset first, or correct the source's `datasets:`"),
+                ),
+                Some(dataset) => {
+                    if dataset.readonly {
+                        out.push(
+                            Problem::warning(
+                                c::READONLY_SOURCE,
+                                format!("source dataset {ds} on {} is read-only", d.source.system),
+                            )
+                            .system(&d.source.system)
+                            .object(object.clone())
+                            .help("TrueCommand refuses read-only sources; this works for a chain (a replica sent on), but check that it is meant"),
+                        );
+                    }
+                    no_snapshots(config, d, inv, ds, &object, out);
+                }
+            }
+        }
+    }
+
+    // Target.
+    if let Some(inv) = target_inv {
+        let target = d.rep.target.dataset.as_str();
+        match inv.dataset(target) {
+            Some(t) => {
+                if d.rep.readonly == crate::model::Readonly::Require && !t.readonly {
+                    out.push(
+                        Problem::error(
+                            c::READONLY_REQUIRE,
+                            format!("target {target} on {} is not read-only, and the replication has `readonly: require`", d.rep.target.system),
+                        )
+                        .system(&d.rep.target.system)
+                        .object(object.clone())
+                        .help("set readonly=on on the target dataset, or use `readonly: set`"),
+                    );
+                }
+                if let (Some(src), Some(first)) = (source_inv, d.source.datasets.first())
+                    && let Some(s) = src.dataset(first)
+                    && d.source.datasets.len() == 1
+                    && s.kind != t.kind
+                {
+                    out.push(
+                        Problem::error(
+                            c::DATASET_TYPE,
+                            format!("source {first} is a {} but target {target} is a {}", kind_word(&s.kind), kind_word(&t.kind)),
+                        )
+                        .system(&d.rep.target.system)
+                        .object(object.clone())
+                        .help("replicate a zvol into a new or zvol target and a filesystem into a filesystem"),
+                    );
+                }
+                unmatched(d, source_inv.copied(), inv, &object, out);
+            }
+            None => {
+                if let Some(p) = parent(target) {
+                    match inv.dataset(p) {
+                        None => out.push(
+                            Problem::error(
+                                c::DATASET_MISSING,
+                                format!("{p}, the parent of target {target}, does not exist on {}", d.rep.target.system),
+                            )
+                            .system(&d.rep.target.system)
+                            .object(object.clone())
+                            .help(format!("create {p} on {} first; replication creates only the target dataset itself", d.rep.target.system)),
+                        ),
+                        Some(pd) if pd.kind == "VOLUME" => out.push(
+                            Problem::error(
+                                c::DATASET_TYPE,
+                                format!("{p}, the parent of target {target}, is a zvol and cannot hold datasets"),
+                            )
+                            .system(&d.rep.target.system)
+                            .object(object.clone())
+                            .help("choose a target below a filesystem"),
+                        ),
+                        Some(_) => {}
+                    }
+                }
+            }
+        }
+    }
+
+    // Bound snapshot tasks.
+    for name in &d.source.snapshot_tasks {
+        let Some(t) = config.snapshot_tasks.get(name) else {
+            continue;
+        };
+        let covers = d
+            .source
+            .datasets
+            .iter()
+            .all(|ds| is_same_or_below(ds, &t.dataset));
+        let problem = if !t.enabled && d.rep.enabled {
+            Some(format!("snapshot task {name} is disabled"))
+        } else if !covers {
+            Some(format!(
+                "snapshot task {name} snapshots {}, not the replication's source datasets",
+                t.dataset
+            ))
+        } else if d.rep.recursive && !t.recursive {
+            Some(format!(
+                "the replication is recursive but snapshot task {name} is not"
+            ))
+        } else {
+            None
+        };
+        if let Some(message) = problem {
+            out.push(
+                Problem::error(c::BOUND_TASK, message)
+                    .system(&d.source.system)
+                    .object(object.clone())
+                    .help("bind a snapshot task that is enabled, covers the source datasets and is recursive where the replication is"),
+            );
+        }
+    }
+}
+
+fn kind_word(kind: &str) -> &'static str {
+    if kind == "VOLUME" {
+        "zvol"
+    } else {
+        "filesystem"
+    }
+}
+
+/// No snapshot on `ds` for the replication to send, and nothing in the plan makes one.
+fn no_snapshots(
+    config: &Config,
+    d: &DesiredRep<'_>,
+    inv: &Inventory,
+    ds: &str,
+    object: &str,
+    out: &mut Vec<Problem>,
+) {
+    let bound: Vec<_> = d
+        .source
+        .snapshot_tasks
+        .iter()
+        .filter_map(|n| config.snapshot_tasks.get(n))
+        .collect();
+    if bound.iter().any(|t| t.enabled) {
+        return;
+    }
+    let mut schemas: Vec<&str> = d.spec.schemas.iter().map(String::as_str).collect();
+    schemas.extend(bound.iter().map(|t| t.naming_schema.as_str()));
+    let planned = config.snapshots.iter().any(|s| {
+        s.system == d.source.system
+            && is_same_or_below(ds, &s.dataset)
+            && schemas.contains(&s.naming_schema.as_str())
+    });
+    let tasks_here = config.snapshot_tasks.values().any(|t| {
+        t.system == d.source.system
+            && t.enabled
+            && is_same_or_below(ds, &t.dataset)
+            && schemas.contains(&t.naming_schema.as_str())
+    });
+    if planned || tasks_here {
+        return;
+    }
+    let exists = inv
+        .snapshots_of(ds)
+        .any(|name| schemas.iter().any(|s| naming::parse(s, name).is_some()));
+    if !exists {
+        let shown = if schemas.is_empty() {
+            "no naming schema".to_string()
+        } else {
+            schemas.join(", ")
+        };
+        out.push(
+            Problem::error(
+                c::NO_SNAPSHOTS,
+                format!("{ds} on {} has no snapshot matching {shown}, and no snapshot task in the config makes one", d.source.system),
+            )
+            .system(&d.source.system)
+            .object(object.to_string())
+            .help("bind a snapshot task, or add a one-time `snapshots:` entry (e.g. naming schema `manual-%Y-%m-%d_%H-%M`) or take one with `zfleet snapshot`"),
+        );
+    }
+}
+
+/// The target has snapshots but none the source has: zettarepl refuses without
+/// `allow_from_scratch` (it would destroy the target's data).
+fn unmatched(
+    d: &DesiredRep<'_>,
+    source: Option<&Inventory>,
+    target: &Inventory,
+    object: &str,
+    out: &mut Vec<Problem>,
+) {
+    if d.rep.allow_from_scratch || d.source.datasets.len() != 1 {
+        return;
+    }
+    let Some(source) = source else { return };
+    let Some(src) = d.source.datasets.first() else {
+        return;
+    };
+    let theirs: BTreeSet<&str> = target.snapshots_of(&d.rep.target.dataset).collect();
+    if theirs.is_empty() {
+        return;
+    }
+    let ours: BTreeSet<&str> = source.snapshots_of(src).collect();
+    if theirs.is_disjoint(&ours) {
+        out.push(
+            Problem::error(
+                c::TARGET_UNMATCHED,
+                format!(
+                    "target {} on {} holds {} but none of them is on the source {src}; the run would fail",
+                    d.rep.target.dataset,
+                    d.rep.target.system,
+                    crate::diag::count(theirs.len(), "snapshot", "snapshots"),
+                ),
+            )
+            .system(&d.rep.target.system)
+            .object(object.to_string())
+            .help("choose an empty or new target, or set `allow_from_scratch: true` to replace the target's data"),
+        );
+    }
+}
+
+/// A snapshot task being deleted (or disabled) that a live, enabled replication which
+/// stays still binds.
+fn tasks_in_use(fleet: &Fleet<'_>, plans: &[SystemPlan], out: &mut Vec<Problem>) {
+    for sp in plans {
+        let Some(inv) = fleet.get(sp.system.as_str()) else {
+            continue;
+        };
+        for a in &sp.actions {
+            let (Subject::SnapshotTask { spec, .. }, Some(id)) = (&a.subject, a.id) else {
+                continue;
+            };
+            let going = a.op == Op::Delete || (!spec.enabled && a.op != Op::Create);
+            if !going {
+                continue;
+            }
+            for r in inv
+                .replications
+                .iter()
+                .filter(|r| r.enabled && r.periodic_snapshot_tasks.contains(&id))
+            {
+                // What the replication will be after the plan.
+                let after = sp.actions.iter().find(|x| {
+                    x.id == Some(r.id) && matches!(x.subject, Subject::Replication { .. })
+                });
+                let still = match after {
+                    Some(x) if x.op == Op::Delete => false,
+                    Some(Action {
+                        subject: Subject::Replication { spec, .. },
+                        ..
+                    }) => {
+                        spec.enabled
+                            && spec
+                                .periodic_snapshot_tasks
+                                .iter()
+                                .any(|t| match (t, &a.subject) {
+                                    (TaskRef::Id(i), _) => *i == id,
+                                    (
+                                        TaskRef::Name(n),
+                                        Subject::SnapshotTask { name: Some(m), .. },
+                                    ) => n == m,
+                                    _ => false,
+                                })
+                    }
+                    _ => true,
+                };
+                if still {
+                    out.push(
+                        Problem::error(
+                            c::TASK_IN_USE,
+                            format!(
+                                "{} of {} is still used by enabled replication {}",
+                                a.subject.label(),
+                                sp.system,
+                                r.name
+                            ),
+                        )
+                        .system(&sp.system)
+                        .object(a.subject.label())
+                        .help("unbind it from the replication or disable the replication first (TrueNAS refuses otherwise)"),
+                    );
+                }
+            }
+        }
+    }
+}
