@@ -3,6 +3,7 @@
 //! one stage in one round trip; systems in parallel. A failure stops the rest of that
 //! system; the others go on.
 
+pub mod lock;
 pub mod payload;
 
 use std::collections::BTreeMap;
@@ -76,8 +77,102 @@ struct Run<'a, R> {
     stopped: bool,
 }
 
-/// Applies one system's plan.
+/// How apply guards a system.
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub project: String,
+    /// How long to wait for another apply's lock.
+    pub lock_wait: std::time::Duration,
+    /// The pause between writing the lock and reading it back.
+    pub lock_settle: std::time::Duration,
+}
+
+impl Options {
+    pub fn new(project: &str) -> Options {
+        Options {
+            project: project.to_string(),
+            lock_wait: std::time::Duration::from_secs(120),
+            lock_settle: std::time::Duration::from_millis(300),
+        }
+    }
+}
+
+fn outcome_of(plan: &SystemPlan, error: String, round_trips: u64) -> SystemOutcome {
+    SystemOutcome {
+        system: plan.system.clone(),
+        actions: plan
+            .actions
+            .iter()
+            .map(|a| ActionOutcome {
+                label: a.subject.label(),
+                op: a.op,
+                status: Status::Skipped,
+                error: None,
+            })
+            .collect(),
+        error: Some(error),
+        round_trips,
+    }
+}
+
+/// Applies one system's plan under the system's lock, after checking that its live state
+/// is still the one the plan was made from.
 pub async fn apply_system<R: Runner>(
+    client: &Client<R>,
+    plan: &SystemPlan,
+    options: &Options,
+    report: &dyn Report,
+) -> SystemOutcome {
+    let before = client.round_trips();
+    let Some(ds) = plan.lock_dataset.clone() else {
+        return outcome_of(
+            plan,
+            "the system has no pool to hold zfleet's lock".into(),
+            0,
+        );
+    };
+    let me = lock::Holder::new(&options.project);
+    report.stage(&plan.system, "taking the lock");
+    match lock::acquire(client, &ds, &me, options.lock_wait, options.lock_settle).await {
+        Ok(Some(note)) => report.stage(&plan.system, &note),
+        Ok(None) => {}
+        Err(e) => return outcome_of(plan, e, client.round_trips() - before),
+    }
+    let mut out = match still_current(client, plan).await {
+        Ok(()) => run_system(client, &options.project, plan, report).await,
+        Err(e) => outcome_of(plan, e, 0),
+    };
+    if let Err(e) = lock::release(client, &ds, &me).await {
+        out.error
+            .get_or_insert(format!("the lock on {ds} could not be released: {e}"));
+    }
+    out.round_trips = client.round_trips() - before;
+    out
+}
+
+/// Whether the system still is as the plan saw it.
+async fn still_current<R: Runner>(client: &Client<R>, plan: &SystemPlan) -> Result<(), String> {
+    let Some(then) = &plan.state else {
+        return Err("the plan does not know this system's state".into());
+    };
+    let inv =
+        crate::inventory::read_scoped(client, &crate::inventory::SnapshotScope::Below(vec![]))
+            .await
+            .map_err(|p| p.message)?;
+    let now = crate::plan::digest::StateDigest::of(&inv);
+    let moved = then.moved(&now);
+    if moved.is_empty() {
+        Ok(())
+    } else {
+        Err(format!(
+            "its live state moved since the plan was made ({}); nothing was changed here: run `zfleet plan` again",
+            moved.join(", ")
+        ))
+    }
+}
+
+/// Carries out one system's actions.
+async fn run_system<R: Runner>(
     client: &Client<R>,
     project: &str,
     plan: &SystemPlan,
@@ -354,19 +449,19 @@ impl<R: Runner> Run<'_, R> {
 /// Applies every system's plan at once; results in the order of `plans`.
 pub async fn apply_all<R: Runner + 'static>(
     work: Vec<(Arc<Client<R>>, SystemPlan)>,
-    project: &str,
+    options: &Options,
     report: Arc<dyn Report>,
 ) -> Vec<SystemOutcome> {
     let mut set = tokio::task::JoinSet::new();
     let n = work.len();
     let names: Vec<String> = work.iter().map(|(_, p)| p.system.clone()).collect();
     for (i, (client, plan)) in work.into_iter().enumerate() {
-        let project = project.to_string();
+        let options = options.clone();
         let report = Arc::clone(&report);
         set.spawn(async move {
             (
                 i,
-                apply_system(&client, &project, &plan, report.as_ref()).await,
+                apply_system(&client, &plan, &options, report.as_ref()).await,
             )
         });
     }

@@ -5,22 +5,36 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use super::FileArg;
-use super::plan::{ScopeArgs, prepare, runtime, show};
+use super::plan::{Prepared, ScopeArgs, prepare, runtime, show};
 use crate::apply::{Report, Status, SystemOutcome};
 use crate::client::shown::printable;
 use crate::diag::Problem;
+use crate::plan::SystemPlan;
+use crate::plan::saved::SavedPlan;
 
 pub const NEEDS_YES: &str = "zfleet::apply::needs_yes";
 pub const BLOCKED: &str = "zfleet::apply::blocked";
 pub const FAILED: &str = "zfleet::apply::failed";
+pub const STALE: &str = "zfleet::apply::stale_plan";
 
 #[derive(Debug, clap::Args)]
 pub struct ApplyArgs {
+    /// A plan saved with `zfleet plan -o FILE`: applied as it is, without asking, if the
+    /// config and the live state are still those it was made from.
+    #[arg(value_name = "PLAN")]
+    pub plan: Option<std::path::PathBuf>,
     #[command(flatten)]
     pub file: FileArg,
     /// Apply without asking (required when stdin is not a terminal).
     #[arg(long, short = 'y')]
     pub yes: bool,
+    /// How long to wait for another apply's lock on a system: seconds or with a unit
+    /// [default: 2m].
+    #[arg(long, value_name = "DURATION", value_parser = crate::model::duration::parse_timeout)]
+    pub lock_timeout: Option<std::time::Duration>,
+    /// Remove the apply lock of these systems first (after an apply died holding it).
+    #[arg(long, value_name = "SYSTEM")]
+    pub break_lock: Vec<String>,
     #[command(flatten)]
     pub scope: ScopeArgs,
 }
@@ -43,7 +57,70 @@ fn confirm(systems: usize) -> bool {
     std::io::stdin().read_line(&mut line).is_ok() && line.trim() == "yes"
 }
 
+fn read_saved(path: &std::path::Path) -> Result<SavedPlan, ExitCode> {
+    let fail = |message: String| {
+        super::report(&[Problem::error(super::plan::PLAN_FILE, message)
+            .help("make a plan file with `zfleet plan -o FILE`")]);
+        ExitCode::FAILURE
+    };
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| fail(format!("cannot read {}: {e}", path.display())))?;
+    SavedPlan::from_json(&text)
+        .map_err(|why| fail(format!("{} cannot be applied: {why}", path.display())))
+}
+
+/// The saved plan's systems, if the config and every system's state are unchanged.
+fn check_saved(saved: &SavedPlan, fresh: &Prepared) -> Result<Vec<SystemPlan>, Problem> {
+    let stale = |message: String| {
+        Problem::error(STALE, message)
+            .help("make a new plan with `zfleet plan -o FILE`, review it, and apply that")
+    };
+    if saved.errors > 0 {
+        return Err(
+            Problem::error(BLOCKED, "the saved plan has errors and is never applied")
+                .help("fix the errors `zfleet plan` shows and save a new plan"),
+        );
+    }
+    if saved.project != fresh.config.project
+        || saved.config != crate::plan::saved::config_digest(&fresh.config)
+    {
+        return Err(stale("the config changed since the plan was made".into()));
+    }
+    let mut moved = Vec::new();
+    for s in saved
+        .systems
+        .iter()
+        .filter(|s| !s.actions.is_empty() || !s.forget.is_empty())
+    {
+        let now = fresh.plan.systems.iter().find(|f| f.system == s.system);
+        match (now.and_then(|n| n.state.as_ref()), &s.state) {
+            (Some(now), Some(then)) => {
+                let what = then.moved(now);
+                if !what.is_empty() {
+                    moved.push(format!("{}: {}", s.system, what.join(", ")));
+                }
+            }
+            _ => moved.push(format!("{}: its state cannot be read now", s.system)),
+        }
+    }
+    if moved.is_empty() {
+        Ok(saved.systems.clone())
+    } else {
+        Err(stale(format!(
+            "the live state moved since the plan was made ({})",
+            moved.join("; ")
+        )))
+    }
+}
+
 pub fn run(args: &ApplyArgs) -> ExitCode {
+    let saved = match &args.plan {
+        Some(path) => match read_saved(path) {
+            Ok(s) => Some(s),
+            Err(code) => return code,
+        },
+        None => None,
+    };
     let rt = match runtime() {
         Ok(rt) => rt,
         Err(code) => return code,
@@ -52,8 +129,47 @@ pub fn run(args: &ApplyArgs) -> ExitCode {
         Ok(p) => p,
         Err(code) => return code,
     };
-    let plan = &prepared.plan;
-    show(plan, false);
+    for name in &args.break_lock {
+        let entry = prepared.fleet.iter().find(|e| &e.name == name);
+        let ds = prepared
+            .plan
+            .systems
+            .iter()
+            .find(|s| &s.system == name)
+            .and_then(|s| s.lock_dataset.clone());
+        let (Some(client), Some(ds)) = (entry.and_then(|e| e.client.clone()), ds) else {
+            super::report(&[Problem::error(
+                super::plan::NO_SUCH_SYSTEM,
+                format!("`--break-lock {name}`: no readable system of that name"),
+            )
+            .help("name a system of the config that `zfleet systems` can reach")]);
+            return ExitCode::FAILURE;
+        };
+        match rt.block_on(crate::apply::lock::break_lock(&client, &ds)) {
+            Ok(Some(held)) => crate::errln!("{name}: removed the lock of {held}"),
+            Ok(None) => crate::errln!("{name}: no lock to remove"),
+            Err(e) => {
+                super::report(&[Problem::error(FAILED, format!("{name}: the lock could not be removed: {e}"))
+                    .system(name.clone())
+                    .help("remove the `zfleet:lock` user property of the pool's root dataset in the TrueNAS UI")]);
+                return ExitCode::FAILURE;
+            }
+        }
+    }
+    let mut plan = prepared.plan.clone();
+    if let Some(saved) = &saved {
+        match check_saved(saved, &prepared) {
+            Ok(systems) => {
+                plan.systems = systems;
+                plan.problems.clear();
+            }
+            Err(p) => {
+                super::report(&[p]);
+                return ExitCode::FAILURE;
+            }
+        }
+    }
+    show(&plan, false);
     if plan.has_errors() {
         super::report(&[Problem::error(BLOCKED, "nothing was applied: the plan has errors")
             .help("fix the errors above (or leave their systems out with `--system`) and run apply again")]);
@@ -76,13 +192,10 @@ pub fn run(args: &ApplyArgs) -> ExitCode {
         return ExitCode::SUCCESS;
     }
     let changing = work.iter().filter(|(_, s)| !s.actions.is_empty()).count();
-    if changing > 0 && !args.yes {
+    if changing > 0 && !args.yes && saved.is_none() {
         if !std::io::stdin().is_terminal() {
-            super::report(&[Problem::error(
-                NEEDS_YES,
-                "apply needs `--yes` when it cannot ask on a terminal",
-            )
-            .help("review the plan above, then run `zfleet apply --yes`")]);
+            super::report(&[Problem::error(NEEDS_YES, "apply needs `--yes` when it cannot ask on a terminal")
+                .help("review the plan above, then run `zfleet apply --yes` (or save it with `zfleet plan -o FILE` and apply that)")]);
             return ExitCode::FAILURE;
         }
         if !confirm(changing) {
@@ -90,7 +203,11 @@ pub fn run(args: &ApplyArgs) -> ExitCode {
             return ExitCode::FAILURE;
         }
     }
-    let outcomes = rt.block_on(crate::apply::apply_all(work, &plan.project, Arc::new(Log)));
+    let mut options = crate::apply::Options::new(&plan.project);
+    if let Some(wait) = args.lock_timeout {
+        options.lock_wait = wait;
+    }
+    let outcomes = rt.block_on(crate::apply::apply_all(work, &options, Arc::new(Log)));
     rt.shutdown_background();
     crate::out!("{}", summary(&outcomes));
     if outcomes.iter().any(SystemOutcome::failed) {

@@ -20,6 +20,14 @@ pub const CODES: &[CodeInfo] = &[
         summary: "`--system` names no system of the config",
     },
     CodeInfo {
+        code: plan::PLAN_FILE,
+        summary: "a saved plan file cannot be written or read",
+    },
+    CodeInfo {
+        code: apply::STALE,
+        summary: "a saved plan no longer fits the config or the live state",
+    },
+    CodeInfo {
         code: apply::NEEDS_YES,
         summary: "apply needs `--yes` when it cannot ask on a terminal",
     },

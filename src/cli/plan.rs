@@ -9,6 +9,7 @@ use crate::model::Config;
 use crate::plan::Plan;
 
 pub const NO_SUCH_SYSTEM: &str = "zfleet::cli::no_such_system";
+pub const PLAN_FILE: &str = "zfleet::cli::plan_file";
 
 #[derive(Debug, Clone, clap::Args)]
 pub struct PlanArgs {
@@ -20,6 +21,10 @@ pub struct PlanArgs {
     /// Exit 0 when there is nothing to change, 2 when there is, 1 on errors.
     #[arg(long)]
     pub detailed_exitcode: bool,
+    /// Save the plan to FILE, for `zfleet apply FILE` (applied only if neither the config
+    /// nor the live state moved in between).
+    #[arg(short = 'o', long = "out", value_name = "FILE")]
+    pub out: Option<std::path::PathBuf>,
     #[command(flatten)]
     pub scope: ScopeArgs,
 }
@@ -144,6 +149,24 @@ pub fn run(args: &PlanArgs) -> ExitCode {
     rt.shutdown_background();
     let plan = &prepared.plan;
     show(plan, args.json);
+    if let Some(path) = &args.out {
+        let saved = crate::plan::saved::SavedPlan::new(plan, &prepared.config);
+        if let Err(e) = std::fs::write(path, saved.to_json() + "\n") {
+            super::report(&[Problem::error(
+                PLAN_FILE,
+                format!("cannot write {}: {e}", path.display()),
+            )
+            .help("choose a file in a directory you can write to")]);
+            return ExitCode::FAILURE;
+        }
+        if !args.json {
+            crate::errln!(
+                "Saved the plan to {}; apply it with `zfleet apply {}`.",
+                path.display(),
+                path.display()
+            );
+        }
+    }
     if plan.has_errors() {
         ExitCode::FAILURE
     } else if args.detailed_exitcode && plan.has_changes() {

@@ -47,7 +47,7 @@ pub const KEYCHAIN_KEY_PAIR_SELECT: &[&str] = &["id", "name", "type", "attribute
 
 /// A periodic snapshot task as sent to create/update: always every field, so 24.x's
 /// required fields are met and an update never resets a field by omission.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 pub struct SnapshotTaskInput {
     pub dataset: String,
     pub recursive: bool,

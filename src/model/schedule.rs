@@ -36,7 +36,7 @@ use serde::Serialize;
 use crate::diag::CodeInfo;
 
 /// A schedule as TrueNAS stores it; every field a string, dow 1 = Monday … 7 = Sunday.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct TnSchedule {
     pub minute: String,
     pub hour: String,

@@ -278,6 +278,8 @@ pub fn plan<R>(config: &Config, fleet: &[FleetEntry<R>], options: &Options) -> P
                     forget: vec![],
                     conflicts: vec![],
                     task_ids: BTreeMap::new(),
+                    state: None,
+                    lock_dataset: None,
                 });
             }
             Ok(inv) => systems.push(plan_system(config, inv, &reps)),
@@ -357,6 +359,13 @@ fn plan_system(config: &Config, inv: &Inventory, reps: &[DesiredRep<'_>]) -> Sys
         forget: vec![],
         conflicts: vec![],
         task_ids: BTreeMap::new(),
+        state: Some(super::digest::StateDigest::of(inv)),
+        lock_dataset: inv
+            .datasets
+            .iter()
+            .filter(|d| !d.name.contains('/'))
+            .map(|d| d.name.clone())
+            .min(),
     };
     let prune = config.systems.get(system).is_some_and(|s| s.prune);
 
@@ -543,7 +552,7 @@ fn plan_system(config: &Config, inv: &Inventory, reps: &[DesiredRep<'_>]) -> Sys
             });
         } else if let Some(project) = ledger.theirs.get(&(Kind::SnapshotTask, live.id)) {
             sp.unmanaged.push(Unmanaged {
-                kind: "snapshot task",
+                kind: "snapshot task".into(),
                 id: live.id,
                 description: desc,
                 project: Some(project.clone()),
@@ -560,7 +569,7 @@ fn plan_system(config: &Config, inv: &Inventory, reps: &[DesiredRep<'_>]) -> Sys
             });
         } else {
             sp.unmanaged.push(Unmanaged {
-                kind: "snapshot task",
+                kind: "snapshot task".into(),
                 id: live.id,
                 description: desc,
                 project: None,
@@ -727,7 +736,7 @@ fn plan_system(config: &Config, inv: &Inventory, reps: &[DesiredRep<'_>]) -> Sys
             });
         } else if let Some(project) = ledger.theirs.get(&(Kind::Replication, l.id)) {
             sp.unmanaged.push(Unmanaged {
-                kind: "replication",
+                kind: "replication".into(),
                 id: l.id,
                 description: desc,
                 project: Some(project.clone()),
@@ -744,7 +753,7 @@ fn plan_system(config: &Config, inv: &Inventory, reps: &[DesiredRep<'_>]) -> Sys
             });
         } else {
             sp.unmanaged.push(Unmanaged {
-                kind: "replication",
+                kind: "replication".into(),
                 id: l.id,
                 description: desc,
                 project: None,

@@ -35,7 +35,7 @@ impl Field {
 }
 
 /// A field-level difference, as plan shows it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct Change {
     pub field: String,
     /// `None` when the object is being created.

@@ -5,11 +5,13 @@
 pub mod build;
 pub mod checks;
 pub mod codes;
+pub mod digest;
 pub mod fields;
 pub mod ledger;
+pub mod saved;
 pub mod spec;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::client::api::SnapshotTaskInput;
 use crate::diag::Problem;
@@ -20,7 +22,7 @@ pub use spec::{ConnRef, RepSpec, TaskRef};
 pub use codes::CODES;
 
 /// What to do with one object.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Op {
     Create,
@@ -32,7 +34,7 @@ pub enum Op {
 }
 
 /// The object an action is about, with what apply needs to send.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 // A plan holds a few actions per system; their size does not matter.
 #[allow(clippy::large_enum_variant)]
@@ -91,7 +93,7 @@ impl Subject {
 }
 
 /// One change to make on one system.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Action {
     pub op: Op,
     #[serde(flatten)]
@@ -109,9 +111,9 @@ pub struct Action {
 }
 
 /// A task on a system that this config does not manage.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Unmanaged {
-    pub kind: &'static str,
+    pub kind: String,
     pub id: i64,
     pub description: String,
     /// The other project that manages it, if any.
@@ -119,7 +121,7 @@ pub struct Unmanaged {
 }
 
 /// Everything planned for one system.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SystemPlan {
     pub system: String,
     /// `TrueNAS SCALE 25.10.1`; `None` when the system could not be read.
@@ -138,8 +140,11 @@ pub struct SystemPlan {
     #[serde(skip)]
     pub conflicts: Vec<Conflict>,
     /// Ids of this project's snapshot tasks on the system, by name, for references.
-    #[serde(skip)]
     pub task_ids: std::collections::BTreeMap<String, i64>,
+    /// Digest of the live state this plan was made from (`None` when unknown).
+    pub state: Option<digest::StateDigest>,
+    /// Where apply takes this system's lock: its first pool by name.
+    pub lock_dataset: Option<String>,
 }
 
 /// A replication name taken on the system by a task zfleet may not touch.

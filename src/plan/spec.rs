@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::fields::{Field, clean_path, live_schedule, opt_text, schedule_field, set_field};
 use crate::client::api::SnapshotTaskInput;
@@ -57,7 +57,7 @@ pub fn snapshot_task_input(t: &SnapshotTask) -> SnapshotTaskInput {
 
 /// A reference to a snapshot task: by zfleet name (managed, possibly created in the same
 /// apply) or by id (a task zfleet does not manage).
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum TaskRef {
     Name(String),
@@ -74,7 +74,7 @@ impl TaskRef {
 }
 
 /// A reference to an SSH connection (SSH_CREDENTIALS) on the running system.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ConnRef {
     /// Its keychain name.
     pub name: String,
@@ -83,7 +83,7 @@ pub struct ConnRef {
 }
 
 /// A replication task, references by name.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RepSpec {
     pub name: String,
     pub direction: String,
