@@ -3,6 +3,7 @@
 //! one stage in one round trip; systems in parallel. A failure stops the rest of that
 //! system; the others go on.
 
+pub mod connect;
 pub mod lock;
 pub mod payload;
 
@@ -13,6 +14,7 @@ use serde::Serialize;
 use serde_json::{Value, json};
 
 use crate::client::Client;
+
 use crate::client::parse::Reply;
 use crate::plan::fields::fingerprint;
 use crate::plan::ledger::{self, Kind};
@@ -72,6 +74,8 @@ struct Run<'a, R> {
     outcomes: Vec<ActionOutcome>,
     /// Ids of snapshot tasks by zfleet name (known and created).
     task_ids: BTreeMap<String, i64>,
+    /// Ids of connections made by the connection phase, by name.
+    conn_ids: BTreeMap<String, i64>,
     /// Ids of objects created here, by action index.
     created: BTreeMap<usize, i64>,
     stopped: bool,
@@ -85,6 +89,15 @@ pub struct Options {
     pub lock_wait: std::time::Duration,
     /// The pause between writing the lock and reading it back.
     pub lock_settle: std::time::Duration,
+}
+
+/// What the connection phase already did for one system.
+#[derive(Debug, Clone, Default)]
+pub struct Done {
+    /// Outcomes of actions carried out already, by index.
+    pub outcomes: BTreeMap<usize, ActionOutcome>,
+    /// Ids of connections made, by name.
+    pub connections: BTreeMap<String, i64>,
 }
 
 impl Options {
@@ -115,39 +128,43 @@ fn outcome_of(plan: &SystemPlan, error: String, round_trips: u64) -> SystemOutco
     }
 }
 
-/// Applies one system's plan under the system's lock, after checking that its live state
-/// is still the one the plan was made from.
-pub async fn apply_system<R: Runner>(
+/// Takes the system's lock and checks that its live state is still the one the plan was
+/// made from; on success the caller must [`unlock`] it.
+pub async fn lock_and_check<R: Runner>(
     client: &Client<R>,
     plan: &SystemPlan,
     options: &Options,
+    me: &lock::Holder,
     report: &dyn Report,
-) -> SystemOutcome {
-    let before = client.round_trips();
+) -> Result<(), String> {
     let Some(ds) = plan.lock_dataset.clone() else {
-        return outcome_of(
-            plan,
-            "the system has no pool to hold zfleet's lock".into(),
-            0,
-        );
+        return Err("the system has no pool to hold zfleet's lock".into());
     };
-    let me = lock::Holder::new(&options.project);
     report.stage(&plan.system, "taking the lock");
-    match lock::acquire(client, &ds, &me, options.lock_wait, options.lock_settle).await {
-        Ok(Some(note)) => report.stage(&plan.system, &note),
-        Ok(None) => {}
-        Err(e) => return outcome_of(plan, e, client.round_trips() - before),
+    if let Some(note) =
+        lock::acquire(client, &ds, me, options.lock_wait, options.lock_settle).await?
+    {
+        report.stage(&plan.system, &note);
     }
-    let mut out = match still_current(client, plan).await {
-        Ok(()) => run_system(client, &options.project, plan, report).await,
-        Err(e) => outcome_of(plan, e, 0),
-    };
-    if let Err(e) = lock::release(client, &ds, &me).await {
-        out.error
-            .get_or_insert(format!("the lock on {ds} could not be released: {e}"));
+    if let Err(e) = still_current(client, plan).await {
+        let _ = lock::release(client, &ds, me).await;
+        return Err(e);
     }
-    out.round_trips = client.round_trips() - before;
-    out
+    Ok(())
+}
+
+/// Gives the system's lock back.
+pub async fn unlock<R: Runner>(
+    client: &Client<R>,
+    plan: &SystemPlan,
+    me: &lock::Holder,
+) -> Result<(), String> {
+    match &plan.lock_dataset {
+        Some(ds) => lock::release(client, ds, me)
+            .await
+            .map_err(|e| format!("the lock on {ds} could not be released: {e}")),
+        None => Ok(()),
+    }
 }
 
 /// Whether the system still is as the plan saw it.
@@ -176,6 +193,7 @@ async fn run_system<R: Runner>(
     client: &Client<R>,
     project: &str,
     plan: &SystemPlan,
+    done: &Done,
     report: &dyn Report,
 ) -> SystemOutcome {
     let before = client.round_trips();
@@ -194,9 +212,15 @@ async fn run_system<R: Runner>(
             })
             .collect(),
         task_ids: plan.task_ids.clone(),
+        conn_ids: done.connections.clone(),
         created: BTreeMap::new(),
         stopped: false,
     };
+    for (i, o) in &done.outcomes {
+        if let Some(slot) = run.outcomes.get_mut(*i) {
+            *slot = o.clone();
+        }
+    }
     let mut error = None;
     let stages: [(&str, Pick); 7] = [
         ("SSH service", |a| {
@@ -339,7 +363,7 @@ impl<R: Runner> Run<'_, R> {
         let mut calls: Vec<(usize, Vec<MidcltCall>)> = Vec::new();
         for &i in indices {
             let a = &self.plan.actions[i];
-            match payload::calls(a, version.as_ref(), &self.task_ids) {
+            match payload::calls(a, version.as_ref(), &self.task_ids, &self.conn_ids) {
                 Ok(c) if c.is_empty() => self.outcomes[i].status = Status::Done,
                 Ok(c) => calls.push((i, c)),
                 Err(e) => {
@@ -446,42 +470,109 @@ impl<R: Runner> Run<'_, R> {
     }
 }
 
-/// Applies every system's plan at once; results in the order of `plans`.
+/// Applies every system's plan at once; results in the order of `work`. Every system is
+/// locked and checked first; then the SSH connections that span two systems are made;
+/// then each system runs its stages; then the locks are released.
 pub async fn apply_all<R: Runner + 'static>(
     work: Vec<(Arc<Client<R>>, SystemPlan)>,
     options: &Options,
     report: Arc<dyn Report>,
 ) -> Vec<SystemOutcome> {
-    let mut set = tokio::task::JoinSet::new();
-    let n = work.len();
-    let names: Vec<String> = work.iter().map(|(_, p)| p.system.clone()).collect();
-    for (i, (client, plan)) in work.into_iter().enumerate() {
-        let options = options.clone();
-        let report = Arc::clone(&report);
-        set.spawn(async move {
-            (
-                i,
-                apply_system(&client, &plan, &options, report.as_ref()).await,
-            )
-        });
+    let me = lock::Holder::new(&options.project);
+    let before: Vec<u64> = work.iter().map(|(c, _)| c.round_trips()).collect();
+    let locked = join_all(work.iter().map(|(client, plan)| {
+        let (client, plan, options, me, report) = (
+            Arc::clone(client),
+            plan.clone(),
+            options.clone(),
+            me.clone(),
+            Arc::clone(&report),
+        );
+        async move { lock_and_check(&client, &plan, &options, &me, report.as_ref()).await }
+    }))
+    .await;
+    let held: Vec<bool> = locked.iter().map(Result::is_ok).collect();
+    let ready: Vec<(Arc<Client<R>>, SystemPlan)> = work
+        .iter()
+        .zip(&locked)
+        .filter(|(_, l)| l.is_ok())
+        .map(|((c, p), _)| (Arc::clone(c), p.clone()))
+        .collect();
+    let made = connect::connect_all(&ready, report.as_ref()).await;
+    let outcomes = join_all(work.iter().zip(locked).map(|((client, plan), l)| {
+        let (client, plan, report) = (Arc::clone(client), plan.clone(), Arc::clone(&report));
+        let project = options.project.clone();
+        let mut done = Done::default();
+        for ((system, index), o) in &made.outcomes {
+            if *system == plan.system {
+                done.outcomes.insert(*index, o.clone());
+            }
+        }
+        for ((system, name), id) in &made.ids {
+            if *system == plan.system {
+                done.connections.insert(name.clone(), *id);
+            }
+        }
+        async move {
+            if let Err(e) = l {
+                return outcome_of(&plan, e, 0);
+            }
+            if done.outcomes.values().any(|o| o.status == Status::Failed) {
+                // Its replications would need what failed: nothing more here.
+                let mut out = outcome_of(&plan, "an SSH connection could not be set up".into(), 0);
+                for (i, o) in done.outcomes {
+                    if let Some(slot) = out.actions.get_mut(i) {
+                        *slot = o;
+                    }
+                }
+                return out;
+            }
+            run_system(&client, &project, &plan, &done, report.as_ref()).await
+        }
+    }))
+    .await;
+    let mut outcomes = outcomes;
+    let released = join_all(work.iter().zip(held).map(|((client, plan), held)| {
+        let (client, plan, me) = (Arc::clone(client), plan.clone(), me.clone());
+        async move {
+            if held {
+                unlock(&client, &plan, &me).await
+            } else {
+                Ok(())
+            }
+        }
+    }))
+    .await;
+    for ((o, r), ((client, _), b)) in outcomes
+        .iter_mut()
+        .zip(released)
+        .zip(work.iter().zip(before))
+    {
+        if let Err(e) = r {
+            o.error.get_or_insert(e);
+        }
+        o.round_trips = client.round_trips() - b;
     }
-    let mut out: Vec<Option<SystemOutcome>> = (0..n).map(|_| None).collect();
+    outcomes
+}
+
+/// Runs futures concurrently on the runtime; results in their order.
+async fn join_all<T: Send + 'static>(
+    futures: impl IntoIterator<Item = impl std::future::Future<Output = T> + Send + 'static>,
+) -> Vec<T> {
+    let mut set = tokio::task::JoinSet::new();
+    let mut n = 0;
+    for (i, f) in futures.into_iter().enumerate() {
+        set.spawn(async move { (i, f.await) });
+        n += 1;
+    }
+    let mut out: Vec<Option<T>> = (0..n).map(|_| None).collect();
     while let Some(joined) = set.join_next().await {
-        if let Ok((i, o)) = joined
+        if let Ok((i, v)) = joined
             && let Some(slot) = out.get_mut(i)
         {
-            *slot = Some(o);
+            *slot = Some(v);
         }
     }
-    out.into_iter()
-        .zip(names)
-        .map(|(o, system)| {
-            o.unwrap_or(SystemOutcome {
-                system,
-                actions: vec![],
-                error: Some("the apply of this system stopped unexpectedly".into()),
-                round_trips: 0,
-            })
-        })
-        .collect()
+    out.into_iter().flatten().collect()
 }

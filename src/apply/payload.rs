@@ -19,6 +19,7 @@ pub fn replication_input(
     spec: &RepSpec,
     version: Option<&Version>,
     task_ids: &BTreeMap<String, i64>,
+    conn_ids: &BTreeMap<String, i64>,
 ) -> Result<Value, String> {
     let mut tasks = Vec::new();
     for t in &spec.periodic_snapshot_tasks {
@@ -30,9 +31,10 @@ pub fn replication_input(
         });
     }
     let credentials = match &spec.ssh_credentials {
-        Some(c) => {
-            Some(c.id.ok_or_else(|| format!("SSH connection {} has no id on this system", c.name))?)
-        }
+        Some(c) => Some(
+            c.id.or_else(|| conn_ids.get(&c.name).copied())
+                .ok_or_else(|| format!("SSH connection {} has no id on this system", c.name))?,
+        ),
         None => None,
     };
     let pull = spec.direction == "PULL";
@@ -95,6 +97,7 @@ pub fn calls(
     a: &Action,
     version: Option<&Version>,
     task_ids: &BTreeMap<String, i64>,
+    conn_ids: &BTreeMap<String, i64>,
 ) -> Result<Vec<MidcltCall>, String> {
     let id = || a.id.ok_or_else(|| "the live object has no id".to_string());
     Ok(match (&a.subject, a.op) {
@@ -155,7 +158,7 @@ pub fn calls(
         }
         (Subject::Replication { spec, .. }, Op::Create) => vec![MidcltCall::new(
             "replication.create",
-            vec![replication_input(spec, version, task_ids)?],
+            vec![replication_input(spec, version, task_ids, conn_ids)?],
         )],
         (Subject::Replication { spec, .. }, Op::Update | Op::Adopt) => {
             if a.op == Op::Adopt && a.changes.is_empty() {
@@ -163,12 +166,17 @@ pub fn calls(
             } else {
                 vec![MidcltCall::new(
                     "replication.update",
-                    vec![json!(id()?), replication_input(spec, version, task_ids)?],
+                    vec![
+                        json!(id()?),
+                        replication_input(spec, version, task_ids, conn_ids)?,
+                    ],
                 )]
             }
         }
         (Subject::Replication { .. }, Op::Delete) => {
             vec![MidcltCall::new("replication.delete", vec![json!(id()?)])]
         }
+        // Made across two systems before the stages run (see `connect`).
+        (Subject::Connection { .. } | Subject::AuthorizedKey { .. }, _) => vec![],
     })
 }

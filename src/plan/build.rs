@@ -263,6 +263,7 @@ pub fn plan<R>(config: &Config, fleet: &[FleetEntry<R>], options: &Options) -> P
     }
 
     let mut problems = Vec::new();
+    let extra = connections(config, &inventories, &mut reps, &mut problems);
     let mut systems = Vec::new();
     for entry in fleet {
         match &entry.result {
@@ -282,7 +283,14 @@ pub fn plan<R>(config: &Config, fleet: &[FleetEntry<R>], options: &Options) -> P
                     lock_dataset: None,
                 });
             }
-            Ok(inv) => systems.push(plan_system(config, inv, &reps)),
+            Ok(inv) => {
+                let mut sp = plan_system(config, inv, &reps);
+                if let Some(mut more) = extra.get(&entry.name).cloned() {
+                    more.append(&mut sp.actions);
+                    sp.actions = more;
+                }
+                systems.push(sp);
+            }
         }
     }
     problems.extend(super::checks::run(
@@ -798,4 +806,218 @@ pub fn unsupported_fields(spec: &RepSpec, version: &Version) -> Vec<&'static str
         out.push("properties_override");
     }
     out
+}
+
+/// Address, port and user by which other systems reach `system` over SSH.
+fn reach_of(config: &Config, system: &str, inv: &Inventory) -> Option<(String, u16, String)> {
+    let port = inv.ssh_config.tcpport;
+    match &config.systems.get(system)?.kind {
+        model::SystemKind::Ssh(s) => Some((
+            s.replication_address
+                .clone()
+                .unwrap_or_else(|| s.host.clone()),
+            port,
+            s.user.clone().unwrap_or_else(|| "root".into()),
+        )),
+        model::SystemKind::Simulator(_) => Some((inv.info.hostname.clone()?, port, "root".into())),
+    }
+}
+
+/// `type base64` lines of a system's host keys, comments dropped.
+fn host_key_lines(inv: &Inventory) -> String {
+    key_set(&inv.ssh_config.host_public_keys.join("\n"))
+        .into_iter()
+        .map(|(t, b)| format!("{t} {b}"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// Plans the SSH connections replication needs: an existing one that reaches the other
+/// end is used (and its key authorised there if it is not); otherwise a new one is made.
+/// Returns the actions per system; wires each task's `ssh_credentials`.
+fn connections(
+    config: &Config,
+    fleet: &BTreeMap<&str, &Inventory>,
+    reps: &mut [DesiredRep<'_>],
+    problems: &mut Vec<crate::diag::Problem>,
+) -> BTreeMap<String, Vec<Action>> {
+    let mut out: BTreeMap<String, Vec<Action>> = BTreeMap::new();
+    // (running system, remote) → connection name planned in this run.
+    let mut planned: BTreeMap<(String, String), String> = BTreeMap::new();
+    let mut authorised: BTreeSet<(String, String, String)> = BTreeSet::new();
+    for d in reps.iter_mut() {
+        let Some(remote) = d.remote.clone() else {
+            continue;
+        };
+        let (Some(on), Some(there)) = (fleet.get(d.runs_on.as_str()), fleet.get(remote.as_str()))
+        else {
+            continue;
+        };
+        let Some((host, port, username)) = reach_of(config, &remote, there) else {
+            continue;
+        };
+        let user = there.users.iter().find(|u| u.username == username);
+        if let Some(conn) = &d.spec.ssh_credentials {
+            // Reused: its key must be authorised for the user it logs in as.
+            let Some(id) = conn.id else { continue };
+            let found = on.keychain.iter().find(|k| k.id == id);
+            let (login, key_id) = match found.map(|k| &k.credential) {
+                Some(Credential::SshCredentials {
+                    username,
+                    private_key,
+                    ..
+                }) => (username.clone(), *private_key),
+                _ => continue,
+            };
+            let public = key_id.and_then(|kp| {
+                on.keychain
+                    .iter()
+                    .find(|k| k.id == kp)
+                    .and_then(|k| match &k.credential {
+                        Credential::SshKeyPair { public_key } => public_key.clone(),
+                        _ => None,
+                    })
+            });
+            let (Some(public), Some(u)) =
+                (public, there.users.iter().find(|u| u.username == login))
+            else {
+                continue;
+            };
+            let have = key_set(u.sshpubkey.as_deref().unwrap_or(""));
+            if key_set(&public).is_subset(&have) {
+                continue;
+            }
+            if authorised.insert((remote.clone(), login.clone(), conn.name.clone())) {
+                out.entry(remote.clone()).or_default().push(Action {
+                    op: Op::Update,
+                    subject: Subject::AuthorizedKey {
+                        username: login.clone(),
+                        user_id: u.id,
+                        from: d.runs_on.clone(),
+                        connection: conn.name.clone(),
+                        key: Some(public.clone()),
+                    },
+                    id: Some(u.id),
+                    changes: vec![super::Change {
+                        field: "sshpubkey".into(),
+                        old: None,
+                        new: Some(format!("+ {}", key_fingerprint(&public))),
+                    }],
+                    reason: Some(format!("{} logs in with this key", conn.name)),
+                    anchor: None,
+                    unrecord: vec![],
+                });
+            }
+            continue;
+        }
+        if !on.version.has_replication_field("sudo") {
+            // CORE 13 has no `setup_ssh_connection`: the check says to make one by hand.
+            continue;
+        }
+        let Some(user) = user else {
+            problems.push(
+                crate::diag::Problem::error(
+                    super::codes::NO_CONNECTION,
+                    format!(
+                        "{} cannot be reached from {}: it has no user {username} to log in as",
+                        remote, d.runs_on
+                    ),
+                )
+                .system(&remote)
+                .object(format!("replication {}", d.rep.name))
+                .help(format!(
+                    "set `user:` of system {remote} to the user replication should log in as"
+                )),
+            );
+            continue;
+        };
+        let key = (d.runs_on.clone(), remote.clone());
+        let name = match planned.get(&key) {
+            Some(n) => n.clone(),
+            None => {
+                let base = format!("zfleet-{}-{}", config.project, remote);
+                let mut name = base.clone();
+                let mut n = 2;
+                while on
+                    .keychain
+                    .iter()
+                    .any(|k| k.name == name || k.name == format!("{name} key"))
+                {
+                    name = format!("{base}-{n}");
+                    n += 1;
+                }
+                let host_keys = host_key_lines(there);
+                let fingerprints: Vec<String> = host_keys.lines().map(key_fingerprint).collect();
+                out.entry(d.runs_on.clone()).or_default().push(Action {
+                    op: Op::Create,
+                    subject: Subject::Connection {
+                        name: name.clone(),
+                        remote: remote.clone(),
+                        host: host.clone(),
+                        port,
+                        username: username.clone(),
+                        host_keys,
+                    },
+                    id: None,
+                    changes: vec![
+                        super::Change {
+                            field: "host".into(),
+                            old: None,
+                            new: Some(format!("{host}:{port}")),
+                        },
+                        super::Change {
+                            field: "username".into(),
+                            old: None,
+                            new: Some(username.clone()),
+                        },
+                        super::Change {
+                            field: "host key".into(),
+                            old: None,
+                            new: Some(fingerprints.join(", ")),
+                        },
+                        super::Change {
+                            field: "key pair".into(),
+                            old: None,
+                            new: Some(format!("{name} key (generated on {})", d.runs_on)),
+                        },
+                    ],
+                    reason: None,
+                    anchor: None,
+                    unrecord: vec![],
+                });
+                out.entry(remote.clone()).or_default().push(Action {
+                    op: Op::Update,
+                    subject: Subject::AuthorizedKey {
+                        username: username.clone(),
+                        user_id: user.id,
+                        from: d.runs_on.clone(),
+                        connection: name.clone(),
+                        key: None,
+                    },
+                    id: Some(user.id),
+                    changes: vec![super::Change {
+                        field: "sshpubkey".into(),
+                        old: None,
+                        new: Some(format!("+ the public key of {name} key on {}", d.runs_on)),
+                    }],
+                    reason: Some(format!("{} on {} logs in with it", name, d.runs_on)),
+                    anchor: None,
+                    unrecord: vec![],
+                });
+                planned.insert(key, name.clone());
+                name
+            }
+        };
+        d.spec.ssh_credentials = Some(ConnRef { name, id: None });
+    }
+    out
+}
+
+/// `SHA256:…` of a `type base64 [comment]` key line, as `ssh-keygen -lf` prints it.
+pub fn key_fingerprint(line: &str) -> String {
+    let two: Vec<&str> = line.split_whitespace().take(2).collect();
+    match russh::keys::PublicKey::from_openssh(&two.join(" ")) {
+        Ok(k) => crate::transport::known_hosts::fingerprint(&k),
+        Err(_) => "(unreadable key)".into(),
+    }
 }

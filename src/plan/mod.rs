@@ -58,6 +58,29 @@ pub enum Subject {
         enable: bool,
         start: bool,
     },
+    /// An SSH connection to make on the system that runs replications: a key pair
+    /// generated there and an SSH_CREDENTIALS entry pinning the other system's host keys.
+    Connection {
+        name: String,
+        /// The system at the other end.
+        remote: String,
+        host: String,
+        port: u16,
+        username: String,
+        /// `type base64` lines of the remote system's host keys.
+        host_keys: String,
+    },
+    /// A public key to add to a user's authorized keys, for a connection from `from`.
+    AuthorizedKey {
+        username: String,
+        user_id: i64,
+        /// The system whose connection uses the key.
+        from: String,
+        /// That connection's name on `from`.
+        connection: String,
+        /// The key, when it exists already (`type base64 comment`).
+        key: Option<String>,
+    },
 }
 
 impl Subject {
@@ -75,6 +98,12 @@ impl Subject {
             } => format!("snapshot {dataset}@{naming_schema}"),
             Subject::Replication { spec, .. } => format!("replication {}", spec.name),
             Subject::SshService { .. } => "SSH service".to_string(),
+            Subject::Connection { name, remote, .. } => {
+                format!("SSH connection {name} to {remote}")
+            }
+            Subject::AuthorizedKey { username, from, .. } => {
+                format!("authorized key of {from} for user {username}")
+            }
         }
     }
 
@@ -83,6 +112,7 @@ impl Subject {
     pub fn stage(&self, op: Op) -> u8 {
         match (self, op) {
             (Subject::SshService { .. }, _) => 0,
+            (Subject::Connection { .. } | Subject::AuthorizedKey { .. }, _) => 0,
             (Subject::Replication { .. }, Op::Delete) => 4,
             (Subject::SnapshotTask { .. }, Op::Delete) => 5,
             (Subject::SnapshotTask { .. }, _) => 1,
