@@ -6,8 +6,9 @@
 //! REQUIRE` refuses an existing writable target, and after receiving the target gets
 //! `readonly=on` (SET/REQUIRE) and target retention runs. SSH tasks reach the target
 //! through the task's SSH credential: its `host` must name another system of the fleet
-//! (hostname, address or file name), whose SSH service must be running on that port and
-//! whose user must hold the credential's public key — otherwise the paramiko sentences.
+//! (hostname, address or file name), whose SSH service must be running on that port, whose
+//! host key must be the pinned `remote_host_key` and whose user must hold the credential's
+//! public key — otherwise the paramiko sentences (client.py `connect`, auth_handler.py).
 
 // `Problem` is the project-wide diagnostic; boxing it here alone would gain nothing.
 #![allow(clippy::result_large_err)]

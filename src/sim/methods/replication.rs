@@ -959,10 +959,18 @@ fn system_for(
 pub fn list_datasets(ctx: &mut Ctx<'_>, args: Vec<Value>) -> MResult {
     check_arg_count(ctx.p, &args, 2)?;
     let layer = ctx.p.layer(Family::Replication);
+    // CORE's schema layer reports the first error with a traceback.
+    let bad = |attr: &str, msg: String| match layer {
+        Layer::Core => SimError::CoreSchema {
+            attr: attr.into(),
+            msg,
+        },
+        _ => SimError::one(attr, msg),
+    };
     let transport = match args.first() {
         Some(Value::String(t)) if ["SSH", "SSH+NETCAT", "LOCAL"].contains(&t.as_str()) => t.clone(),
         Some(other) => {
-            return Err(SimError::one(
+            return Err(bad(
                 "transport",
                 if layer == Layer::Pydantic {
                     "Input should be 'SSH', 'SSH+NETCAT' or 'LOCAL'".to_string()
@@ -978,12 +986,12 @@ pub fn list_datasets(ctx: &mut Ctx<'_>, args: Vec<Value>) -> MResult {
             ));
         }
         None => {
-            return Err(SimError::one(
+            return Err(bad(
                 "transport",
                 if layer == Layer::Pydantic {
-                    "Field required"
+                    "Field required".to_string()
                 } else {
-                    "attribute required"
+                    "attribute required".to_string()
                 },
             ));
         }
@@ -992,12 +1000,12 @@ pub fn list_datasets(ctx: &mut Ctx<'_>, args: Vec<Value>) -> MResult {
         None | Some(Value::Null) => None,
         Some(Value::Number(n)) if n.is_u64() => n.as_u64(),
         Some(_) => {
-            return Err(SimError::one(
+            return Err(bad(
                 "ssh_credentials",
                 if layer == Layer::Pydantic {
-                    "Input should be a valid integer"
+                    "Input should be a valid integer".into()
                 } else {
-                    "Not an integer"
+                    "Not an integer".into()
                 },
             ));
         }
