@@ -580,6 +580,28 @@ fn scanned_key_and_generated_pair_make_a_working_connection() {
     }
 }
 
+/// The test fixtures' connection (nas1 → backup as truenas_admin) works too.
+#[test]
+fn fixture_connection_works() {
+    let (dir, st) = nas1("25.10");
+    sim::seed(
+        &dir.path().join("backup.json"),
+        Some(&fixture("backup.yaml")),
+        None,
+    )
+    .unwrap();
+    assert_eq!(
+        call(&st, "replication.list_datasets", &[json!("SSH"), json!(2)]),
+        json!([
+            "backup",
+            "backup/archive",
+            "backup/nas1",
+            "backup/nas1/data",
+            "backup/nas1/data/photos"
+        ])
+    );
+}
+
 /// Every connection of the example fleets to a system of the same fleet works: the stored
 /// host key is the target's and the key pair is authorised there.
 #[test]
