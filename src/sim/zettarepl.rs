@@ -494,7 +494,8 @@ pub enum SshFailure {
 }
 
 impl SshFailure {
-    /// `str(e)`, what zettarepl reports as the replication error.
+    /// What zettarepl reports as the replication error (replication/run.py
+    /// `run_replication_tasks`: `str(e)`, without `[Errno None] `).
     pub fn zettarepl_text(&self) -> String {
         match self {
             SshFailure::NameUnknown => "[Errno -2] Name or service not known".into(),
