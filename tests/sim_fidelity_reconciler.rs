@@ -456,6 +456,16 @@ fn list_datasets_refuses_a_changed_host_key() {
             "{version}"
         );
     }
+    // CORE 13.3's `_handle_ssh_exceptions` has no such sentence: `repr(e)`.
+    let (_d, nas1, _b) = pair("13.3", OTHER_HOST_KEY, PAIR_KEY);
+    assert_eq!(
+        error_line(
+            &nas1,
+            "replication.list_datasets",
+            &[json!("SSH"), json!(2)]
+        ),
+        "[EACCES] BadHostKeyException('192.0.2.20', PKey(alg=ED25519, bits=256, fp=SHA256:pd74UqIehMeRVwzIeSfSFzTurtyBXCSUCi7iY9gyzoY), PKey(alg=ED25519, bits=256, fp=SHA256:iy87fAIeP8B+xWz/+Xj8UOw4JBKh0l2NdsvH0wjSjR4))"
+    );
 }
 
 /// A key pair the remote user does not authorise: paramiko's AuthenticationException,

@@ -525,13 +525,17 @@ impl SshFailure {
             SshFailure::NoConnection { host, port } => format!(
                 "NoValidConnectionsError(None, 'Unable to connect to port {port} on {host}')"
             ),
-            // CORE 13 has no sentence of its own: the exception's repr (paramiko prints
-            // the key objects there; shown here as their lines).
+            // CORE 13 has no sentence of its own: the exception's repr, its arguments the
+            // host and both keys (paramiko 3.2+ `PKey.__repr__`).
             SshFailure::BadHostKey {
                 host,
                 got,
                 expected,
-            } if core => format!("BadHostKeyException('{host}', '{got}', '{expected}')"),
+            } if core => format!(
+                "BadHostKeyException('{host}', {}, {})",
+                pkey_repr(got),
+                pkey_repr(expected)
+            ),
             SshFailure::BadHostKey { got, .. } => {
                 let blob = key_blob(got)
                     .and_then(|b| data_encoding::BASE64.decode(b.as_bytes()).ok())
@@ -552,6 +556,44 @@ impl SshFailure {
             SshFailure::AuthFailed => "AuthenticationException('Authentication failed.')".into(),
         }
     }
+}
+
+/// paramiko's `PKey.__repr__` (pkey.py): algorithm, bits and SHA256 fingerprint of a key line.
+fn pkey_repr(line: &str) -> String {
+    let t = key_type(line).unwrap_or_default();
+    let blob = key_blob(line)
+        .and_then(|b| data_encoding::BASE64.decode(b.as_bytes()).ok())
+        .unwrap_or_default();
+    let alg = t
+        .trim_start_matches("ssh-")
+        .split('-')
+        .next()
+        .unwrap_or_default()
+        .to_uppercase();
+    let bits = match t {
+        "ecdsa-sha2-nistp384" => 384,
+        "ecdsa-sha2-nistp521" => 521,
+        "ssh-rsa" => rsa_bits(&blob),
+        _ => 256,
+    };
+    let digest = russh::keys::ssh_key::HashAlg::Sha256.digest(&blob);
+    let fp = data_encoding::BASE64_NOPAD.encode(&digest);
+    format!("PKey(alg={alg}, bits={bits}, fp=SHA256:{fp})")
+}
+
+/// The modulus size of an `ssh-rsa` key blob (string type, mpint e, mpint n).
+fn rsa_bits(blob: &[u8]) -> usize {
+    let mut rest = blob;
+    let mut field = || -> Option<&[u8]> {
+        let len = u32::from_be_bytes(rest.get(..4)?.try_into().ok()?) as usize;
+        let v = rest.get(4..4 + len)?;
+        rest = rest.get(4 + len..)?;
+        Some(v)
+    };
+    let n = field().and(field()).and(field()).unwrap_or_default();
+    let n: Vec<u8> = n.iter().copied().skip_while(|b| *b == 0).collect();
+    n.first()
+        .map_or(0, |b| (n.len() - 1) * 8 + (8 - b.leading_zeros() as usize))
 }
 
 /// The key type of an OpenSSH public key line (`ssh-ed25519 AAAA...`).
@@ -846,6 +888,22 @@ mod tests {
         let two = vec!["tank/a".to_string(), "tank/b".to_string()];
         assert_eq!(source_base(&two), "tank");
         assert_eq!(source_base(&["tank/a".into(), "pool/b".into()]), "");
+    }
+
+    #[test]
+    fn core_names_keys_as_paramiko_prints_them() {
+        let ed = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAINgT6nW3KmZdiANyl4NNWxOR+6z4PhLDF0HW9XnSZ8Gj";
+        assert_eq!(
+            pkey_repr(ed),
+            "PKey(alg=ED25519, bits=256, fp=SHA256:pd74UqIehMeRVwzIeSfSFzTurtyBXCSUCi7iY9gyzoY)"
+        );
+        let mut blob = Vec::new();
+        for f in [&b"ssh-rsa"[..], &[1, 0, 1], &[0, 0x80, 0, 0]] {
+            blob.extend_from_slice(&(f.len() as u32).to_be_bytes());
+            blob.extend_from_slice(f);
+        }
+        assert_eq!(rsa_bits(&blob), 24);
+        assert_eq!(rsa_bits(&blob[..9]), 0);
     }
 
     #[test]
