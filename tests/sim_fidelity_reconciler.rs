@@ -92,6 +92,13 @@ fn run_returns_null_and_the_snapshot_follows() {
         // nas1's clock stands at 2025-10-30 14:05 UTC, 15:05 in Berlin.
         let out = call_raw(&st, "pool.snapshottask.run", &[json!(1)]);
         assert_eq!((out.stdout.as_str(), out.exit), ("null\n", 0), "{version}");
+        // The call itself took nothing: zettarepl has yet to run the task.
+        let saved = sim::load(&st).unwrap();
+        assert!(
+            !saved
+                .snapshots
+                .contains_key("tank/data@auto-2025-10-30_15-05")
+        );
         let names = snapshot_names(&st, "tank/data");
         assert!(
             names.contains(&"tank/data@auto-2025-10-30_15-05".to_string()),
