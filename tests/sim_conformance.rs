@@ -376,6 +376,47 @@ fn payloads() -> Vec<(&'static str, Value, bool)> {
             true,
         ),
         ("keychaincredential.generate_ssh_key_pair", json!([]), true),
+        // The reconciler's connection setup: the key pair is made on the system.
+        (
+            "keychaincredential.setup_ssh_connection",
+            json!([{"setup_type": "MANUAL", "connection_name": "c9",
+                "private_key": {"generate_key": true, "name": "k9"},
+                "manual_setup": {"host": "192.0.2.30", "remote_host_key": "ssh-ed25519 AAAA"}}]),
+            true,
+        ),
+        (
+            "keychaincredential.setup_ssh_connection",
+            json!([{"setup_type": "MANUAL", "connection_name": "c9",
+                "private_key": {"generate_key": false, "existing_key_id": 2},
+                "manual_setup": {"host": "192.0.2.30", "remote_host_key": "ssh-ed25519 AAAA", "port": 2222}}]),
+            true,
+        ),
+        (
+            "keychaincredential.setup_ssh_connection",
+            json!([{"setup_type": "MANUAL", "connection_name": "c9",
+                "private_key": {"generate_key": true, "name": "k9"},
+                "manual_setup": {"host": "192.0.2.30"}}]),
+            false,
+        ),
+        ("pool.snapshottask.run", json!([1]), true),
+        (
+            "pool.snapshottask.update_will_change_retention_for",
+            json!([1, {"naming_schema": "new-%Y-%m-%d_%H-%M"}]),
+            true,
+        ),
+        (
+            "pool.snapshottask.update_will_change_retention_for",
+            json!([1, {"fixate_removal_date": true}]),
+            false,
+        ),
+        (
+            "pool.snapshottask.delete_will_change_retention_for",
+            json!([1]),
+            true,
+        ),
+        ("replication.list_datasets", json!(["LOCAL"]), true),
+        ("replication.list_datasets", json!(["LOCAL", null]), true),
+        ("replication.list_datasets", json!(["FTP"]), false),
         ("service.update", json!(["ssh", {"enable": true}]), true),
         ("service.update", json!(["ssh", {}]), false),
         (
@@ -481,6 +522,26 @@ fn simulator_matches_the_2504_schemas() {
         (
             "keychaincredential.create",
             json!([{"name": "c3", "type": "SSH_CREDENTIALS", "attributes": {"private_key": 2, "remote_host_key": "x"}}]),
+        ),
+        (
+            "keychaincredential.setup_ssh_connection",
+            json!([{"setup_type": "MANUAL", "connection_name": "c9",
+                "private_key": {"generate_key": true, "name": "k9"},
+                "manual_setup": {"host": "h", "remote_host_key": "ssh-ed25519 AAAA"}}]),
+        ),
+        (
+            "keychaincredential.setup_ssh_connection",
+            json!([{"setup_type": "MANUAL", "connection_name": "c9",
+                "private_key": {"generate_key": false},
+                "manual_setup": {"host": "h", "remote_host_key": "ssh-ed25519 AAAA"}}]),
+        ),
+        (
+            "pool.snapshottask.update_will_change_retention_for",
+            json!([1, {"lifetime_value": 4}]),
+        ),
+        (
+            "pool.snapshottask.update_will_change_retention_for",
+            json!([1, {"bogus": 4}]),
         ),
     ];
     let verdicts: Vec<bool> = calls.iter().map(|(m, p)| schemas.accepts(m, p)).collect();

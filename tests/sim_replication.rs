@@ -57,6 +57,8 @@ datasets:
 snapshots: [{snapshots}]
 services:
   ssh: {{ enable: {ssh_running}, running: {ssh_running} }}
+# The host key nas1's connection pins (paramiko refuses any other).
+ssh: {{ host_keys: ["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAINgT6nW3KmZdiANyl4NNWxOR+6z4PhLDF0HW9XnSZ8Gj"] }}
 users:
   - {{ username: root, uid: 0, home: /root, sshpubkey: "{KEY}" }}
 "#

@@ -162,7 +162,11 @@ pub fn fixtures(spec: &FleetSpec) -> Vec<(String, Value)> {
                     "port": 22,
                     "username": "root",
                     "private_key": 1,
-                    "remote_host_key": "",
+                    // The target's own (simulated) host key, as a scan would find it.
+                    "remote_host_key": super::fixture::fake_host_keys(&format!("{next_name}.lan"))
+                        .last()
+                        .cloned()
+                        .unwrap_or_default(),
                     "connect_timeout": 10,
                 },
             }));

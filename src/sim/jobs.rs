@@ -1,6 +1,6 @@
 //! The engine's heartbeat: every `midclt` invocation first lets the simulated middleware
-//! catch up — the fleet clock is applied, due snapshot tasks and replications run, and
-//! replication jobs move on (WAITING → RUNNING with progress → SUCCESS/FAILED).
+//! catch up — the fleet clock is applied, snapshot tasks queued by `pool.snapshottask.run`
+//! and due ones run, due replications start, and replication jobs move on (WAITING → RUNNING with progress → SUCCESS/FAILED).
 //!
 //! A job advances once per look (each `core.get_jobs` poll is one) and with real time: the
 //! first look finds it WAITING, the next RUNNING with progress; it completes on the first
@@ -67,6 +67,8 @@ pub fn tick(state_file: &Path) -> Result<Vec<u64>, Problem> {
         if let Some(c) = &fleet {
             st.clock.offset_secs = c.offset_secs;
         }
+        // Manual `pool.snapshottask.run`s first: they were asked for before this look.
+        super::methods::snapshottask::run_queued(st);
         super::scheduler::run_due_for(st, state_file);
         step_jobs(st, state_file, job_ms)
     })?;

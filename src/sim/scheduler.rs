@@ -69,29 +69,45 @@ fn at_time<R>(st: &mut SimState, at: DateTime<Utc>, f: impl FnOnce(&mut SimState
     r
 }
 
-/// Deletes the snapshots every enabled task owns (its datasets, its naming schema) whose
-/// lifetime has run out, as zettarepl's retention does. Held snapshots stay.
+/// Deletes the snapshots no owner retains any more, as zettarepl's local retention
+/// (retention/calculate.py) does: owners are the enabled tasks (their datasets, their naming
+/// schema; each retains its snapshots for its lifetime) and, for snapshots with a pinned
+/// removal date, the date itself (`SnapshotRemovalDateSnapshotOwner`: retained until then).
+/// Held snapshots stay.
 pub fn expire(st: &mut SimState, now: DateTime<Utc>) -> Vec<String> {
+    let tasks: Vec<_> = st
+        .snapshot_tasks
+        .iter()
+        .filter(|t| t.enabled)
+        .filter_map(|t| {
+            expiry_cutoff(now, t.lifetime_value, t.lifetime_unit).map(|c| (t, c.timestamp()))
+        })
+        .collect();
+    let local_now = now.with_timezone(&st.tz()).naive_local();
     let mut doomed = Vec::new();
-    for task in st.snapshot_tasks.iter().filter(|t| t.enabled) {
-        let Some(cutoff) = expiry_cutoff(now, task.lifetime_value, task.lifetime_unit) else {
+    for (full, snap) in &st.snapshots {
+        if !snap.holds.is_empty() {
             continue;
-        };
-        let prefix = format!("{}/", task.dataset);
-        for (full, snap) in &st.snapshots {
+        }
+        let mut owned = false;
+        let mut retained = false;
+        for (task, cutoff) in &tasks {
+            let prefix = format!("{}/", task.dataset);
             let owned_dataset = snap.dataset == task.dataset
                 || (task.recursive && snap.dataset.starts_with(&prefix));
-            if owned_dataset
-                && snap.holds.is_empty()
-                && naming::matches(&task.naming_schema, &snap.name)
-                && snap.creation < cutoff.timestamp()
-            {
-                doomed.push(full.clone());
+            if owned_dataset && naming::matches(&task.naming_schema, &snap.name) {
+                owned = true;
+                retained |= snap.creation >= *cutoff;
             }
         }
+        if let Some(at) = super::methods::snapshottask::removal_date(snap) {
+            owned = true;
+            retained |= at > local_now;
+        }
+        if owned && !retained {
+            doomed.push(full.clone());
+        }
     }
-    doomed.sort();
-    doomed.dedup();
     for name in &doomed {
         st.snapshots.remove(name);
     }

@@ -6,8 +6,9 @@
 //! REQUIRE` refuses an existing writable target, and after receiving the target gets
 //! `readonly=on` (SET/REQUIRE) and target retention runs. SSH tasks reach the target
 //! through the task's SSH credential: its `host` must name another system of the fleet
-//! (hostname, address or file name), whose SSH service must be running on that port and
-//! whose user must hold the credential's public key — otherwise the paramiko sentences.
+//! (hostname, address or file name), whose SSH service must be running on that port, whose
+//! host key must be the pinned `remote_host_key` and whose user must hold the credential's
+//! public key — otherwise the paramiko sentences (client.py `connect`, auth_handler.py).
 
 // `Problem` is the project-wide diagnostic; boxing it here alone would gain nothing.
 #![allow(clippy::result_large_err)]
@@ -20,8 +21,9 @@ use serde_json::{Value, json};
 
 use super::methods::schema::naming;
 use super::state::{
-    CredentialType, Dataset, Direction, PropSource, PropValue, ReadonlyPolicy, ReplicationTask,
-    RetentionPolicy, ServiceState, SimState, Snapshot, TaskState, TaskStateKind, Transport,
+    Credential, CredentialType, Dataset, Direction, PropSource, PropValue, ReadonlyPolicy,
+    ReplicationTask, RetentionPolicy, ServiceState, SimState, Snapshot, TaskState, TaskStateKind,
+    Transport,
 };
 use crate::diag::Problem;
 
@@ -471,52 +473,217 @@ pub fn fleet_state_files(dir: &Path) -> Vec<PathBuf> {
     v
 }
 
-/// Finds the target system of an SSH task and checks the connection the way paramiko
-/// would meet it; errors are zettarepl's sentences.
-pub fn resolve_target(
-    src_file: &Path,
-    src: &SimState,
-    task: &ReplicationTask,
-) -> Result<Target, String> {
-    if task.transport == Transport::Local {
-        return Ok(Target::Same);
+/// Why paramiko could not open an SSH connection for zettarepl.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SshFailure {
+    /// `socket.gaierror`: the host names no system of the fleet.
+    NameUnknown,
+    /// `NoValidConnectionsError`: no SSH service on that port.
+    NoConnection { host: String, port: u64 },
+    /// `BadHostKeyException` (paramiko client.py `connect`): the key the server presented
+    /// (`type base64`) is not the stored one of that type.
+    BadHostKey {
+        host: String,
+        got: String,
+        expected: String,
+    },
+    /// `SSHException` of paramiko's default `RejectPolicy`: no host key is stored at all.
+    UnknownHost { name: String },
+    /// `AuthenticationException` (auth_handler.py): the key pair is not authorised.
+    AuthFailed,
+}
+
+impl SshFailure {
+    /// What zettarepl reports as the replication error (replication/run.py
+    /// `run_replication_tasks`: `str(e)`, without `[Errno None] `).
+    pub fn zettarepl_text(&self) -> String {
+        match self {
+            SshFailure::NameUnknown => "[Errno -2] Name or service not known".into(),
+            SshFailure::NoConnection { host, port } => {
+                format!("Unable to connect to port {port} on {host}")
+            }
+            SshFailure::BadHostKey {
+                host,
+                got,
+                expected,
+            } => format!(
+                "Host key for server '{host}' does not match: got '{}', expected '{}'",
+                key_blob(got).unwrap_or_default(),
+                key_blob(expected).unwrap_or_default()
+            ),
+            SshFailure::UnknownHost { name } => format!("Server '{name}' not found in known_hosts"),
+            SshFailure::AuthFailed => "Authentication failed.".into(),
+        }
     }
-    let cred = task
-        .ssh_credentials
-        .and_then(|id| src.keychain.iter().find(|c| c.id == id))
-        .filter(|c| c.kind == CredentialType::SshCredentials)
-        .ok_or_else(|| "SSH Credentials are required for non-local replication".to_string())?;
-    let attr = |k: &str| cred.attributes.get(k);
-    let host = attr("host")
-        .and_then(Value::as_str)
+
+    /// The CallError (EACCES) message of the middleware's `_handle_ssh_exceptions`
+    /// (plugins/zettarepl.py): `repr(e)` without `[Errno None] `, and on SCALE a sentence of
+    /// its own for a changed host key naming the MD5 fingerprint of the key sent.
+    pub fn middleware_text(&self, core: bool) -> String {
+        match self {
+            SshFailure::NameUnknown => "gaierror(-2, 'Name or service not known')".into(),
+            SshFailure::NoConnection { host, port } => format!(
+                "NoValidConnectionsError(None, 'Unable to connect to port {port} on {host}')"
+            ),
+            // CORE 13 has no sentence of its own: the exception's repr, its arguments the
+            // host and both keys (paramiko 3.2+ `PKey.__repr__`).
+            SshFailure::BadHostKey {
+                host,
+                got,
+                expected,
+            } if core => format!(
+                "BadHostKeyException('{host}', {}, {})",
+                pkey_repr(got),
+                pkey_repr(expected)
+            ),
+            SshFailure::BadHostKey { got, .. } => {
+                let blob = key_blob(got)
+                    .and_then(|b| data_encoding::BASE64.decode(b.as_bytes()).ok())
+                    .unwrap_or_default();
+                let fingerprint = md5::compute(&blob)
+                    .0
+                    .iter()
+                    .map(|c| format!("{c:x}"))
+                    .collect::<Vec<_>>()
+                    .join(":");
+                format!(
+                    "Remote host identification has changed. Someone could be eavesdropping on you right now (man-in-the-middle attack)! It is also possible that a host key has just been changed. The fingerprint for the RSA key sent by the remote host is {fingerprint}. Please edit your SSH connection and click \"Discover Remote Host Key\" to resolve this issue."
+                )
+            }
+            SshFailure::UnknownHost { name } => {
+                format!("SSHException(\"Server '{name}' not found in known_hosts\")")
+            }
+            SshFailure::AuthFailed => "AuthenticationException('Authentication failed.')".into(),
+        }
+    }
+}
+
+/// paramiko's `PKey.__repr__` (pkey.py): algorithm, bits and SHA256 fingerprint of a key line.
+fn pkey_repr(line: &str) -> String {
+    let t = key_type(line).unwrap_or_default();
+    let blob = key_blob(line)
+        .and_then(|b| data_encoding::BASE64.decode(b.as_bytes()).ok())
+        .unwrap_or_default();
+    let alg = t
+        .trim_start_matches("ssh-")
+        .split('-')
+        .next()
         .unwrap_or_default()
-        .to_string();
+        .to_uppercase();
+    let bits = match t {
+        "ecdsa-sha2-nistp384" => 384,
+        "ecdsa-sha2-nistp521" => 521,
+        "ssh-rsa" => rsa_bits(&blob),
+        _ => 256,
+    };
+    let digest = russh::keys::ssh_key::HashAlg::Sha256.digest(&blob);
+    let fp = data_encoding::BASE64_NOPAD.encode(&digest);
+    format!("PKey(alg={alg}, bits={bits}, fp=SHA256:{fp})")
+}
+
+/// The modulus size of an `ssh-rsa` key blob (string type, mpint e, mpint n).
+fn rsa_bits(blob: &[u8]) -> usize {
+    let mut rest = blob;
+    let mut field = || -> Option<&[u8]> {
+        let len = u32::from_be_bytes(rest.get(..4)?.try_into().ok()?) as usize;
+        let v = rest.get(4..4 + len)?;
+        rest = rest.get(4 + len..)?;
+        Some(v)
+    };
+    let n = field().and(field()).and(field()).unwrap_or_default();
+    let n: Vec<u8> = n.iter().copied().skip_while(|b| *b == 0).collect();
+    n.first()
+        .map_or(0, |b| (n.len() - 1) * 8 + (8 - b.leading_zeros() as usize))
+}
+
+/// The key type of an OpenSSH public key line (`ssh-ed25519 AAAA...`).
+fn key_type(line: &str) -> Option<&str> {
+    line.split_whitespace()
+        .find(|t| t.starts_with("ssh-") || t.starts_with("ecdsa-") || t.starts_with("sk-"))
+}
+
+/// paramiko's order of preference for the server's host key (transport.py
+/// `_preferred_keys`), after the type of the first stored key.
+const PREFERRED_HOST_KEYS: &[&str] = &[
+    "ssh-ed25519",
+    "ecdsa-sha2-nistp256",
+    "ecdsa-sha2-nistp384",
+    "ecdsa-sha2-nistp521",
+    "ssh-rsa",
+];
+
+/// The first key line of type `t`.
+fn of_type<'a>(keys: &[&'a str], t: &str) -> Option<&'a str> {
+    keys.iter().find(|k| key_type(k) == Some(t)).copied()
+}
+
+/// What paramiko's `SSHClient.connect` decides about the server's host key: the server
+/// presents its key of the first stored key's type if it has one (else its first in
+/// paramiko's order); that must equal the stored key of the same type (else the first
+/// stored key is named as expected). Stored lines are `remote_host_key` (one per line).
+pub fn check_host_key(
+    host: &str,
+    port: u64,
+    stored: &str,
+    server_keys: &[String],
+) -> Result<(), SshFailure> {
+    let known: Vec<&str> = stored
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#') && key_type(l).is_some())
+        .collect();
+    let Some(first) = known.first() else {
+        // No known key: `RejectPolicy.missing_host_key` (named `[host]:port` off port 22).
+        return Err(SshFailure::UnknownHost {
+            name: if port == 22 {
+                host.to_string()
+            } else {
+                format!("[{host}]:{port}")
+            },
+        });
+    };
+    let server: Vec<&str> = server_keys.iter().map(String::as_str).collect();
+    let mut order: Vec<&str> = vec![key_type(first).unwrap_or_default()];
+    order.extend(PREFERRED_HOST_KEYS.iter().copied());
+    let Some(got) = order.iter().find_map(|t| of_type(&server, t)) else {
+        return Ok(());
+    };
+    let expected = key_type(got)
+        .and_then(|t| of_type(&known, t))
+        .unwrap_or(first);
+    if key_blob(got) == key_blob(expected) {
+        Ok(())
+    } else {
+        Err(SshFailure::BadHostKey {
+            host: host.to_string(),
+            got: crate::sim::methods::keychain::first_two(got),
+            expected: crate::sim::methods::keychain::first_two(expected),
+        })
+    }
+}
+
+/// Checks an SSH connection through credential `cred` (of `src`) to the system `dst` the way
+/// paramiko meets it: SSH running on the port, then the host key, then the key pair in the
+/// `authorized_keys` (`sshpubkey`) of the credential's user.
+pub fn check_ssh(src: &SimState, cred: &Credential, dst: &SimState) -> Result<(), SshFailure> {
+    let attr = |k: &str| cred.attributes.get(k);
+    let host = attr("host").and_then(Value::as_str).unwrap_or_default();
     let port = attr("port").and_then(Value::as_u64).unwrap_or(22);
-    let username = attr("username")
-        .and_then(Value::as_str)
-        .unwrap_or("root")
-        .to_string();
-    let dir = match src_file.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    let found = fleet_state_files(&dir).into_iter().find_map(|p| {
-        let st = super::load(&p).ok()?;
-        let hit = st.system.hostname == host
-            || st.system.addresses.contains(&host)
-            || p.file_stem().is_some_and(|s| s.to_string_lossy() == host);
-        hit.then_some((p, st))
-    });
-    let Some((path, dst)) = found else {
-        return Err("[Errno -2] Name or service not known".into());
-    };
+    let username = attr("username").and_then(Value::as_str).unwrap_or("root");
     let ssh_up = dst
         .service("ssh")
         .is_some_and(|s| s.state == ServiceState::Running)
         && u64::from(dst.ssh.tcpport) == port;
     if !ssh_up {
-        return Err(format!("Unable to connect to port {port} on {host}"));
+        return Err(SshFailure::NoConnection {
+            host: host.to_string(),
+            port,
+        });
     }
+    let stored = attr("remote_host_key")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    check_host_key(host, port, stored, &dst.ssh.host_keys)?;
     // The credential's key pair must be authorised for the remote user.
     let public = attr("private_key")
         .and_then(Value::as_u64)
@@ -534,9 +701,49 @@ pub fn resolve_target(
                 .as_deref()
                 .is_some_and(|p| keys.lines().any(|l| key_blob(l) == Some(p)))
         });
-    if !authorised {
-        return Err("Authentication failed.".into());
+    if authorised {
+        Ok(())
+    } else {
+        Err(SshFailure::AuthFailed)
     }
+}
+
+/// Finds the target system of an SSH task and checks the connection the way paramiko
+/// would meet it; errors are zettarepl's sentences.
+pub fn resolve_target(
+    src_file: &Path,
+    src: &SimState,
+    task: &ReplicationTask,
+) -> Result<Target, String> {
+    if task.transport == Transport::Local {
+        return Ok(Target::Same);
+    }
+    let cred = task
+        .ssh_credentials
+        .and_then(|id| src.keychain.iter().find(|c| c.id == id))
+        .filter(|c| c.kind == CredentialType::SshCredentials)
+        .ok_or_else(|| "SSH Credentials are required for non-local replication".to_string())?;
+    let host = cred
+        .attributes
+        .get("host")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string();
+    let dir = match src_file.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let found = fleet_state_files(&dir).into_iter().find_map(|p| {
+        let st = super::load(&p).ok()?;
+        let hit = st.system.hostname == host
+            || st.system.addresses.contains(&host)
+            || p.file_stem().is_some_and(|s| s.to_string_lossy() == host);
+        hit.then_some((p, st))
+    });
+    let Some((path, dst)) = found else {
+        return Err(SshFailure::NameUnknown.zettarepl_text());
+    };
+    check_ssh(src, cred, &dst).map_err(|e| e.zettarepl_text())?;
     if path == src_file {
         Ok(Target::Same)
     } else {
@@ -681,6 +888,22 @@ mod tests {
         let two = vec!["tank/a".to_string(), "tank/b".to_string()];
         assert_eq!(source_base(&two), "tank");
         assert_eq!(source_base(&["tank/a".into(), "pool/b".into()]), "");
+    }
+
+    #[test]
+    fn core_names_keys_as_paramiko_prints_them() {
+        let ed = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAINgT6nW3KmZdiANyl4NNWxOR+6z4PhLDF0HW9XnSZ8Gj";
+        assert_eq!(
+            pkey_repr(ed),
+            "PKey(alg=ED25519, bits=256, fp=SHA256:pd74UqIehMeRVwzIeSfSFzTurtyBXCSUCi7iY9gyzoY)"
+        );
+        let mut blob = Vec::new();
+        for f in [&b"ssh-rsa"[..], &[1, 0, 1], &[0, 0x80, 0, 0]] {
+            blob.extend_from_slice(&(f.len() as u32).to_be_bytes());
+            blob.extend_from_slice(f);
+        }
+        assert_eq!(rsa_bits(&blob), 24);
+        assert_eq!(rsa_bits(&blob[..9]), 0);
     }
 
     #[test]

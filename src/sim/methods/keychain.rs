@@ -3,7 +3,7 @@
 use russh::keys::ssh_key::{self, LineEnding, PrivateKey, PublicKey};
 use serde_json::{Map, Value, json};
 
-use super::schema::{F, Spec, Ty, int, str_, str_ne, validate_id, validate_obj};
+use super::schema::{F, Spec, Ty, int, long_str, str_, str_ne, validate_id, validate_obj};
 use super::{Ctx, MResult, check_arg_count};
 use crate::sim::errors::{SimError, VErr};
 use crate::sim::filter;
@@ -37,8 +37,8 @@ fn find(st: &SimState, id: u64) -> Result<&Credential, SimError> {
 fn attr_fields(p: Personality, kind: CredentialType) -> Vec<F> {
     match kind {
         CredentialType::SshKeyPair => vec![
-            F::new("private_key", str_()).null().def(Value::Null),
-            F::new("public_key", str_()).null().def(Value::Null),
+            F::new("private_key", long_str()).null().def(Value::Null),
+            F::new("public_key", long_str()).null().def(Value::Null),
         ],
         CredentialType::SshCredentials => {
             let mut v = vec![
@@ -253,7 +253,8 @@ fn check_attrs(
     errs
 }
 
-fn first_two(key: &str) -> String {
+/// `type base64` of an OpenSSH key line, without its comment.
+pub fn first_two(key: &str) -> String {
     key.split_whitespace().take(2).collect::<Vec<_>>().join(" ")
 }
 
@@ -366,27 +367,419 @@ pub fn delete(ctx: &mut Ctx<'_>, args: Vec<Value>) -> MResult {
     Ok(Value::Null)
 }
 
-/// A new key pair (ed25519; the middleware makes RSA keys, both are OpenSSH format).
-pub fn generate_ssh_key_pair(ctx: &mut Ctx<'_>, args: Vec<Value>) -> MResult {
-    check_arg_count(ctx.p, &args, 0)?;
-    let mut seed = [0u8; 32];
-    random_bytes(&mut seed).map_err(|e| SimError::efault(format!("ssh-keygen failed: {e}")))?;
-    let pair = ssh_key::private::Ed25519Keypair::from_seed(&seed);
-    let mut key = PrivateKey::from(pair);
-    key.set_comment(format!("root@{}", ctx.state.system.hostname));
-    let private = key
-        .to_openssh(LineEnding::LF)
-        .map_err(|e| SimError::efault(format!("ssh-keygen failed: {e}")))?;
-    let public = key
-        .public_key()
-        .to_openssh()
-        .map_err(|e| SimError::efault(format!("ssh-keygen failed: {e}")))?;
-    Ok(json!({"private_key": private.as_str(), "public_key": format!("{public}\n")}))
+/// The errors of a failed validation, to report several parts' errors together.
+fn verrs(r: Result<Map<String, Value>, SimError>, errs: &mut Vec<VErr>) -> Map<String, Value> {
+    match r {
+        Ok(m) => m,
+        Err(SimError::Validation(v)) => {
+            errs.extend(v);
+            Map::new()
+        }
+        Err(_) => Map::new(),
+    }
 }
 
-fn random_bytes(buf: &mut [u8]) -> std::io::Result<()> {
-    use std::io::Read;
-    std::fs::File::open("/dev/urandom")?.read_exact(buf)
+/// What `setup_ssh_connection` was asked for, once its schema accepted it.
+struct SetupRequest {
+    /// `Some(name)`: generate a key pair of that name; `None`: use `existing_key_id`.
+    generate: Option<String>,
+    existing_key_id: Option<u64>,
+    connection_name: String,
+    manual: bool,
+    manual_setup: Map<String, Value>,
+}
+
+/// The 25.04+ models (api/v25_x/keychain.py `KeychainCredentialSetupSshConnectionArgs`):
+/// tagged unions on `setup_type` and `private_key.generate_key` — a missing tag is
+/// `Field required` at the tag, the tag is part of the location (`options.MANUAL...`).
+fn setup_request_pydantic(p: Personality, v: Option<&Value>) -> Result<SetupRequest, SimError> {
+    let layer = Layer::Pydantic;
+    let obj = match v {
+        None => return Err(SimError::one("options", "Field required")),
+        Some(Value::Object(m)) => m,
+        Some(_) => {
+            return Err(SimError::one(
+                "options",
+                "Input should be a valid dictionary or object to extract fields from",
+            ));
+        }
+    };
+    let tag = match obj.get("setup_type") {
+        None => return Err(SimError::one("options.setup_type", "Field required")),
+        Some(Value::String(t)) if t == "MANUAL" || t == "SEMI-AUTOMATIC" => t.clone(),
+        Some(t) => {
+            let shown = t
+                .as_str()
+                .map(String::from)
+                .unwrap_or_else(|| t.to_string());
+            return Err(SimError::one(
+                "options",
+                format!(
+                    "Input tag '{shown}' found using 'setup_type' does not match any of the expected tags: 'MANUAL', 'SEMI-AUTOMATIC'"
+                ),
+            ));
+        }
+    };
+    let prefix = format!("options.{tag}");
+    let manual = tag == "MANUAL";
+    let setup_key = if manual {
+        "manual_setup"
+    } else {
+        "semi_automatic_setup"
+    };
+    let top = vec![
+        F::new("private_key", Ty::Any).req(),
+        F::new("connection_name", str_ne()).req(),
+        F::new("setup_type", Ty::Any),
+        F::new(setup_key, Ty::Any).req(),
+    ];
+    let mut errs = Vec::new();
+    let d = verrs(
+        validate_obj(
+            &Spec {
+                layer,
+                prefix: &prefix,
+                model: "SetupSSHConnectionManual",
+                fields: &top,
+                update: false,
+            },
+            Some(&Value::Object(obj.clone())),
+        ),
+        &mut errs,
+    );
+    // The key: a union tagged by `generate_key` (True / False in the location).
+    let mut generate = None;
+    let mut existing_key_id = None;
+    if let Some(pk) = obj.get("private_key") {
+        let kp = format!("{prefix}.private_key");
+        match pk.as_object().map(|m| m.get("generate_key")) {
+            None => errs.push(VErr::new(
+                kp,
+                "Input should be a valid dictionary or object to extract fields from",
+            )),
+            Some(None) => errs.push(VErr::new(format!("{kp}.generate_key"), "Field required")),
+            Some(Some(Value::Bool(g))) => {
+                let (fields, model) = if *g {
+                    (
+                        vec![
+                            F::new("generate_key", Ty::Any),
+                            F::new("name", str_ne()).req(),
+                        ],
+                        "KeychainCredentialSetupSSHConnectionKeyNew",
+                    )
+                } else {
+                    (
+                        vec![
+                            F::new("generate_key", Ty::Any),
+                            F::new("existing_key_id", int()).req(),
+                        ],
+                        "KeychainCredentialSetupSSHConnectionKeyExisting",
+                    )
+                };
+                let kp = format!("{kp}.{}", if *g { "True" } else { "False" });
+                let k = verrs(
+                    validate_obj(
+                        &Spec {
+                            layer,
+                            prefix: &kp,
+                            model,
+                            fields: &fields,
+                            update: false,
+                        },
+                        Some(pk),
+                    ),
+                    &mut errs,
+                );
+                if *g {
+                    generate = k.get("name").and_then(Value::as_str).map(String::from);
+                } else {
+                    existing_key_id = k.get("existing_key_id").and_then(Value::as_u64);
+                }
+            }
+            Some(Some(t)) => errs.push(VErr::new(
+                kp,
+                format!("Input tag '{t}' found using 'generate_key' does not match any of the expected tags: True, False"),
+            )),
+        }
+    }
+    let mut manual_setup = Map::new();
+    if manual && let Some(ms) = obj.get("manual_setup") {
+        let fields: Vec<F> = attr_fields(p, CredentialType::SshCredentials)
+            .into_iter()
+            .filter(|f| f.name != "private_key")
+            .collect();
+        let mp = format!("{prefix}.manual_setup");
+        manual_setup = verrs(
+            validate_obj(
+                &Spec {
+                    layer,
+                    prefix: &mp,
+                    model: "SetupSSHConnectionManualSetup",
+                    fields: &fields,
+                    update: false,
+                },
+                Some(ms),
+            ),
+            &mut errs,
+        );
+    }
+    if !errs.is_empty() {
+        return Err(SimError::Validation(errs));
+    }
+    Ok(SetupRequest {
+        generate,
+        existing_key_id,
+        connection_name: d
+            .get("connection_name")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string(),
+        manual,
+        manual_setup,
+    })
+}
+
+/// 24.04 / 24.10 (plugins/keychain_/ssh_connections.py, old schema): `generate_key` defaults
+/// to true, the setup dicts are free-form and checked by the plugin itself.
+fn setup_request_old(st: &SimState, v: Option<&Value>) -> Result<SetupRequest, SimError> {
+    let schema = "setup_ssh_connection";
+    let fields = vec![
+        F::new(
+            "private_key",
+            Ty::Dict(vec![
+                F::new("generate_key", super::schema::bool_()).def(json!(true)),
+                F::new("existing_key_id", int()),
+                F::new("name", str_ne()),
+            ]),
+        )
+        .def(json!({})),
+        F::new("connection_name", str_()).req(),
+        F::new("setup_type", Ty::Enum(&["SEMI-AUTOMATIC", "MANUAL"]))
+            .req()
+            .def(json!("MANUAL")),
+        F::new("semi_automatic_setup", Ty::Any)
+            .null()
+            .def(Value::Null),
+        F::new("manual_setup", Ty::Any).null().def(Value::Null),
+    ];
+    let d = validate_obj(
+        &Spec {
+            layer: Layer::Old,
+            prefix: schema,
+            model: "setup_ssh_connection",
+            fields: &fields,
+            update: false,
+        },
+        v,
+    )?;
+    let pk = d.get("private_key").cloned().unwrap_or_else(|| json!({}));
+    let generate_key = pk
+        .get("generate_key")
+        .and_then(Value::as_bool)
+        .unwrap_or(true);
+    let existing = pk.get("existing_key_id").and_then(Value::as_u64);
+    let name = pk.get("name").and_then(Value::as_str).map(String::from);
+    let mut errs = Vec::new();
+    let at = |k: &str| format!("{schema}.{k}");
+    if generate_key {
+        if existing.is_some_and(|i| i != 0) {
+            errs.push(VErr::new(
+                at("private_key.existing_key_id"),
+                "Should not be specified when \"generate_key\" is set",
+            ));
+        }
+        match &name {
+            None => errs.push(VErr::new(
+                at("private_key.name"),
+                "Must be set when SSH Key pair is to be generated",
+            )),
+            Some(n) if st.keychain.iter().any(|k| &k.name == n) => errs.push(VErr::new(
+                at("private_key.name"),
+                "Is already in use by another SSH Key pair",
+            )),
+            Some(_) => {}
+        }
+    } else {
+        match existing.filter(|i| *i != 0) {
+            None => errs.push(VErr::new(
+                at("private_key.existing_key_id"),
+                "Must be specified when SSH Key pair is not to be generated",
+            )),
+            Some(i) if !st.keychain.iter().any(|k| k.id == i) => errs.push(VErr::new(
+                at("private_key.existing_key_id"),
+                "SSH Key Pair not found",
+            )),
+            Some(_) => {}
+        }
+    }
+    let setup_type = d
+        .get("setup_type")
+        .and_then(Value::as_str)
+        .unwrap_or("MANUAL")
+        .to_string();
+    let (own, opposite) = if setup_type == "MANUAL" {
+        ("manual_setup", "semi_automatic_setup")
+    } else {
+        ("semi_automatic_setup", "manual_setup")
+    };
+    let truthy = |k: &str| match d.get(k) {
+        None | Some(Value::Null) => false,
+        Some(Value::Object(m)) => !m.is_empty(),
+        Some(_) => true,
+    };
+    if !truthy(own) {
+        errs.push(VErr::new(
+            at(own),
+            format!("Must be specified for '{setup_type}' setup"),
+        ));
+    }
+    if truthy(opposite) {
+        errs.push(VErr::new(
+            at(opposite),
+            format!("Must not be specified for '{setup_type}' setup"),
+        ));
+    }
+    let connection_name = d
+        .get("connection_name")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string();
+    if st.keychain.iter().any(|k| k.name == connection_name) {
+        errs.push(VErr::new(
+            at("connection_name"),
+            "Is already in use by another Keychain Credential",
+        ));
+    }
+    if !errs.is_empty() {
+        return Err(SimError::Validation(errs));
+    }
+    Ok(SetupRequest {
+        generate: if generate_key { name } else { None },
+        existing_key_id: existing,
+        connection_name,
+        manual: setup_type == "MANUAL",
+        manual_setup: d
+            .get("manual_setup")
+            .and_then(Value::as_object)
+            .cloned()
+            .unwrap_or_default(),
+    })
+}
+
+/// `keychaincredential.setup_ssh_connection(options)` (24.04 and later; CORE 13 has no such
+/// method): plugins/keychain_/ssh_connections.py. Generates a key pair on the system (so its
+/// private key never leaves it) or takes an existing one, then creates the SSH_CREDENTIALS
+/// entry with `keychaincredential.create`; if that fails, a key pair generated here is
+/// deleted again. Returns the new SSH_CREDENTIALS entry. SEMI-AUTOMATIC setup, which logs
+/// into the remote middleware, is not simulated.
+pub fn setup_ssh_connection(ctx: &mut Ctx<'_>, args: Vec<Value>) -> MResult {
+    check_arg_count(ctx.p, &args, 1)?;
+    let req = if ctx.p.layer(Family::Keychain) == Layer::Pydantic {
+        let req = setup_request_pydantic(ctx.p, args.first())?;
+        // `_validate_options`: every error at once, then nothing is created.
+        let schema = "setup_ssh_connection";
+        let mut errs = Vec::new();
+        if let Some(name) = &req.generate {
+            if ctx.state.keychain.iter().any(|k| &k.name == name) {
+                errs.push(VErr::new(
+                    format!("{schema}.private_key.name"),
+                    "Is already in use by another SSH Key pair",
+                ));
+            }
+        } else if !req
+            .existing_key_id
+            .is_some_and(|i| ctx.state.keychain.iter().any(|k| k.id == i))
+        {
+            errs.push(VErr::new(
+                format!("{schema}.private_key.existing_key_id"),
+                "SSH Key Pair not found",
+            ));
+        }
+        if ctx
+            .state
+            .keychain
+            .iter()
+            .any(|k| k.name == req.connection_name)
+        {
+            errs.push(VErr::new(
+                format!("{schema}.connection_name"),
+                "Is already in use by another Keychain Credential",
+            ));
+        }
+        if !errs.is_empty() {
+            return Err(SimError::Validation(errs));
+        }
+        req
+    } else {
+        setup_request_old(ctx.state, args.first())?
+    };
+    if !req.manual {
+        return Err(SimError::efault(
+            "SEMI-AUTOMATIC setup is not simulated: it logs into the remote system's middleware",
+        ));
+    }
+    let key_id = match &req.generate {
+        Some(name) => {
+            let (private, public) = new_rsa_key_pair(&ctx.state.system.hostname)
+                .map_err(|e| SimError::efault(format!("ssh-keygen failed: {e}")))?;
+            let created = create(
+                ctx,
+                vec![json!({
+                    "name": name,
+                    "type": "SSH_KEY_PAIR",
+                    "attributes": {"private_key": private, "public_key": public},
+                })],
+            )?;
+            created.get("id").and_then(Value::as_u64)
+        }
+        None => req.existing_key_id,
+    };
+    let mut attributes = req.manual_setup.clone();
+    attributes.insert("private_key".into(), json!(key_id));
+    let made = create(
+        ctx,
+        vec![json!({
+            "type": "SSH_CREDENTIALS",
+            "name": req.connection_name,
+            "attributes": attributes,
+        })],
+    );
+    if made.is_err()
+        && req.generate.is_some()
+        && let Some(id) = key_id
+    {
+        ctx.state.keychain.retain(|k| k.id != id);
+    }
+    made
+}
+
+/// RSA size `ssh-keygen -t rsa` picks without `-b` (OpenSSH 8.0 and later, SCALE and CORE 13).
+const RSA_BITS: usize = 3072;
+
+/// `keychaincredential.generate_ssh_key_pair` (plugins/keychain.py, `generate_ssh_key_pair`):
+/// `ssh-keygen -t rsa -f key -N "" -q` run as root, both files read back verbatim — an
+/// unencrypted OpenSSH private key and a `ssh-rsa AAAA... root@<hostname>` line, each ending
+/// in a newline.
+pub fn generate_ssh_key_pair(ctx: &mut Ctx<'_>, args: Vec<Value>) -> MResult {
+    check_arg_count(ctx.p, &args, 0)?;
+    let (private, public) = new_rsa_key_pair(&ctx.state.system.hostname)
+        .map_err(|e| SimError::efault(format!("ssh-keygen failed: {e}")))?;
+    Ok(json!({"private_key": private, "public_key": public}))
+}
+
+/// A fresh RSA key pair as ssh-keygen writes it: (private key file, public key file).
+pub fn new_rsa_key_pair(hostname: &str) -> Result<(String, String), String> {
+    use rand::SeedableRng;
+    let mut seed = [0u8; 32];
+    getrandom::fill(&mut seed).map_err(|e| e.to_string())?;
+    let mut rng = rand::rngs::StdRng::from_seed(seed);
+    let pair =
+        ssh_key::private::RsaKeypair::random(&mut rng, RSA_BITS).map_err(|e| e.to_string())?;
+    let mut key = PrivateKey::from(pair);
+    key.set_comment(format!("root@{hostname}"));
+    let private = key.to_openssh(LineEnding::LF).map_err(|e| e.to_string())?;
+    let public = key.public_key().to_openssh().map_err(|e| e.to_string())?;
+    Ok((private.to_string(), format!("{public}\n")))
 }
 
 /// `ssh-keyscan` of another system of the fleet: one `type base64` line per host key.

@@ -77,10 +77,11 @@ pub fn call(ctx: &mut Ctx<'_>, method: &str, args: Vec<Value>) -> MResult {
         "pool.snapshottask.update" => snapshottask::update(ctx, args),
         "pool.snapshottask.delete" => snapshottask::delete(ctx, args),
         "pool.snapshottask.run" => snapshottask::run(ctx, args),
-        "pool.snapshottask.update_will_change_retention_for" => {
+        // plugins/snapshot_/task_retention.py: SCALE only.
+        "pool.snapshottask.update_will_change_retention_for" if !p.is_core() => {
             snapshottask::will_change_retention_for(ctx, args, true)
         }
-        "pool.snapshottask.delete_will_change_retention_for" => {
+        "pool.snapshottask.delete_will_change_retention_for" if !p.is_core() => {
             snapshottask::will_change_retention_for(ctx, args, false)
         }
         "pool.snapshottask.max_count" => Ok(Value::from(512)),
@@ -91,6 +92,7 @@ pub fn call(ctx: &mut Ctx<'_>, method: &str, args: Vec<Value>) -> MResult {
         "replication.update" => replication::update(ctx, args),
         "replication.delete" => replication::delete(ctx, args),
         "replication.run" => replication::run(ctx, args),
+        "replication.list_datasets" => replication::list_datasets(ctx, args),
         "replication.list_naming_schemas" => replication::list_naming_schemas(ctx, args),
         "replication.count_eligible_manual_snapshots" => {
             replication::count_eligible_manual_snapshots(ctx, args)
@@ -113,6 +115,10 @@ pub fn call(ctx: &mut Ctx<'_>, method: &str, args: Vec<Value>) -> MResult {
         "keychaincredential.update" => keychain::update(ctx, args),
         "keychaincredential.delete" => keychain::delete(ctx, args),
         "keychaincredential.generate_ssh_key_pair" => keychain::generate_ssh_key_pair(ctx, args),
+        // plugins/keychain_/ssh_connections.py: SCALE only.
+        "keychaincredential.setup_ssh_connection" if !p.is_core() => {
+            keychain::setup_ssh_connection(ctx, args)
+        }
         "keychaincredential.remote_ssh_host_key_scan" => {
             keychain::remote_ssh_host_key_scan(ctx, args)
         }

@@ -952,6 +952,104 @@ fn system_for(
     })
 }
 
+/// `replication.list_datasets(transport, ssh_credentials=None)` (plugins/replication.py →
+/// plugins/zettarepl.py `list_datasets`): every filesystem and volume of the system the
+/// transport reaches, sorted, without boot pools and `.system`; an SSH connection that
+/// paramiko cannot open fails as `_handle_ssh_exceptions` says (EACCES).
+pub fn list_datasets(ctx: &mut Ctx<'_>, args: Vec<Value>) -> MResult {
+    check_arg_count(ctx.p, &args, 2)?;
+    let layer = ctx.p.layer(Family::Replication);
+    // CORE's schema layer reports the first error with a traceback.
+    let bad = |attr: &str, msg: String| match layer {
+        Layer::Core => SimError::CoreSchema {
+            attr: attr.into(),
+            msg,
+        },
+        _ => SimError::one(attr, msg),
+    };
+    let transport = match args.first() {
+        Some(Value::String(t)) if ["SSH", "SSH+NETCAT", "LOCAL"].contains(&t.as_str()) => t.clone(),
+        Some(other) => {
+            return Err(bad(
+                "transport",
+                if layer == Layer::Pydantic {
+                    "Input should be 'SSH', 'SSH+NETCAT' or 'LOCAL'".to_string()
+                } else {
+                    format!(
+                        "Invalid choice: {}",
+                        other
+                            .as_str()
+                            .map(String::from)
+                            .unwrap_or(other.to_string())
+                    )
+                },
+            ));
+        }
+        None => {
+            return Err(bad(
+                "transport",
+                if layer == Layer::Pydantic {
+                    "Field required".to_string()
+                } else {
+                    "attribute required".to_string()
+                },
+            ));
+        }
+    };
+    let cred = match args.get(1) {
+        None | Some(Value::Null) => None,
+        Some(Value::Number(n)) if n.is_u64() => n.as_u64(),
+        Some(_) => {
+            return Err(bad(
+                "ssh_credentials",
+                if layer == Layer::Pydantic {
+                    "Input should be a valid integer".into()
+                } else {
+                    "Not an integer".into()
+                },
+            ));
+        }
+    };
+    let sys = if transport == "LOCAL" {
+        ctx.state.clone()
+    } else {
+        let Some(cid) = cred else {
+            return Err(SimError::efault(format!(
+                "You should pass SSH credentials for {transport} transport"
+            )));
+        };
+        let Some(k) = ctx.state.keychain.iter().find(|k| k.id == cid).cloned() else {
+            return Err(SimError::call("ENOENT", "Credential does not exist"));
+        };
+        if k.kind != CredentialType::SshCredentials {
+            return Err(SimError::call(
+                "EINVAL",
+                "Credential is not of type SSH_CREDENTIALS",
+            ));
+        }
+        let host = k
+            .attributes
+            .get("host")
+            .and_then(Value::as_str)
+            .unwrap_or("");
+        let refused = |e: crate::sim::zettarepl::SshFailure| {
+            SimError::call("EACCES", e.middleware_text(ctx.p.is_core()))
+        };
+        let Some(dst) = super::find_system(ctx, host) else {
+            return Err(refused(crate::sim::zettarepl::SshFailure::NameUnknown));
+        };
+        crate::sim::zettarepl::check_ssh(ctx.state, &k, &dst).map_err(refused)?;
+        dst
+    };
+    // zettarepl.py `INVALID_DATASETS`.
+    let invalid = |ds: &str| {
+        let first = ds.split('/').next().unwrap_or(ds);
+        first == "boot-pool" || first == "freenas-boot" || ds.split('/').nth(1) == Some(".system")
+    };
+    let names: Vec<&String> = sys.datasets.keys().filter(|d| !invalid(d)).collect();
+    Ok(json!(names))
+}
+
 pub fn count_eligible_manual_snapshots(ctx: &mut Ctx<'_>, args: Vec<Value>) -> MResult {
     check_arg_count(ctx.p, &args, 1)?;
     let layer = ctx.p.layer(Family::Replication);

@@ -18,6 +18,8 @@ pub enum Ty {
     },
     Str {
         non_empty: bool,
+        /// pydantic `LongString`: no 1024-character limit (keys, certificates).
+        long: bool,
     },
     Enum(&'static [&'static str]),
     List {
@@ -96,10 +98,23 @@ pub fn int_range(min: Option<i64>, max: Option<i64>) -> Ty {
     Ty::Int { min, max }
 }
 pub fn str_() -> Ty {
-    Ty::Str { non_empty: false }
+    Ty::Str {
+        non_empty: false,
+        long: false,
+    }
+}
+/// The middleware's `LongString` (api/base/types/string.py).
+pub fn long_str() -> Ty {
+    Ty::Str {
+        non_empty: false,
+        long: true,
+    }
 }
 pub fn str_ne() -> Ty {
-    Ty::Str { non_empty: true }
+    Ty::Str {
+        non_empty: true,
+        long: false,
+    }
 }
 pub fn list(item: Ty) -> Ty {
     Ty::List {
@@ -365,7 +380,7 @@ fn pyd_type(at: &str, ty: &Ty, v: &Value, errs: &mut Vec<VErr>) -> Option<Value>
             }
             Some(v.clone())
         }
-        Ty::Str { non_empty } => {
+        Ty::Str { non_empty, long } => {
             let Some(s) = v.as_str() else {
                 errs.push(VErr::new(at, "Input should be a valid string"));
                 return None;
@@ -374,7 +389,7 @@ fn pyd_type(at: &str, ty: &Ty, v: &Value, errs: &mut Vec<VErr>) -> Option<Value>
                 errs.push(VErr::new(at, "String should have at least 1 character"));
                 return None;
             }
-            if s.chars().count() > 1024 {
+            if !*long && s.chars().count() > 1024 {
                 errs.push(VErr::new(at, "String should have at most 1024 characters"));
                 return None;
             }
@@ -551,7 +566,7 @@ fn old_type(at: &str, ty: &Ty, v: &Value, errs: &mut Vec<VErr>) -> Option<Value>
             errs.push(VErr::new(at, "Not an integer"));
             None
         }
-        Ty::Str { non_empty } => {
+        Ty::Str { non_empty, .. } => {
             // Str.clean turns an int into its text (cron fields sent as numbers).
             let s = match v {
                 Value::String(s) => s.clone(),

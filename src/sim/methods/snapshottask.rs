@@ -1,5 +1,7 @@
 //! `pool.snapshottask.*`: periodic snapshot tasks (api doc §5).
 
+use std::collections::BTreeSet;
+
 use serde_json::{Map, Value, json};
 
 use super::schema::{
@@ -9,7 +11,7 @@ use super::{Ctx, MResult, check_arg_count};
 use crate::sim::errors::{SimError, VErr};
 use crate::sim::filter;
 use crate::sim::render::date;
-use crate::sim::state::{SimState, Snapshot, SnapshotTask, TaskState, TaskStateKind};
+use crate::sim::state::{LifetimeUnit, SimState, Snapshot, SnapshotTask, TaskState, TaskStateKind};
 use crate::sim::version::{Family, Layer, Personality};
 
 const UNITS: &[&str] = &["HOUR", "DAY", "WEEK", "MONTH", "YEAR"];
@@ -296,9 +298,20 @@ pub fn update(ctx: &mut Ctx<'_>, args: Vec<Value>) -> MResult {
         update: true,
     };
     let mut data = validate_obj(&spec, args.get(1))?;
-    data.shift_remove("fixate_removal_date");
+    let fixate = data
+        .shift_remove("fixate_removal_date")
+        .and_then(|v| v.as_bool())
+        .unwrap_or(false);
     clean_paths(layer, &mut data);
     let old = find(ctx.state, id)?.clone();
+    // Computed before the change (plugins/snapshot.py `do_update`), applied after it.
+    let pinned = if fixate {
+        updated(&old, data.clone())
+            .ok()
+            .map(|new| update_changes(ctx.state, &old, &new))
+    } else {
+        None
+    };
     let mut merged = match serde_json::to_value(&old) {
         Ok(Value::Object(m)) => m,
         _ => Map::new(),
@@ -335,6 +348,9 @@ pub fn update(ctx: &mut Ctx<'_>, args: Vec<Value>) -> MResult {
     if let Some(t) = ctx.state.snapshot_tasks.iter_mut().find(|t| t.id == id) {
         *t = row;
     }
+    if let Some(datasets) = pinned {
+        fixate_removal_date(ctx.state, &datasets, &old);
+    }
     Ok(render(ctx.p, find(ctx.state, id)?))
 }
 
@@ -342,6 +358,7 @@ pub fn delete(ctx: &mut Ctx<'_>, args: Vec<Value>) -> MResult {
     let layer = ctx.p.layer(Family::SnapshotTask);
     check_arg_count(ctx.p, &args, if ctx.p.is_core() { 1 } else { 2 })?;
     let id = validate_id(layer, "id", args.first())?;
+    let mut fixate = false;
     if let Some(opts) = args.get(1) {
         let f = vec![F::new("fixate_removal_date", bool_()).def(json!(false))];
         let spec = Spec {
@@ -351,7 +368,10 @@ pub fn delete(ctx: &mut Ctx<'_>, args: Vec<Value>) -> MResult {
             fields: &f,
             update: false,
         };
-        validate_obj(&spec, Some(opts))?;
+        fixate = validate_obj(&spec, Some(opts))?
+            .get("fixate_removal_date")
+            .and_then(Value::as_bool)
+            .unwrap_or(false);
     }
     // The last task bound to an enabled PUSH replication without extra schemas breaks it.
     for r in &ctx.state.replications {
@@ -366,7 +386,14 @@ pub fn delete(ctx: &mut Ctx<'_>, args: Vec<Value>) -> MResult {
             )));
         }
     }
-    // Deleting never looks the id up: an unknown id is `True` too.
+    // With `fixate_removal_date` the task's snapshots keep their removal dates
+    // (plugins/snapshot.py `do_delete`, which looks the task up: an unknown id fails).
+    if fixate {
+        let task = find(ctx.state, id)?.clone();
+        let owned = group_sorted(owned_snapshots(ctx.state, &task));
+        fixate_removal_date(ctx.state, &owned, &task);
+    }
+    // Deleting never looks the id up otherwise: an unknown id is `True` too.
     ctx.state.snapshot_tasks.retain(|t| t.id != id);
     for r in &mut ctx.state.replications {
         r.periodic_snapshot_tasks.retain(|t| *t != id);
@@ -374,7 +401,15 @@ pub fn delete(ctx: &mut Ctx<'_>, args: Vec<Value>) -> MResult {
     Ok(Value::Bool(true))
 }
 
-/// `pool.snapshottask.run`: not a job; takes the snapshot now.
+/// Where `run` leaves the task ids zettarepl has yet to run (the engine's next look runs them).
+const RUN_QUEUE: &str = "snapshottask_run";
+
+/// `pool.snapshottask.run` (plugins/snapshot.py `run` → plugins/zettarepl.py
+/// `run_periodic_snapshot_task`): not a job; it only puts `run_task` on zettarepl's command
+/// queue and returns `null`. zettarepl takes the snapshot afterwards (`scheduler.interrupt`).
+/// Here the engine's next look does it — the next call of any kind (`pool.snapshot.query`,
+/// `pool.snapshottask.get_instance`, `core.get_jobs`) already sees the snapshot and the
+/// task's new `state`.
 pub fn run(ctx: &mut Ctx<'_>, args: Vec<Value>) -> MResult {
     let layer = ctx.p.layer(Family::SnapshotTask);
     check_arg_count(ctx.p, &args, 1)?;
@@ -383,12 +418,78 @@ pub fn run(ctx: &mut Ctx<'_>, args: Vec<Value>) -> MResult {
     if !task.enabled {
         return Err(SimError::efault("Task is not enabled"));
     }
-    take_task_snapshot(ctx.state, id);
+    let queue = ctx
+        .state
+        .extensions
+        .entry(RUN_QUEUE.into())
+        .or_insert_with(|| json!([]));
+    if let Value::Array(ids) = queue {
+        ids.push(json!(id));
+    }
     Ok(Value::Null)
 }
 
-/// Takes the snapshot(s) of a periodic task at the simulated now and records its state.
-/// Returns the full names taken. Used by `run` and by the engine's scheduler.
+/// Runs the tasks `run` queued, at the simulated now (the engine calls this on every look).
+pub fn run_queued(st: &mut SimState) -> Vec<String> {
+    let Some(Value::Array(ids)) = st.extensions.remove(RUN_QUEUE) else {
+        return Vec::new();
+    };
+    ids.iter()
+        .filter_map(Value::as_u64)
+        .flat_map(|id| take_task_snapshot(st, id))
+        .collect()
+}
+
+/// The datasets a task snapshots: its dataset, and with `recursive` every descendant not
+/// excluded (zettarepl's ZCP program skips an excluded dataset and everything under it).
+fn task_targets(st: &SimState, task: &SnapshotTask) -> Vec<String> {
+    let mut targets = vec![task.dataset.clone()];
+    if task.recursive {
+        let prefix = format!("{}/", task.dataset);
+        targets.extend(
+            st.datasets
+                .keys()
+                .filter(|d| d.starts_with(&prefix))
+                .filter(|d| {
+                    !task
+                        .exclude
+                        .iter()
+                        .any(|e| *d == e || d.starts_with(&format!("{e}/")))
+                })
+                .cloned(),
+        );
+    }
+    targets
+}
+
+/// Why zettarepl's `create_snapshot` (snapshot/create.py) fails when snapshots of that name
+/// exist: `zfs snapshot [-r]` prints libzfs's line per snapshot; with `exclude` the channel
+/// program reports `EEXIST` per snapshot. Either way nothing is created.
+fn already_exists_error(task: &SnapshotTask, existing: &[String]) -> String {
+    if task.exclude.is_empty() {
+        existing
+            .iter()
+            .map(|s| format!("cannot create snapshot '{s}': dataset already exists"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    } else {
+        let lines: Vec<String> = existing
+            .iter()
+            .map(|s| format!("{}: File exists", crate::sim::render::py_repr_str(s)))
+            .collect();
+        format!(
+            "Failed to create following snapshots:\n{}",
+            lines.join("\n")
+        )
+    }
+}
+
+/// Takes the snapshot(s) of a periodic task at the simulated now and records its state, as
+/// zettarepl's `_run_periodic_snapshot_tasks` (zettarepl.py) and the middleware's observer
+/// (plugins/zettarepl.py `_observer_queue_reader`: FINISHED, or ERROR with the error made a
+/// sentence) do. A snapshot of that name already there fails the run: the versions simulated
+/// forgive it only across a DST step back. Returns the full names taken. Used by `run` and
+/// by the engine's scheduler.
 pub fn take_task_snapshot(st: &mut SimState, id: u64) -> Vec<String> {
     let Some(task) = st.snapshot_tasks.iter().find(|t| t.id == id).cloned() else {
         return Vec::new();
@@ -407,29 +508,29 @@ pub fn take_task_snapshot(st: &mut SimState, id: u64) -> Vec<String> {
         return Vec::new();
     }
     let name = super::schema::naming::expand(&task.naming_schema, now.with_timezone(&st.tz()));
-    let mut targets = vec![task.dataset.clone()];
-    if task.recursive {
-        let prefix = format!("{}/", task.dataset);
-        targets.extend(
-            st.datasets
-                .keys()
-                .filter(|d| d.starts_with(&prefix))
-                .filter(|d| {
-                    !task
-                        .exclude
-                        .iter()
-                        .any(|e| *d == e || d.starts_with(&format!("{e}/")))
-                })
-                .cloned(),
-        );
+    let targets = task_targets(st, &task);
+    let existing: Vec<String> = targets
+        .iter()
+        .map(|ds| format!("{ds}@{name}"))
+        .filter(|full| st.snapshots.contains_key(full))
+        .collect();
+    if !existing.is_empty() {
+        let error = crate::sim::zettarepl::make_sentence(&already_exists_error(&task, &existing));
+        if let Some(t) = st.snapshot_tasks.iter_mut().find(|t| t.id == id) {
+            t.state = TaskState {
+                state: TaskStateKind::Error,
+                datetime: Some(now.timestamp()),
+                error: Some(error),
+                last_snapshot: t.state.last_snapshot.clone(),
+                ..TaskState::default()
+            };
+        }
+        return Vec::new();
     }
     let txg = st.next_txg();
     let mut taken = Vec::new();
     for ds in targets {
         let full = format!("{ds}@{name}");
-        if st.snapshots.contains_key(&full) {
-            continue;
-        }
         let used = st.datasets.get(&ds).map(|d| d.used).unwrap_or(0);
         st.snapshots.insert(
             full.clone(),
@@ -458,54 +559,165 @@ pub fn take_task_snapshot(st: &mut SimState, id: u64) -> Vec<String> {
     taken
 }
 
-/// `update_will_change_retention_for(id, data)` / `delete_will_change_retention_for(id)`:
-/// the task's existing snapshots whose removal date the change would move.
+/// The snapshots a task owns, as full names (middleware plugins/zettarepl_/
+/// snapshot_removal_date.py `periodic_snapshot_task_snapshots` with zettarepl's
+/// `PeriodicSnapshotTaskSnapshotOwner`): snapshots of the datasets in its tree whose name
+/// parses with its naming schema at a time its schedule runs.
+fn owned_snapshots(st: &SimState, task: &SnapshotTask) -> BTreeSet<String> {
+    let in_tree = |ds: &str| {
+        if !task.recursive {
+            return ds == task.dataset;
+        }
+        let under = |root: &str| ds == root || ds.starts_with(&format!("{root}/"));
+        under(&task.dataset) && !task.exclude.iter().any(|e| under(e))
+    };
+    st.snapshots
+        .values()
+        .filter(|s| in_tree(&s.dataset))
+        .filter(|s| {
+            super::schema::naming::parse(&task.naming_schema, &s.name)
+                .is_some_and(|at| crate::sim::scheduler::schedule_matches(&task.schedule, at))
+        })
+        .map(Snapshot::full_name)
+        .collect()
+}
+
+/// `{dataset: [snapshot names]}` from full names, in Python's `sorted()` order of the full
+/// names (so `tank/data/a@x` comes before `tank/data@x`), as task_retention.py builds it.
+fn group_sorted(names: BTreeSet<String>) -> Map<String, Value> {
+    let mut out = Map::new();
+    for full in names {
+        let Some((ds, snap)) = full.split_once('@') else {
+            continue;
+        };
+        if let Value::Array(list) = out
+            .entry(ds.to_string())
+            .or_insert_with(|| Value::Array(Vec::new()))
+        {
+            list.push(json!(snap));
+        }
+    }
+    out
+}
+
+/// The task as it would be after `update` with `data` (already validated).
+fn updated(old: &SnapshotTask, data: Map<String, Value>) -> Result<SnapshotTask, SimError> {
+    let mut merged = match serde_json::to_value(old) {
+        Ok(Value::Object(m)) => m,
+        _ => Map::new(),
+    };
+    merged.shift_remove("id");
+    merged.shift_remove("state");
+    for (k, v) in data {
+        merged.insert(k, v);
+    }
+    to_row(old.id, merged, old.state.clone()).map_err(SimError::efault)
+}
+
+/// What `update_will_change_retention_for` returns: snapshots the task owns now but would
+/// not own after the change (plugins/snapshot_/task_retention.py).
+fn update_changes(st: &SimState, old: &SnapshotTask, new: &SnapshotTask) -> Map<String, Value> {
+    let before = owned_snapshots(st, old);
+    let after = owned_snapshots(st, new);
+    group_sorted(before.difference(&after).cloned().collect())
+}
+
+/// `pool.snapshottask.update_will_change_retention_for(id, data)` and
+/// `delete_will_change_retention_for(id)` (plugins/snapshot_/task_retention.py; not on CORE).
+/// Lifetime changes never show here: only snapshots the task would stop owning do.
 pub fn will_change_retention_for(ctx: &mut Ctx<'_>, args: Vec<Value>, update: bool) -> MResult {
     let layer = ctx.p.layer(Family::SnapshotTask);
     check_arg_count(ctx.p, &args, if update { 2 } else { 1 })?;
     let id = validate_id(layer, "id", args.first())?;
-    let task = find(ctx.state, id)?.clone();
-    if update {
-        let changes = args
-            .get(1)
-            .and_then(Value::as_object)
-            .cloned()
-            .unwrap_or_default();
-        let retention_keys = [
-            "dataset",
-            "recursive",
-            "exclude",
-            "naming_schema",
-            "lifetime_value",
-            "lifetime_unit",
-        ];
-        let current = serde_json::to_value(&task).unwrap_or(Value::Null);
-        let moves = changes
-            .iter()
-            .any(|(k, v)| retention_keys.contains(&k.as_str()) && current.get(k) != Some(v));
-        if !moves {
-            return Ok(json!({}));
+    if !update {
+        let task = find(ctx.state, id)?;
+        return Ok(Value::Object(group_sorted(owned_snapshots(
+            ctx.state, task,
+        ))));
+    }
+    let mut f = fields(ctx.p);
+    for x in &mut f {
+        x.required = false;
+    }
+    let spec = Spec {
+        layer,
+        prefix: if layer == Layer::Pydantic {
+            "data"
+        } else {
+            "periodic_snapshot_update_will_change_retention"
+        },
+        model: "PoolSnapshotTaskUpdateWillChangeRetentionFor",
+        fields: &f,
+        update: true,
+    };
+    let mut data = validate_obj(&spec, args.get(1))?;
+    clean_paths(layer, &mut data);
+    let old = find(ctx.state, id)?.clone();
+    let new = updated(&old, data)?;
+    Ok(Value::Object(update_changes(ctx.state, &old, &new)))
+}
+
+/// The snapshot property holding a pinned removal date (plugins/snapshot_/removal_date.py
+/// `removal_date_property`: `org.truenas:destroy_at_` and the first 8 characters of the host
+/// id; the simulated host id is derived from the hostname).
+pub fn removal_date_property(st: &SimState) -> String {
+    let digest = russh::keys::ssh_key::HashAlg::Sha256.digest(st.system.hostname.as_bytes());
+    let hex: String = digest.iter().take(4).map(|b| format!("{b:02x}")).collect();
+    format!("org.truenas:destroy_at_{hex}")
+}
+
+/// A snapshot's pinned removal date (naive local time), if it has one.
+pub fn removal_date(snap: &Snapshot) -> Option<chrono::NaiveDateTime> {
+    snap.user_properties
+        .iter()
+        .find(|(k, _)| k.starts_with("org.truenas:destroy_at_"))
+        .and_then(|(_, v)| chrono::NaiveDateTime::parse_from_str(v, "%Y-%m-%dT%H:%M:%S").ok())
+}
+
+/// zettarepl's `lifetime_timedelta` (plugins/zettarepl.py): a month is 30 days, a year 365.
+fn lifetime(task: &SnapshotTask) -> chrono::Duration {
+    let v = i64::try_from(task.lifetime_value).unwrap_or(i64::MAX / 86_400 / 365);
+    match task.lifetime_unit {
+        LifetimeUnit::Hour => chrono::Duration::hours(v.min(i64::MAX / 3_600_000)),
+        LifetimeUnit::Day => chrono::Duration::days(v.min(i64::MAX / 86_400_000)),
+        LifetimeUnit::Week => chrono::Duration::weeks(v.min(i64::MAX / 604_800_000)),
+        LifetimeUnit::Month => {
+            chrono::Duration::days(v.saturating_mul(30).min(i64::MAX / 86_400_000))
+        }
+        LifetimeUnit::Year => {
+            chrono::Duration::days(v.saturating_mul(365).min(i64::MAX / 86_400_000))
         }
     }
-    let mut out = Map::new();
-    let mut snaps: Vec<_> = ctx.state.snapshots.values().collect();
-    snaps.sort_by(|a, b| (&a.dataset, a.createtxg).cmp(&(&b.dataset, b.createtxg)));
-    for s in snaps {
-        let in_scope = s.dataset == task.dataset
-            || (task.recursive
-                && s.dataset.starts_with(&format!("{}/", task.dataset))
-                && !task
-                    .exclude
-                    .iter()
-                    .any(|e| s.dataset == *e || s.dataset.starts_with(&format!("{e}/"))));
-        if in_scope
-            && super::schema::naming::matches(&task.naming_schema, &s.name)
-            && let Value::Array(list) = out
-                .entry(s.dataset.clone())
-                .or_insert_with(|| Value::Array(Vec::new()))
+}
+
+/// `fixate_removal_date` (plugins/zettarepl_/snapshot_removal_date.py): each snapshot gets
+/// the removal date `task` (the task before the change) gave it — the time in its name plus
+/// the lifetime — unless it already has a later one. Retention then keeps it until then.
+fn fixate_removal_date(st: &mut SimState, datasets: &Map<String, Value>, task: &SnapshotTask) {
+    let property = removal_date_property(st);
+    for (ds, names) in datasets {
+        for name in names
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
         {
-            list.push(json!(s.name));
+            let Some(at) = super::schema::naming::parse(&task.naming_schema, name) else {
+                continue;
+            };
+            let Some(destroy_at) = at.checked_add_signed(lifetime(task)) else {
+                continue;
+            };
+            let Some(snap) = st.snapshots.get_mut(&format!("{ds}@{name}")) else {
+                continue;
+            };
+            if removal_date(snap).is_some_and(|existing| existing >= destroy_at) {
+                continue;
+            }
+            snap.user_properties.insert(
+                property.clone(),
+                destroy_at.format("%Y-%m-%dT%H:%M:%S").to_string(),
+            );
         }
     }
-    Ok(Value::Object(out))
 }
