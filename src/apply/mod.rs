@@ -6,6 +6,7 @@
 pub mod connect;
 pub mod lock;
 pub mod payload;
+pub mod run;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -47,6 +48,9 @@ pub struct SystemOutcome {
     /// A failure outside any one action (ownership records, the connection).
     pub error: Option<String>,
     pub round_trips: u64,
+    /// Ids of the objects of done actions, by action index (new ones included).
+    #[serde(skip)]
+    pub ids: BTreeMap<usize, i64>,
 }
 
 impl SystemOutcome {
@@ -125,6 +129,7 @@ fn outcome_of(plan: &SystemPlan, error: String, round_trips: u64) -> SystemOutco
             .collect(),
         error: Some(error),
         round_trips,
+        ids: BTreeMap::new(),
     }
 }
 
@@ -274,11 +279,18 @@ async fn run_system<R: Runner>(
     {
         error = Some(e);
     }
+    let mut ids = run.created.clone();
+    for (i, a) in plan.actions.iter().enumerate() {
+        if let (Some(id), Status::Done) = (a.id, &run.outcomes[i].status) {
+            ids.entry(i).or_insert(id);
+        }
+    }
     SystemOutcome {
         system: plan.system.clone(),
         actions: run.outcomes,
         error,
         round_trips: client.round_trips() - before,
+        ids,
     }
 }
 
@@ -446,6 +458,14 @@ impl<R: Runner> Run<'_, R> {
                     ledger::key(self.project, kind, id),
                     Some(ledger::value(&name, None)),
                 ));
+                if a.op == Op::Create {
+                    // The mark written before the create has served its purpose.
+                    changes.push((
+                        anchor.clone(),
+                        ledger::pending_key(self.project, kind, &name),
+                        None,
+                    ));
+                }
             }
             for (ds, key) in &a.unrecord {
                 changes.push((ds.clone(), key.clone(), None));
@@ -557,7 +577,7 @@ pub async fn apply_all<R: Runner + 'static>(
 }
 
 /// Runs futures concurrently on the runtime; results in their order.
-async fn join_all<T: Send + 'static>(
+pub(crate) async fn join_all<T: Send + 'static>(
     futures: impl IntoIterator<Item = impl std::future::Future<Output = T> + Send + 'static>,
 ) -> Vec<T> {
     let mut set = tokio::task::JoinSet::new();

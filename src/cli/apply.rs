@@ -32,6 +32,14 @@ pub struct ApplyArgs {
     /// [default: 2m].
     #[arg(long, value_name = "DURATION", value_parser = crate::model::duration::parse_timeout)]
     pub lock_timeout: Option<std::time::Duration>,
+    /// After applying, run the replications created or changed (a new snapshot task they
+    /// are bound to runs first), and wait for their jobs. `run_on_apply: true` does this
+    /// for one replication.
+    #[arg(long)]
+    pub run: bool,
+    /// How long `--run` waits for a snapshot or a replication job [default: 30m].
+    #[arg(long, value_name = "DURATION", value_parser = crate::model::duration::parse_timeout)]
+    pub run_timeout: Option<std::time::Duration>,
     /// Remove the apply lock of these systems first (after an apply died holding it).
     #[arg(long, value_name = "SYSTEM")]
     pub break_lock: Vec<String>,
@@ -207,9 +215,57 @@ pub fn run(args: &ApplyArgs) -> ExitCode {
     if let Some(wait) = args.lock_timeout {
         options.lock_wait = wait;
     }
-    let outcomes = rt.block_on(crate::apply::apply_all(work, &options, Arc::new(Log)));
-    rt.shutdown_background();
+    let report: Arc<dyn crate::apply::Report> = Arc::new(Log);
+    let outcomes = rt.block_on(crate::apply::apply_all(
+        work.clone(),
+        &options,
+        Arc::clone(&report),
+    ));
     crate::out!("{}", summary(&outcomes));
+    let config = &prepared.config;
+    let wanted = |name: &str| {
+        config
+            .replications
+            .get(name)
+            .is_some_and(|r| r.run_on_apply)
+    };
+    let runs = rt.block_on(crate::apply::run::run_after(
+        &work,
+        &outcomes,
+        &wanted,
+        args.run,
+        args.run_timeout
+            .unwrap_or(std::time::Duration::from_secs(1800)),
+        report,
+    ));
+    rt.shutdown_background();
+    for r in &runs {
+        match &r.error {
+            None => crate::outln!(
+                "✓ {}: run of replication {} — SUCCESS",
+                printable(&r.system),
+                printable(&r.replication)
+            ),
+            Some(e) => {
+                crate::outln!(
+                    "✗ {}: run of replication {} — failed",
+                    printable(&r.system),
+                    printable(&r.replication)
+                );
+                for line in e.lines() {
+                    crate::outln!("    {}", printable(line));
+                }
+            }
+        }
+    }
+    if runs.iter().any(|r| !r.ok) {
+        super::report(&[
+            Problem::error(FAILED, "a replication run after apply did not succeed").help(
+                "the lines above give TrueNAS's error; `zfleet plan` shows the tasks are in place",
+            ),
+        ]);
+        return ExitCode::FAILURE;
+    }
     if outcomes.iter().any(SystemOutcome::failed) {
         super::report(&[Problem::error(FAILED, "apply did not finish on every system")
             .help("the summary above says what failed; run `zfleet plan` to see what is left, fix the cause, and apply again")]);
