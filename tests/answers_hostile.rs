@@ -222,6 +222,7 @@ async fn a_system_without_sudo_says_so() {
         connect_timeout: None,
         timeout: None,
         prune: false,
+        fixate_removal_date: false,
         kind: SystemKind::Ssh(ssh),
     };
     let t = transport::connect(&system, &opts(home.path()))

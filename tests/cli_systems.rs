@@ -81,6 +81,7 @@ fn system(name: &str, port: u16, key: &Path, host_key: String) -> (String, Syste
             connect_timeout: None,
             timeout: None,
             prune: false,
+            fixate_removal_date: false,
             kind: SystemKind::Ssh(SshSystem {
                 host: "127.0.0.1".into(),
                 port: Some(port),
@@ -209,6 +210,7 @@ async fn an_embedded_simulator_beside_an_unreachable_system() {
         connect_timeout: None,
         timeout: None,
         prune: false,
+        fixate_removal_date: false,
         kind: SystemKind::Simulator(zfleet::model::SimSystem {
             fixture: Some(
                 PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/sim/nas1.yaml"),

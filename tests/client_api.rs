@@ -138,6 +138,7 @@ fn task() -> SnapshotTaskInput {
         },
         allow_empty: true,
         enabled: true,
+        fixate_removal_date: None,
     }
 }
 

@@ -26,6 +26,7 @@ async fn simulated(dir: &Path, version: &str, trace: Option<&Path>) -> Client<Tr
         connect_timeout: None,
         timeout: None,
         prune: false,
+        fixate_removal_date: false,
         kind: SystemKind::Simulator(SimSystem {
             fixture: Some(fixture()),
             version: Some(version.into()),
@@ -99,6 +100,7 @@ fn task(dataset: &str) -> SnapshotTaskInput {
         },
         allow_empty: true,
         enabled: true,
+        fixate_removal_date: None,
     }
 }
 

@@ -36,6 +36,7 @@ async fn simulated(dir: &Path, version: &str) -> Transport {
         connect_timeout: None,
         timeout: None,
         prune: false,
+        fixate_removal_date: false,
         kind: SystemKind::Simulator(SimSystem {
             fixture: Some(
                 PathBuf::from(env!("CARGO_MANIFEST_DIR"))

@@ -35,6 +35,7 @@ async fn connect(sshd: &Sshd, home: &Path, call_timeout: Duration) -> Transport 
         connect_timeout: None,
         timeout: None,
         prune: false,
+        fixate_removal_date: false,
         kind: SystemKind::Ssh(SshSystem {
             host: "127.0.0.1".into(),
             port: Some(sshd.port),

@@ -27,6 +27,7 @@ async fn connect_with(sshd: &Sshd, home: &Path, sudo: bool, call_timeout: Durati
         connect_timeout: None,
         timeout: None,
         prune: false,
+        fixate_removal_date: false,
         kind: SystemKind::Ssh(SshSystem {
             host: "127.0.0.1".into(),
             port: Some(sshd.port),
@@ -387,6 +388,7 @@ impl SimServer {
             connect_timeout: None,
             timeout: None,
             prune: false,
+            fixate_removal_date: false,
             kind: SystemKind::Ssh(SshSystem {
                 host: "127.0.0.1".into(),
                 port: Some(self.served.addrs[0].1.port()),

@@ -37,6 +37,7 @@ async fn connect(ssh: SshSystem, opts: &ConnectOptions) -> Result<Transport, Tra
         connect_timeout: None,
         timeout: None,
         prune: false,
+        fixate_removal_date: false,
         kind: SystemKind::Ssh(ssh),
     };
     transport::connect(&system, opts).await

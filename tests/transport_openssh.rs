@@ -40,6 +40,7 @@ fn system(ssh: SshSystem) -> System {
         connect_timeout: None,
         timeout: None,
         prune: false,
+        fixate_removal_date: false,
         kind: SystemKind::Ssh(ssh),
     }
 }

@@ -134,11 +134,12 @@ pub fn calls(
                 )]
             }
         }
-        (Subject::SnapshotTask { .. }, Op::Delete) => {
-            vec![MidcltCall::new(
-                "pool.snapshottask.delete",
-                vec![json!(id()?)],
-            )]
+        (Subject::SnapshotTask { spec, .. }, Op::Delete) => {
+            let mut args = vec![json!(id()?)];
+            if spec.fixate_removal_date == Some(true) {
+                args.push(json!({"fixate_removal_date": true}));
+            }
+            vec![MidcltCall::new("pool.snapshottask.delete", args)]
         }
         (
             Subject::Snapshot {

@@ -107,6 +107,13 @@ pub fn prepare(
         fix_ssh: scope.fix_ssh,
     };
     let mut plan = crate::plan::plan(&config, &fleet, &options);
+    let previews = rt.block_on(retention_previews(&plan, &fleet));
+    for sp in &plan.systems {
+        if let Some(answers) = previews.get(&sp.system) {
+            plan.problems
+                .extend(crate::plan::checks::retention(sp, answers));
+        }
+    }
     plan.systems.retain(|s| in_scope(&s.system));
     plan.problems
         .retain(|p| p.system.as_deref().is_none_or(&in_scope));
@@ -174,4 +181,50 @@ pub fn run(args: &PlanArgs) -> ExitCode {
     } else {
         ExitCode::SUCCESS
     }
+}
+
+type Answers = Vec<(usize, std::collections::BTreeMap<String, Vec<String>>)>;
+
+/// Asks each system with snapshot task edits or deletions which snapshots would change
+/// retention (one round trip per such system; CORE 13 has no such methods).
+async fn retention_previews(
+    plan: &Plan,
+    fleet: &[FleetEntry],
+) -> std::collections::BTreeMap<String, Answers> {
+    let mut set = tokio::task::JoinSet::new();
+    for sp in &plan.systems {
+        let calls = crate::plan::checks::retention_calls(sp);
+        let client = fleet
+            .iter()
+            .find(|e| e.name == sp.system)
+            .and_then(|e| e.client.clone());
+        let Some(client) = client else { continue };
+        let core = client
+            .known_version()
+            .is_some_and(|v| v.personality == crate::client::version::Personality::Core13);
+        if calls.is_empty() || core {
+            continue;
+        }
+        let system = sp.system.clone();
+        set.spawn(async move {
+            let just: Vec<_> = calls.iter().map(|(_, c)| c.clone()).collect();
+            let mut answers = Vec::new();
+            // A preview that fails only costs the warning, never the plan.
+            if let Ok(results) = client.batch(&just).await {
+                for ((i, _), r) in calls.iter().zip(results) {
+                    if let Ok(reply) = r
+                        && let Ok(map) = reply.decode()
+                    {
+                        answers.push((*i, map));
+                    }
+                }
+            }
+            (system, answers)
+        });
+    }
+    let mut out = std::collections::BTreeMap::new();
+    while let Some(Ok((system, answers))) = set.join_next().await {
+        out.insert(system, answers);
+    }
+    out
 }

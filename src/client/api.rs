@@ -59,6 +59,10 @@ pub struct SnapshotTaskInput {
     pub schedule: Schedule,
     pub allow_empty: bool,
     pub enabled: bool,
+    /// Update data key and delete option (24.04 and later): the snapshots whose retention
+    /// the change moves keep the removal date they had.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fixate_removal_date: Option<bool>,
 }
 
 impl From<&crate::model::SnapshotTask> for SnapshotTaskInput {
@@ -73,6 +77,7 @@ impl From<&crate::model::SnapshotTask> for SnapshotTaskInput {
             schedule: Schedule::from(&t.schedule),
             allow_empty: t.allow_empty,
             enabled: t.enabled,
+            fixate_removal_date: None,
         }
     }
 }

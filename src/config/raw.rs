@@ -86,6 +86,9 @@ pub struct RawSystem {
     /// Delete snapshot tasks and replications on this system that no project manages and
     /// the config does not declare (default false: tasks made by hand are left alone).
     pub prune: Option<Field<Sp<bool>>>,
+    /// When zfleet deletes a snapshot task here, its snapshots keep the removal date they
+    /// had instead of being kept for good (24.04+; default false).
+    pub fixate_removal_date: Option<Field<Sp<bool>>>,
     /// Time allowed for the TCP connection, the SSH handshake and authentication, each:
     /// seconds (`30`) or with a unit (`30s`, `2m`). Default 15 s, or `ConnectTimeout` of
     /// `~/.ssh/config`; `--connect-timeout` overrides it.
@@ -131,6 +134,10 @@ pub struct RawSnapshotTask {
     /// Take over a matching task made by hand (same dataset and naming schema) instead of
     /// creating a new one; from then on zfleet manages it (default false).
     pub adopt: Option<Field<Sp<bool>>>,
+    /// When an edit changes which snapshots the task keeps, those snapshots keep the
+    /// removal date they had instead of being kept for good or destroyed early (24.04+;
+    /// default false).
+    pub fixate_removal_date: Option<Field<Sp<bool>>>,
 }
 
 /// A one-time manual snapshot, taken once if no snapshot matches the naming schema yet.

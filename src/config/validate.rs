@@ -211,6 +211,7 @@ impl<'d> Validator<'d> {
                     connect_timeout,
                     timeout,
                     prune: raw.prune.given().is_some_and(|p| p.value),
+                    fixate_removal_date: raw.fixate_removal_date.given().is_some_and(|p| p.value),
                 },
             );
         }
@@ -571,6 +572,7 @@ impl<'d> Validator<'d> {
                     allow_empty: flag(&raw.allow_empty, true)?,
                     enabled: flag(&raw.enabled, true)?,
                     adopt: flag(&raw.adopt, false)?,
+                    fixate_removal_date: flag(&raw.fixate_removal_date, false)?,
                 },
             ))
         });
@@ -1323,6 +1325,7 @@ fn system_has_invalid(raw: &raw::RawSystem) -> bool {
         || raw.connect_timeout.invalid()
         || raw.timeout.invalid()
         || raw.prune.invalid()
+        || raw.fixate_removal_date.invalid()
         || raw.simulator.invalid()
         || raw
             .simulator

@@ -41,6 +41,8 @@ pub struct System {
     pub timeout: Option<std::time::Duration>,
     /// Delete unmanaged tasks the config does not declare.
     pub prune: bool,
+    /// Deleted snapshot tasks' snapshots keep their removal dates.
+    pub fixate_removal_date: bool,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -92,6 +94,8 @@ pub struct SnapshotTask {
     pub enabled: bool,
     /// Take over a matching task made by hand.
     pub adopt: bool,
+    /// Snapshots an edit stops keeping keep their removal dates.
+    pub fixate_removal_date: bool,
 }
 
 #[derive(Debug, Clone, Serialize)]

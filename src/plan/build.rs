@@ -376,6 +376,13 @@ fn plan_system(config: &Config, inv: &Inventory, reps: &[DesiredRep<'_>]) -> Sys
             .min(),
     };
     let prune = config.systems.get(system).is_some_and(|s| s.prune);
+    // `fixate_removal_date` exists from 24.04 on.
+    let can_fixate = version.personality != crate::client::version::Personality::Core13;
+    let fixate_deletes = can_fixate
+        && config
+            .systems
+            .get(system)
+            .is_some_and(|s| s.fixate_removal_date);
 
     // Which live snapshot task is which managed one.
     let mut st_managed: BTreeMap<i64, String> = BTreeMap::new();
@@ -485,6 +492,10 @@ fn plan_system(config: &Config, inv: &Inventory, reps: &[DesiredRep<'_>]) -> Sys
                     continue;
                 };
                 let changes = diff(&snapshot_task_fields(&snapshot_task_input(live)), &want);
+                let mut spec = spec;
+                if can_fixate && t.fixate_removal_date && !changes.is_empty() {
+                    spec.fixate_removal_date = Some(true);
+                }
                 let record = st_records.get(&id);
                 let anchor_moves = record.is_some_and(|r| Some(&r.dataset) != anchor.as_ref());
                 let op = if reason.is_some() {
@@ -533,7 +544,10 @@ fn plan_system(config: &Config, inv: &Inventory, reps: &[DesiredRep<'_>]) -> Sys
         if claimed.contains(&live.id) {
             continue;
         }
-        let spec = snapshot_task_input(live);
+        let mut spec = snapshot_task_input(live);
+        if fixate_deletes {
+            spec.fixate_removal_date = Some(true);
+        }
         let desc = format!(
             "{}{} ({}, every {})",
             live.dataset,

@@ -526,3 +526,104 @@ fn tasks_in_use(fleet: &Fleet<'_>, plans: &[SystemPlan], out: &mut Vec<Problem>)
         }
     }
 }
+
+/// The retention preview calls a system's plan needs: `(action index, call)` for each
+/// snapshot task edited or deleted (24.04 and later have the methods).
+pub fn retention_calls(sp: &SystemPlan) -> Vec<(usize, crate::transport::MidcltCall)> {
+    use crate::transport::MidcltCall;
+    use serde_json::json;
+    let mut out = Vec::new();
+    for (i, a) in sp.actions.iter().enumerate() {
+        let (Subject::SnapshotTask { spec, .. }, Some(id)) = (&a.subject, a.id) else {
+            continue;
+        };
+        match a.op {
+            Op::Update | Op::Adopt if !a.changes.is_empty() => {
+                let mut data = serde_json::to_value(spec).unwrap_or_default();
+                if let Some(m) = data.as_object_mut() {
+                    m.remove("fixate_removal_date");
+                }
+                out.push((
+                    i,
+                    MidcltCall::new(
+                        "pool.snapshottask.update_will_change_retention_for",
+                        vec![json!(id), data],
+                    ),
+                ));
+            }
+            Op::Delete => out.push((
+                i,
+                MidcltCall::new(
+                    "pool.snapshottask.delete_will_change_retention_for",
+                    vec![json!(id)],
+                ),
+            )),
+            _ => {}
+        }
+    }
+    out
+}
+
+/// Warnings for snapshot task edits and deletions that change which snapshots TrueNAS
+/// keeps, from the previews' answers (`dataset → snapshot names`).
+pub fn retention(
+    sp: &SystemPlan,
+    answers: &[(usize, BTreeMap<String, Vec<String>>)],
+) -> Vec<Problem> {
+    let mut out = Vec::new();
+    for (i, by_dataset) in answers {
+        let Some(a) = sp.actions.get(*i) else {
+            continue;
+        };
+        let Subject::SnapshotTask { spec, .. } = &a.subject else {
+            continue;
+        };
+        let parts: Vec<String> = by_dataset
+            .iter()
+            .filter(|(_, names)| !names.is_empty())
+            .map(|(ds, names)| {
+                let mut sorted: Vec<&String> = names.iter().collect();
+                sorted.sort();
+                let first = sorted.first().map(|s| s.as_str()).unwrap_or("");
+                let last = sorted.last().map(|s| s.as_str()).unwrap_or("");
+                let strip = |s: &str| {
+                    s.split_once('@')
+                        .map_or(s.to_string(), |(_, n)| n.to_string())
+                };
+                format!(
+                    "{ds}: {} (oldest {}, newest {})",
+                    crate::diag::count(names.len(), "snapshot", "snapshots"),
+                    strip(first),
+                    strip(last)
+                )
+            })
+            .collect();
+        if parts.is_empty() {
+            continue;
+        }
+        let verb = if a.op == Op::Delete {
+            "deleting"
+        } else {
+            "this edit of"
+        };
+        let kept = if spec.fixate_removal_date == Some(true) {
+            "they keep the removal dates they have now (`fixate_removal_date`)"
+        } else {
+            "the task stops managing them: they are no longer destroyed when their lifetime ends"
+        };
+        out.push(
+            Problem::warning(
+                c::RETENTION,
+                format!(
+                    "{verb} {} changes the retention of existing snapshots — {}; {kept}",
+                    a.subject.label(),
+                    parts.join("; ")
+                ),
+            )
+            .system(&sp.system)
+            .object(a.subject.label())
+            .help("set `fixate_removal_date: true` (on the task for edits, on the system for deletions) to keep their current removal dates"),
+        );
+    }
+    out
+}

@@ -16,6 +16,7 @@ pub const NAME_TAKEN: &str = "zfleet::check::name_taken";
 pub const TASK_IN_USE: &str = "zfleet::check::task_in_use";
 pub const NO_CONNECTION: &str = "zfleet::check::no_connection";
 pub const ADOPT_AMBIGUOUS: &str = "zfleet::check::adopt_ambiguous";
+pub const RETENTION: &str = "zfleet::check::retention";
 
 pub const CODES: &[CodeInfo] = &[
     CodeInfo {
@@ -69,6 +70,10 @@ pub const CODES: &[CodeInfo] = &[
     CodeInfo {
         code: NO_CONNECTION,
         summary: "no SSH connection on the system that runs a replication reaches the other end",
+    },
+    CodeInfo {
+        code: RETENTION,
+        summary: "an edit or deletion of a snapshot task changes which existing snapshots TrueNAS keeps",
     },
     CodeInfo {
         code: ADOPT_AMBIGUOUS,

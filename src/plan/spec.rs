@@ -52,6 +52,7 @@ pub fn snapshot_task_input(t: &SnapshotTask) -> SnapshotTaskInput {
         schedule: t.schedule.clone(),
         allow_empty: t.allow_empty,
         enabled: t.enabled,
+        fixate_removal_date: None,
     }
 }
 
