@@ -246,7 +246,12 @@ fn replication(
                     .help("create the dataset first, or correct the source's `datasets:`"),
                 ),
                 Some(dataset) => {
-                    if dataset.readonly {
+                    // A replica sent on (a chain) is read-only by design.
+                    let replica = config.replications.values().any(|r| {
+                        r.target.system == d.source.system
+                            && is_same_or_below(ds, &r.target.dataset)
+                    });
+                    if dataset.readonly && !replica {
                         out.push(
                             Problem::warning(
                                 c::READONLY_SOURCE,
