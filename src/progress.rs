@@ -15,6 +15,8 @@ pub enum Phase {
     Connecting { target: String },
     /// Connected; reading its state.
     Reading,
+    /// Working on something else (apply's stages).
+    Working(String),
     /// Finished; a short summary.
     Done(String),
     /// Finished with an error; its diagnostic code.
@@ -84,6 +86,7 @@ impl Progress {
                 bar.set_message(format!("connecting to {}", printable(&target)))
             }
             Phase::Reading => bar.set_message("reading"),
+            Phase::Working(what) => bar.set_message(printable(&what)),
             Phase::Done(summary) => {
                 bar.set_style(finished_style("✔"));
                 bar.finish_with_message(format!("done: {}", printable(&summary)));
@@ -93,6 +96,11 @@ impl Progress {
                 bar.finish_with_message(format!("failed: {}", printable(&code)));
             }
         }
+    }
+
+    /// Whether lines are drawn (stderr is a terminal).
+    pub fn is_drawn(&self) -> bool {
+        self.inner.is_some()
     }
 
     /// Takes the lines off the screen: what follows (the report) replaces them.

@@ -47,12 +47,20 @@ pub struct ApplyArgs {
     pub scope: ScopeArgs,
 }
 
-/// One log line per stage on stderr.
-struct Log;
+/// Apply's progress: a line per system on a terminal, one log line per stage otherwise.
+struct Shown {
+    progress: crate::progress::Progress,
+    names: Vec<String>,
+}
 
-impl Report for Log {
+impl Report for Shown {
     fn stage(&self, system: &str, what: &str) {
-        crate::errln!("{}: {what}", printable(system));
+        match self.names.iter().position(|n| n == system) {
+            Some(i) if self.progress.is_drawn() => self
+                .progress
+                .update(i, crate::progress::Phase::Working(what.to_string())),
+            _ => crate::errln!("{}: {what}", printable(system)),
+        }
     }
 }
 
@@ -215,12 +223,18 @@ pub fn run(args: &ApplyArgs) -> ExitCode {
     if let Some(wait) = args.lock_timeout {
         options.lock_wait = wait;
     }
-    let report: Arc<dyn crate::apply::Report> = Arc::new(Log);
+    let names: Vec<String> = work.iter().map(|(_, s)| s.system.clone()).collect();
+    let progress = crate::progress::Progress::for_systems(&names);
+    let report: Arc<dyn crate::apply::Report> = Arc::new(Shown {
+        progress: progress.clone(),
+        names,
+    });
     let outcomes = rt.block_on(crate::apply::apply_all(
         work.clone(),
         &options,
         Arc::clone(&report),
     ));
+    progress.finish();
     crate::out!("{}", summary(&outcomes));
     let config = &prepared.config;
     let wanted = |name: &str| {
@@ -229,6 +243,16 @@ pub fn run(args: &ApplyArgs) -> ExitCode {
             .get(name)
             .is_some_and(|r| r.run_on_apply)
     };
+    let run_names: Vec<String> = work.iter().map(|(_, s)| s.system.clone()).collect();
+    let run_progress = if args.run || work.iter().any(|(_, s)| s.actions.iter().any(|a| matches!(&a.subject, crate::plan::Subject::Replication { name: Some(n), .. } if wanted(n)))) {
+        crate::progress::Progress::for_systems(&run_names)
+    } else {
+        crate::progress::Progress::hidden()
+    };
+    let report: Arc<dyn crate::apply::Report> = Arc::new(Shown {
+        progress: run_progress.clone(),
+        names: run_names,
+    });
     let runs = rt.block_on(crate::apply::run::run_after(
         &work,
         &outcomes,
@@ -238,6 +262,7 @@ pub fn run(args: &ApplyArgs) -> ExitCode {
             .unwrap_or(std::time::Duration::from_secs(1800)),
         report,
     ));
+    run_progress.finish();
     rt.shutdown_background();
     for r in &runs {
         match &r.error {
