@@ -327,6 +327,14 @@ impl<R: Runner> Run<'_, R> {
                     ledger::key(self.project, kind, id),
                     Some(ledger::value(&name, None)),
                 ));
+                // The mark `mark_pending` set before this create; the plan could not know it.
+                if a.op == Op::Create {
+                    changes.push((
+                        anchor.clone(),
+                        ledger::pending_key(self.project, kind, &name),
+                        None,
+                    ));
+                }
             }
             for (ds, key) in &a.unrecord {
                 changes.push((ds.clone(), key.clone(), None));
