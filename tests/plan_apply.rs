@@ -38,6 +38,22 @@ fn names(items: &[Value], key: &str) -> Vec<String> {
         .collect()
 }
 
+/// The id of the item whose `key` is `value` (ids follow the order a batch's concurrent
+/// creates finish in, so tests look them up).
+fn id_of(items: &[Value], key: &str, value: &str) -> i64 {
+    items
+        .iter()
+        .find(|t| t[key] == value)
+        .and_then(|t| t["id"].as_i64())
+        .unwrap_or_else(|| panic!("no {key} = {value} in {items:?}"))
+}
+
+/// Sorted by `key`.
+fn sorted_by(mut items: Vec<Value>, key: &str) -> Vec<Value> {
+    items.sort_by_key(|t| t[key].as_str().unwrap_or_default().to_string());
+    items
+}
+
 /// The standard fleet created from empty and applied once.
 fn applied() -> Fleet {
     let mut f = standard();
@@ -105,25 +121,18 @@ Apply: 8 done, 0 failed, 0 skipped.
     assert_eq!(noop.stdout, NO_CHANGES);
 
     // The live state: what the config asks for, each recorded once.
-    let tasks = f.snapshot_tasks("nas1");
+    let tasks = sorted_by(f.snapshot_tasks("nas1"), "dataset");
     assert_eq!(names(&tasks, "dataset"), ["tank/data", "tank/media"]);
     assert_eq!(tasks[0]["exclude"], serde_json::json!(["tank/data/cache"]));
     assert_eq!(tasks[0]["schedule"]["minute"], "0");
     assert_eq!(tasks[0]["schedule"]["hour"], "*");
-    let reps = f.replications("nas1");
+    let reps = sorted_by(f.replications("nas1"), "name");
     assert_eq!(names(&reps, "name"), ["data-local", "media-offsite"]);
     assert_eq!(reps[0]["transport"], "LOCAL");
     assert_eq!(reps[1]["transport"], "SSH");
     assert_eq!(reps[1]["ssh_credentials"]["id"], 2, "{}", reps[1]);
-    let task_ids: Vec<i64> = tasks.iter().filter_map(|t| t["id"].as_i64()).collect();
-    assert_eq!(
-        reps[0]["periodic_snapshot_tasks"][0]["id"].as_i64(),
-        Some(task_ids[0])
-    );
-    assert_eq!(
-        reps[1]["periodic_snapshot_tasks"][0]["id"].as_i64(),
-        Some(task_ids[1])
-    );
+    assert_eq!(reps[0]["periodic_snapshot_tasks"][0]["id"], tasks[0]["id"]);
+    assert_eq!(reps[1]["periodic_snapshot_tasks"][0]["id"], tasks[1]["id"]);
     for system in ["v2410", "v2404", "v133"] {
         let t = f.snapshot_tasks(system);
         assert_eq!(names(&t, "dataset"), ["pool/home"], "{system}");
@@ -141,20 +150,558 @@ Apply: 8 done, 0 failed, 0 skipped.
         ["backup/nas1@manual-2025-10-30_13-30"]
     );
     let records = f.records("nas1");
+    let record = |kind: &str, id: &Value, name: &str| {
+        (
+            format!("zfleet:e2e:{kind}-{id}"),
+            Value::String(format!("{{\"name\":\"{name}\"}}")),
+        )
+    };
     let expected = serde_json::json!({
-        "tank/data": {
-            "zfleet:e2e:rep-1": "{\"name\":\"data-local\"}",
-            "zfleet:e2e:st-1": "{\"name\":\"data-hourly\"}",
-        },
-        "tank/media": {
-            "zfleet:e2e:rep-2": "{\"name\":\"media-offsite\"}",
-            "zfleet:e2e:st-2": "{\"name\":\"media-daily\"}",
-        },
+        "tank/data": serde_json::Map::from_iter([
+            record("rep", &reps[0]["id"], "data-local"),
+            record("st", &tasks[0]["id"], "data-hourly"),
+        ]),
+        "tank/media": serde_json::Map::from_iter([
+            record("rep", &reps[1]["id"], "media-offsite"),
+            record("st", &tasks[1]["id"], "media-daily"),
+        ]),
     });
     assert_eq!(serde_json::to_value(&records).expect("json"), expected);
     assert_eq!(
         serde_json::to_value(f.records("v133")).expect("json"),
         serde_json::json!({"pool/home": {"zfleet:e2e:st-1": "{\"name\":\"home-133\"}"}})
     );
+    f.assert_trace_valid(40);
+}
+
+/// `text` with `from` replaced by `to`, which must occur exactly once.
+fn edit(text: &str, from: &str, to: &str) -> String {
+    assert_eq!(text.matches(from).count(), 1, "{from:?} in\n{text}");
+    text.replace(from, to)
+}
+
+/// The part of a plan about one system: from its heading to the blank line after it.
+fn section<'a>(plan: &'a str, system: &str) -> &'a str {
+    let start = plan
+        .find(&format!("{system} ("))
+        .unwrap_or_else(|| panic!("no {system} in\n{plan}"));
+    let rest = &plan[start..];
+    let end = rest.find("\n\n").map_or(rest.len(), |e| e + 1);
+    &rest[..end]
+}
+
+#[test]
+fn edits_in_place_show_old_and_new_then_converge() {
+    let mut f = applied();
+    let config = edit(
+        STANDARD_CONFIG,
+        "recursive: true, exclude: [tank/data/cache], schedule: hourly, lifetime: 2 weeks",
+        "recursive: true, exclude: [tank/data/cache, tank/data/docs], schedule: { cron: \"15 */2 * * *\" }, lifetime: 3 days",
+    );
+    let config = edit(
+        &config,
+        "    exclude: [tank/data/cache]\n    retention: source\n",
+        "    exclude: [tank/data/cache, tank/data/docs]\n    retention: { custom: 2 weeks }\n",
+    );
+    let config = edit(
+        &config,
+        "    sources: [ { system: nas1, datasets: [tank/media], snapshot_tasks: [media-daily] } ]",
+        "    sources:\n      - { system: nas1, datasets: [tank/media], snapshot_tasks: [media-daily] }\n      - { system: v2410, datasets: [pool/home], snapshot_tasks: [home-2410] }",
+    );
+    f.config("e2e", &config);
+    let task_id = id_of(&f.snapshot_tasks("nas1"), "dataset", "tank/data");
+    let rep_id = id_of(&f.replications("nas1"), "name", "data-local");
+    let plan = f.zfleet(&["plan", "--detailed-exitcode"]);
+    plan.expect(2);
+    assert_eq!(plan.stderr, "");
+    assert_eq!(
+        section(&plan.stdout, "nas1"),
+        format!(
+            "\
+nas1 (TrueNAS 25.10.1)
+   ~ update snapshot task data-hourly (#{task_id})
+      exclude   [tank/data/cache] → [tank/data/cache, tank/data/docs]
+      lifetime  2 WEEK → 3 DAY
+      schedule  0 * * * * → 15 */2 * * *
+   ~ update replication data-local (#{rep_id})
+      exclude           [tank/data/cache] → [tank/data/cache, tank/data/docs]
+      retention_policy  SOURCE → CUSTOM
+      lifetime          null → 2 WEEK
+"
+        )
+    );
+    let v2410 = section(&plan.stdout, "v2410");
+    assert!(
+        v2410.starts_with(
+            "v2410 (TrueNAS SCALE 24.10.2)\n   + create replication media-offsite\n      direction                PUSH\n      transport                SSH\n      ssh_credentials          to-backup\n      source_datasets          [pool/home]\n"
+        ),
+        "{v2410}"
+    );
+    for quiet in ["backup", "v133", "v2404"] {
+        assert!(
+            section(&plan.stdout, quiet).ends_with(": no changes\n"),
+            "{quiet}"
+        );
+    }
+    assert!(
+        plan.stdout
+            .ends_with("\nPlan: 1 to add, 2 to change, 0 to delete.\n")
+    );
+
+    let apply = f.zfleet(&["apply", "--yes"]);
+    apply.expect(0);
+    assert!(apply.stdout.ends_with(
+        "
+✓ nas1: update snapshot task data-hourly — done
+✓ nas1: update replication data-local — done
+✓ v2410: create replication media-offsite — done
+Apply: 3 done, 0 failed, 0 skipped.
+"
+    ));
+    let task = &sorted_by(f.snapshot_tasks("nas1"), "dataset")[0];
+    assert_eq!(
+        (
+            &task["lifetime_value"],
+            &task["lifetime_unit"],
+            &task["schedule"]["minute"],
+            &task["schedule"]["hour"],
+            &task["exclude"],
+        ),
+        (
+            &serde_json::json!(3),
+            &serde_json::json!("DAY"),
+            &serde_json::json!("15"),
+            &serde_json::json!("*/2"),
+            &serde_json::json!(["tank/data/cache", "tank/data/docs"]),
+        )
+    );
+    let rep = &sorted_by(f.replications("nas1"), "name")[0];
+    assert_eq!(rep["retention_policy"], "CUSTOM");
+    assert_eq!(
+        (&rep["lifetime_value"], &rep["lifetime_unit"]),
+        (&serde_json::json!(2), &serde_json::json!("WEEK"))
+    );
+    let on_v2410 = f.replications("v2410");
+    assert_eq!(names(&on_v2410, "name"), ["media-offsite"]);
+    assert_eq!(on_v2410[0]["ssh_credentials"]["name"], "to-backup");
+    assert_eq!(on_v2410[0]["periodic_snapshot_tasks"][0]["id"], 1);
+
+    let again = f.zfleet(&["plan", "--detailed-exitcode"]);
+    again.expect(0);
+    assert_eq!(again.stdout, NO_CHANGES);
+    f.assert_trace_valid(60);
+}
+
+#[test]
+fn removed_from_the_config_is_deleted_with_its_record() {
+    let mut f = applied();
+    let config = edit(
+        STANDARD_CONFIG,
+        "  media-daily: { system: nas1, dataset: tank/media, schedule: daily, lifetime: 4 weeks }\n",
+        "",
+    );
+    let config = edit(
+        &config,
+        "  media-offsite:\n    sources: [ { system: nas1, datasets: [tank/media], snapshot_tasks: [media-daily] } ]\n    target: { system: backup, dataset: backup/nas1/media }\n    retention: source\n",
+        "",
+    );
+    f.config("e2e", &config);
+    let task_id = id_of(&f.snapshot_tasks("nas1"), "dataset", "tank/media");
+    let rep_id = id_of(&f.replications("nas1"), "name", "media-offsite");
+    let plan = f.zfleet(&["plan", "--detailed-exitcode"]);
+    plan.expect(2);
+    assert_eq!(
+        plan.stdout,
+        format!(
+            "\
+backup (TrueNAS 25.04.2): no changes
+
+nas1 (TrueNAS 25.10.1)
+   - delete replication media-offsite (#{rep_id})  # no longer in the config
+   - delete snapshot task media-daily (#{task_id})  # no longer in the config
+
+v133 (TrueNAS CORE 13.3-U1.1): no changes
+
+v2404 (TrueNAS SCALE 24.04.2): no changes
+
+v2410 (TrueNAS SCALE 24.10.2): no changes
+
+Plan: 0 to add, 0 to change, 2 to delete.
+"
+        )
+    );
+    let apply = f.zfleet(&["apply", "--yes"]);
+    apply.expect(0);
+    assert!(apply.stdout.ends_with(
+        "
+✓ nas1: delete replication media-offsite — done
+✓ nas1: delete snapshot task media-daily — done
+Apply: 2 done, 0 failed, 0 skipped.
+"
+    ));
+    assert_eq!(names(&f.snapshot_tasks("nas1"), "dataset"), ["tank/data"]);
+    assert_eq!(names(&f.replications("nas1"), "name"), ["data-local"]);
+    let records = f.records("nas1");
+    assert_eq!(records.keys().collect::<Vec<_>>(), ["tank/data"]);
+    let media = f.call(
+        "nas1",
+        "pool.dataset.query",
+        &[
+            r#"[["name", "=", "tank/media"]]"#,
+            r#"{"select": ["name", "user_properties"]}"#,
+        ],
+    );
+    assert_eq!(media[0]["user_properties"], serde_json::json!({}));
+    f.zfleet(&["plan", "--detailed-exitcode"]).expect(0);
+    f.assert_trace_valid(40);
+}
+
+/// nas1 with a hand-made snapshot task and replication, and a task like data-hourly made
+/// by hand with another lifetime.
+fn hand_made() -> Fleet {
+    let mut f = Fleet::new();
+    let nas1 = format!(
+        r#"{}snapshot_tasks:
+  - {{ dataset: tank/local, lifetime_value: 5, lifetime_unit: DAY, naming_schema: "hand-%Y%m%d-%H%M", schedule: {{ minute: "30", hour: "3" }} }}
+  - {{ dataset: tank/data, recursive: true, exclude: [tank/data/cache], lifetime_value: 1, lifetime_unit: WEEK, schedule: {{ minute: "0" }} }}
+replications:
+  - {{ name: hand-rep, direction: PUSH, transport: LOCAL, source_datasets: [tank/media], target_dataset: tank/local/media, recursive: false, auto: false, retention_policy: NONE, also_include_naming_schema: ["hand-%Y%m%d-%H%M"] }}
+"#,
+        fleet::nas1_fixture()
+    );
+    f.system("nas1", "25.10", &nas1);
+    f
+}
+
+const ADOPTING: &str = "snapshot_tasks:
+  data-hourly: { system: nas1, dataset: tank/data, recursive: true, exclude: [tank/data/cache], schedule: hourly, lifetime: 2 weeks, adopt: true }
+  media-daily: { system: nas1, dataset: tank/media, schedule: daily, lifetime: 4 weeks }
+";
+
+const MEDIA_DAILY_CREATE: &str = "   + create snapshot task media-daily
+      dataset        tank/media
+      recursive      false
+      exclude        []
+      lifetime       4 WEEK
+      naming_schema  auto-%Y-%m-%d_%H-%M
+      schedule       0 0 * * *
+      allow_empty    true
+      enabled        true
+";
+
+#[test]
+fn hand_made_tasks_are_left_alone_and_adopt_takes_one_over() {
+    let mut f = hand_made();
+    f.config("e2e", ADOPTING);
+    let plan = f.zfleet(&["plan", "--detailed-exitcode"]);
+    plan.expect(2);
+    assert_eq!(
+        plan.stdout,
+        format!(
+            "\
+nas1 (TrueNAS 25.10.1)
+  <= adopt snapshot task data-hourly (#2)  # made by hand; adopted
+      lifetime  1 WEEK → 2 WEEK
+{MEDIA_DAILY_CREATE}  not managed by this config (left alone):
+    snapshot task #1: tank/local (hand-%Y%m%d-%H%M, every 30 3 * * *)
+    replication #1: hand-rep (PUSH tank/media → tank/local/media)
+
+Plan: 1 to add, 1 to change, 0 to delete.
+"
+        )
+    );
+    let hand_task = || f.call("nas1", "pool.snapshottask.query", &[r#"[["id", "=", 1]]"#]);
+    let hand_rep = || f.call("nas1", "replication.query", &[r#"[["id", "=", 1]]"#]);
+    let (task_before, rep_before) = (hand_task(), hand_rep());
+    f.zfleet(&["apply", "--yes"]).expect(0);
+    assert_eq!(hand_task(), task_before, "hand-made task byte-identical");
+    assert_eq!(
+        hand_rep(),
+        rep_before,
+        "hand-made replication byte-identical"
+    );
+    let tasks = f.snapshot_tasks("nas1");
+    assert_eq!(tasks.len(), 3, "adopted, not duplicated");
+    assert_eq!(tasks[1]["lifetime_value"], 2);
+    assert_eq!(
+        f.records("nas1")["tank/data"],
+        [(
+            "zfleet:e2e:st-2".to_string(),
+            "{\"name\":\"data-hourly\"}".to_string()
+        )]
+        .into()
+    );
+    let after = f.zfleet(&["plan", "--detailed-exitcode"]);
+    after.expect(0);
+    assert_eq!(
+        after.stdout,
+        "\
+nas1 (TrueNAS 25.10.1)
+  not managed by this config (left alone):
+    snapshot task #1: tank/local (hand-%Y%m%d-%H%M, every 30 3 * * *)
+    replication #1: hand-rep (PUSH tank/media → tank/local/media)
+
+No changes. The live state matches the config.
+"
+    );
+
+    // `prune: true` deletes what this config does not manage.
+    f.raw_config(
+        "e2e",
+        &format!("systems:\n  nas1: {{ simulator: {{ fixture: sim/nas1.yaml }}, prune: true }}\n{ADOPTING}"),
+    );
+    let prune = f.zfleet(&["plan", "--detailed-exitcode"]);
+    prune.expect(2);
+    assert_eq!(
+        prune.stdout,
+        "\
+nas1 (TrueNAS 25.10.1)
+   - delete replication hand-rep (#1)  # not managed, and the system has `prune: true`
+   - delete snapshot task on tank/local (hand-%Y%m%d-%H%M) (#1)  # not managed, and the system has `prune: true`
+
+Plan: 0 to add, 0 to change, 2 to delete.
+"
+    );
+    f.zfleet(&["apply", "--yes"]).expect(0);
+    assert_eq!(
+        names(&f.snapshot_tasks("nas1"), "dataset"),
+        ["tank/data", "tank/media"]
+    );
+    assert!(f.replications("nas1").is_empty());
+    f.zfleet(&["plan", "--detailed-exitcode"]).expect(0);
+    f.assert_trace_valid(30);
+}
+
+#[test]
+fn two_projects_on_one_system_never_touch_each_other() {
+    let mut alpha = Fleet::new();
+    alpha.system("nas1", "25.10", &fleet::nas1_fixture()).config(
+        "alpha",
+        "snapshot_tasks:\n  a-task: { system: nas1, dataset: tank/data, schedule: hourly, lifetime: 1 week }\n",
+    );
+    alpha.zfleet(&["apply", "--yes"]).expect(0);
+    let shared = alpha.state_dir();
+
+    // beta prunes nas1: everything it does not manage, except another project's tasks.
+    let mut beta = Fleet::new();
+    beta.system("nas1", "25.10", &fleet::nas1_fixture())
+        .share_state(&shared)
+        .raw_config(
+            "beta",
+            "systems:\n  nas1: { simulator: { fixture: sim/nas1.yaml }, prune: true }\nsnapshot_tasks:\n  b-task: { system: nas1, dataset: tank/media, schedule: daily, lifetime: 1 week }\n",
+        );
+    let plan = beta.zfleet(&["plan"]);
+    plan.expect(0);
+    assert_eq!(
+        plan.stdout,
+        "\
+nas1 (TrueNAS 25.10.1)
+   + create snapshot task b-task
+      dataset        tank/media
+      recursive      false
+      exclude        []
+      lifetime       1 WEEK
+      naming_schema  auto-%Y-%m-%d_%H-%M
+      schedule       0 0 * * *
+      allow_empty    true
+      enabled        true
+  not managed by this config (left alone):
+    snapshot task #1: tank/data (auto-%Y-%m-%d_%H-%M, every 0 * * * *) [project alpha]
+
+Plan: 1 to add, 0 to change, 0 to delete.
+"
+    );
+    let a_before = alpha.snapshot_tasks("nas1");
+    beta.zfleet(&["apply", "--yes"]).expect(0);
+    assert_eq!(alpha.snapshot_tasks("nas1")[0], a_before[0]);
+    assert_eq!(
+        alpha.records("nas1"),
+        [
+            (
+                "tank/data".to_string(),
+                [(
+                    "zfleet:alpha:st-1".to_string(),
+                    "{\"name\":\"a-task\"}".to_string()
+                )]
+                .into()
+            ),
+            (
+                "tank/media".to_string(),
+                [(
+                    "zfleet:beta:st-2".to_string(),
+                    "{\"name\":\"b-task\"}".to_string()
+                )]
+                .into()
+            ),
+        ]
+        .into()
+    );
+    let back = alpha.zfleet(&["plan", "--detailed-exitcode"]);
+    back.expect(0);
+    assert_eq!(
+        back.stdout,
+        "\
+nas1 (TrueNAS 25.10.1)
+  not managed by this config (left alone):
+    snapshot task #2: tank/media (auto-%Y-%m-%d_%H-%M, every 0 0 * * *) [project beta]
+
+No changes. The live state matches the config.
+"
+    );
+    beta.zfleet(&["plan", "--detailed-exitcode"]).expect(0);
+}
+
+#[test]
+fn a_recorded_task_deleted_by_hand_is_noted_and_its_record_forgotten() {
+    let f = applied();
+    f.call("v133", "pool.snapshottask.delete", &["1"]);
+    let plan = f.zfleet(&["plan", "--detailed-exitcode"]);
+    plan.expect(2);
+    assert_eq!(plan.stderr, "");
+    assert_eq!(
+        section(&plan.stdout, "v133"),
+        "\
+v133 (TrueNAS CORE 13.3-U1.1)
+   + create snapshot task home-133
+      dataset        pool/home
+      recursive      false
+      exclude        []
+      lifetime       1 WEEK
+      naming_schema  auto-%Y-%m-%d_%H-%M
+      schedule       0 0 * * *
+      allow_empty    true
+      enabled        true
+  note: snapshot task home-133 (#1) is gone; its record on pool/home is forgotten
+"
+    );
+    f.zfleet(&["apply", "--yes"]).expect(0);
+    assert_eq!(
+        serde_json::to_value(f.records("v133")).expect("json"),
+        serde_json::json!({"pool/home": {"zfleet:e2e:st-2": "{\"name\":\"home-133\"}"}})
+    );
+    let again = f.zfleet(&["plan", "--detailed-exitcode"]);
+    again.expect(0);
+    assert_eq!(again.stdout, NO_CHANGES);
+}
+
+#[test]
+fn a_record_alone_is_forgotten_without_changes() {
+    // The task is gone and no longer in the config: only the record is left to remove.
+    let mut f = applied();
+    f.call("v133", "pool.snapshottask.delete", &["1"]);
+    f.config(
+        "e2e",
+        &edit(
+            STANDARD_CONFIG,
+            "  home-133: { system: v133, dataset: pool/home, schedule: daily, lifetime: 1 week }\n",
+            "",
+        ),
+    );
+    let plan = f.zfleet(&["plan", "--detailed-exitcode"]);
+    plan.expect(0);
+    assert_eq!(
+        section(&plan.stdout, "v133"),
+        "v133 (TrueNAS CORE 13.3-U1.1)\n  note: snapshot task home-133 (#1) is gone; its record on pool/home is forgotten\n"
+    );
+    f.zfleet(&["apply", "--yes"]).expect(0);
+    assert!(f.records("v133").is_empty());
+    let again = f.zfleet(&["plan"]);
+    assert_eq!(
+        section(&again.stdout, "v133"),
+        "v133 (TrueNAS CORE 13.3-U1.1): no changes\n"
+    );
+}
+
+#[test]
+fn apply_off_a_terminal_needs_yes_and_changes_nothing() {
+    let mut f = standard();
+    f.config("e2e", STANDARD_CONFIG);
+    let plan = f.zfleet(&["plan"]);
+    let run = f.zfleet(&["apply"]);
+    run.expect(1);
+    assert_eq!(run.stdout, plan.stdout);
+    assert_eq!(
+        run.stderr,
+        "zfleet::apply::needs_yes\n\n  × apply needs `--yes` when it cannot ask on a terminal\n  help: review the plan above, then run `zfleet apply --yes`\n\n"
+    );
+    for s in ["nas1", "v2410", "v2404", "v133", "backup"] {
+        assert!(f.snapshot_tasks(s).is_empty(), "{s}");
+        assert!(f.records(s).is_empty(), "{s}");
+    }
+    let text = std::fs::read_to_string(f.trace_file()).expect("trace");
+    assert!(
+        !text.contains(".create") && !text.contains(".update"),
+        "{text}"
+    );
+}
+
+#[test]
+fn a_failing_call_mid_apply_is_reported_and_a_rerun_converges() {
+    let mut f = standard();
+    f.config("e2e", STANDARD_CONFIG);
+    f.zfleet(&["plan"]).expect(0);
+    f.faults("nas1", &["--fail", "replication.create"]);
+    let run = f.zfleet(&["apply", "--yes"]);
+    run.expect(1);
+    assert!(
+        run.stdout.ends_with(
+            "
+✓ backup: create snapshot backup/nas1@manual-%Y-%m-%d_%H-%M — done
+✓ nas1: create snapshot task data-hourly — done
+✓ nas1: create snapshot task media-daily — done
+✗ nas1: create replication data-local — failed
+    nas1: replication.create: [EFAULT] Injected failure of replication.create
+✗ nas1: create replication media-offsite — failed
+    nas1: replication.create: [EFAULT] Injected failure of replication.create
+✓ v133: create snapshot task home-133 — done
+✓ v2404: create snapshot task home-2404 — done
+✓ v2410: create snapshot task home-2410 — done
+Apply: 6 done, 2 failed, 0 skipped.
+"
+        ),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stderr.ends_with(
+            "zfleet::apply::failed\n\n  × apply did not finish on every system\n  help: the summary above says what failed; run `zfleet plan` to see what is left, fix the cause,\n        and apply again\n\n"
+        ),
+        "{}",
+        run.stderr
+    );
+    assert!(f.replications("nas1").is_empty());
+    // The tasks made before the failure are recognised, not made again.
+    let tasks = f.snapshot_tasks("nas1");
+    let (data, media) = (
+        id_of(&tasks, "dataset", "tank/data"),
+        id_of(&tasks, "dataset", "tank/media"),
+    );
+    let plan = f.zfleet(&["plan", "--detailed-exitcode"]);
+    plan.expect(2);
+    assert!(
+        plan.stdout.contains(&format!(
+            "nas1 (TrueNAS 25.10.1)\n  <= adopt snapshot task data-hourly (#{data})  # made by an interrupted apply\n  <= adopt snapshot task media-daily (#{media})  # made by an interrupted apply\n   + create replication data-local\n"
+        )),
+        "{}",
+        plan.stdout
+    );
+    f.faults("nas1", &[]);
+    let rerun = f.zfleet(&["apply", "--yes"]);
+    rerun.expect(0);
+    assert!(
+        rerun
+            .stdout
+            .ends_with("Apply: 4 done, 0 failed, 0 skipped.\n"),
+        "{}",
+        rerun.stdout
+    );
+    assert_eq!(f.snapshot_tasks("nas1").len(), 2, "no duplicate tasks");
+    assert_eq!(f.replications("nas1").len(), 2);
+    for s in ["v2410", "v2404", "v133"] {
+        assert_eq!(f.snapshot_tasks(s).len(), 1, "{s}");
+    }
+    let again = f.zfleet(&["plan", "--detailed-exitcode"]);
+    again.expect(0);
+    assert_eq!(again.stdout, NO_CHANGES);
     f.assert_trace_valid(40);
 }

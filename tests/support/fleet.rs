@@ -189,7 +189,9 @@ impl Fleet {
             "midclt {method}: {}",
             String::from_utf8_lossy(&out.stderr)
         );
-        serde_json::from_slice(&out.stdout).expect("midclt prints JSON")
+        // midclt prints `True`/`False` and bare strings as they are, not as JSON.
+        let text = String::from_utf8_lossy(&out.stdout).trim().to_string();
+        serde_json::from_str(&text).unwrap_or(Value::String(text))
     }
 
     /// `zfleet sim faults --state DIR SYSTEM ARGS…` (no ARGS clears them).
@@ -342,13 +344,24 @@ ssh: {{ host_keys: ["{BACKUP_HOST_KEY}"] }}
 /// A small system of any version: pool/home and pool/work.
 pub const SMALL_FIXTURE: &str = "datasets: { pool: { children: { home: {}, work: {} } } }";
 
-/// Five systems, one of each version personality: nas1 25.10, backup 25.04, v2410 24.10,
-/// v2404 24.04, v133 13.3.
+/// A small system with a keychain connection `to-backup` holding backup's host key.
+pub fn small_with_connection() -> String {
+    format!(
+        r#"{SMALL_FIXTURE}
+keychain:
+  - {{ name: k, type: SSH_KEY_PAIR, attributes: {{ public_key: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAINRmhXni4Dz3snsf+W1PBrmv1mC6y5aTWVUh25LX10h+ k" }} }}
+  - {{ name: to-backup, type: SSH_CREDENTIALS, attributes: {{ host: 192.0.2.30, username: root, private_key: 1, remote_host_key: "{BACKUP_HOST_KEY}" }} }}
+"#
+    )
+}
+
+/// Five systems, one of each version personality: nas1 25.10, backup 25.04, v2410 24.10
+/// (with a connection to backup), v2404 24.04, v133 13.3.
 pub fn standard() -> Fleet {
     let mut f = Fleet::new();
     f.system("nas1", "25.10", &nas1_fixture())
         .system("backup", "25.04", &backup_fixture())
-        .system("v2410", "24.10", SMALL_FIXTURE)
+        .system("v2410", "24.10", &small_with_connection())
         .system("v2404", "24.04", SMALL_FIXTURE)
         .system("v133", "13.3", SMALL_FIXTURE);
     f
