@@ -744,3 +744,39 @@ fn a_pull_replication_into_a_new_target_is_created() {
     assert_eq!(names(&f.replications("backup"), "name"), ["pulled"]);
     f.zfleet(&["plan", "--detailed-exitcode"]).expect(0);
 }
+
+#[test]
+fn a_replication_of_several_datasets_binds_one_task_per_dataset() {
+    let mut f = standard();
+    let config = edit(
+        STANDARD_CONFIG,
+        "    sources: [ { system: nas1, datasets: [tank/media], snapshot_tasks: [media-daily] } ]\n    target: { system: backup, dataset: backup/nas1/media }\n",
+        "    sources: [ { system: nas1, datasets: [tank/data, tank/media], snapshot_tasks: [data-hourly, media-daily] } ]\n    target: { system: backup, dataset: backup/nas1/all }\n    recursive: true\n    exclude: [tank/data/cache]\n",
+    );
+    let config = edit(
+        &config,
+        "dataset: tank/media, schedule: daily",
+        "dataset: tank/media, recursive: true, schedule: daily",
+    );
+    f.config("e2e", &config);
+    let plan = f.zfleet(&["plan", "--detailed-exitcode"]);
+    plan.expect(2);
+    assert_eq!(plan.stderr, "");
+    f.zfleet(&["apply", "--yes"]).expect(0);
+    let rep = f
+        .replications("nas1")
+        .into_iter()
+        .find(|r| r["name"] == "media-offsite")
+        .expect("created");
+    assert_eq!(
+        rep["source_datasets"],
+        serde_json::json!(["tank/data", "tank/media"])
+    );
+    assert_eq!(
+        rep["periodic_snapshot_tasks"].as_array().map(Vec::len),
+        Some(2)
+    );
+    let again = f.zfleet(&["plan", "--detailed-exitcode"]);
+    again.expect(0);
+    assert_eq!(again.stdout, NO_CHANGES);
+}
