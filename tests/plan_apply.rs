@@ -780,3 +780,53 @@ fn a_replication_of_several_datasets_binds_one_task_per_dataset() {
     again.expect(0);
     assert_eq!(again.stdout, NO_CHANGES);
 }
+
+#[test]
+fn a_replication_made_by_an_interrupted_apply_is_claimed_not_duplicated() {
+    let mut f = standard();
+    f.config("e2e", STANDARD_CONFIG);
+    f.zfleet(&["plan"]).expect(0);
+    f.faults("nas1", &["--fail", "replication.create"]);
+    f.zfleet(&["apply", "--yes"]).expect(1);
+    // As if the create had gone through but the answer was lost: the same call, made again.
+    let trace = std::fs::read_to_string(f.trace_file()).expect("trace");
+    let sent = trace
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .find(|c| c["method"] == "replication.create" && c["params"][0]["name"] == "media-offsite")
+        .expect("replication.create of media-offsite traced");
+    f.faults("nas1", &[]);
+    let payload = sent["params"][0].to_string();
+    let made = f.call("nas1", "replication.create", &[&payload]);
+    let id = made["id"].as_i64().expect("created");
+    let plan = f.zfleet(&["plan", "--detailed-exitcode"]);
+    plan.expect(2);
+    assert_eq!(plan.stderr, "");
+    assert!(
+        plan.stdout
+            .contains(&format!("   + create replication data-local\n"))
+            && plan.stdout.contains(&format!(
+                "  <= adopt replication media-offsite (#{id})  # made by an interrupted apply\n"
+            )),
+        "{}",
+        plan.stdout
+    );
+    f.zfleet(&["apply", "--yes"]).expect(0);
+    let reps = f.replications("nas1");
+    assert_eq!(reps.len(), 2, "no duplicate");
+    assert_eq!(id_of(&reps, "name", "media-offsite"), id);
+    let media = &f.records("nas1")["tank/media"];
+    assert_eq!(
+        media
+            .get(&format!("zfleet:e2e:rep-{id}"))
+            .map(String::as_str),
+        Some("{\"name\":\"media-offsite\"}")
+    );
+    assert!(
+        media.keys().all(|k| !k.contains(":pending-")),
+        "pending marks removed: {media:?}"
+    );
+    let again = f.zfleet(&["plan", "--detailed-exitcode"]);
+    again.expect(0);
+    assert_eq!(again.stdout, NO_CHANGES);
+}
