@@ -267,3 +267,82 @@ fn unreachable_systems_are_unknown_and_the_others_plan_normally() {
     assert_eq!(f.snapshot_tasks("v2410").len(), 1);
     assert!(f.snapshot_tasks("nas1").is_empty(), "out of scope");
 }
+
+#[test]
+#[ignore = "`--system` drops every problem attributed to a system out of scope, also those \
+            about in-scope replications (here ssh_disabled on the target): plan shows no \
+            problem and apply creates a replication that cannot run"]
+fn scoping_to_the_source_keeps_the_problems_of_its_replications_targets() {
+    let mut f = Fleet::new();
+    f.system("nas1", "25.10", &fleet::nas1_fixture())
+        .system(
+            "backup",
+            "25.04",
+            &fleet::backup_fixture().replace(
+                "ssh: { enable: true, running: true }",
+                "ssh: { enable: false, running: false }",
+            ),
+        )
+        .config(
+            "e2e",
+            "snapshot_tasks:\n  media-daily: { system: nas1, dataset: tank/media, schedule: daily, lifetime: 4 weeks }\nreplications:\n  media-offsite:\n    sources: [ { system: nas1, datasets: [tank/media], snapshot_tasks: [media-daily] } ]\n    target: { system: backup, dataset: backup/nas1/media }\n    retention: source\n",
+        );
+    let whole = f.zfleet(&["plan"]);
+    whole.expect(1);
+    assert_eq!(whole.codes(), ["zfleet::check::ssh_disabled"]);
+    let scoped = f.zfleet(&["plan", "--system", "nas1"]);
+    assert_eq!(scoped.codes(), ["zfleet::check::ssh_disabled"]);
+    scoped.expect(1);
+    f.zfleet(&["apply", "--yes", "--system", "nas1"]).expect(1);
+    assert!(f.replications("nas1").is_empty());
+}
+
+#[test]
+fn fix_ssh_enables_and_starts_the_service_replication_needs() {
+    let mut f = Fleet::new();
+    f.system("nas1", "25.10", &fleet::nas1_fixture())
+        .system(
+            "backup",
+            "25.04",
+            &fleet::backup_fixture().replace(
+                "ssh: { enable: true, running: true }",
+                "ssh: { enable: false, running: false }",
+            ),
+        )
+        .config(
+            "e2e",
+            "snapshot_tasks:\n  media-daily: { system: nas1, dataset: tank/media, schedule: daily, lifetime: 4 weeks }\nreplications:\n  media-offsite:\n    sources: [ { system: nas1, datasets: [tank/media], snapshot_tasks: [media-daily] } ]\n    target: { system: backup, dataset: backup/nas1/media }\n    retention: source\n",
+        );
+    f.zfleet(&["plan"]).expect(1);
+    let service = f.call("backup", "service.query", &[r#"[["service", "=", "ssh"]]"#]);
+    let id = service[0]["id"].as_i64().expect("id");
+    let plan = f.zfleet(&["plan", "--fix-ssh", "--detailed-exitcode"]);
+    plan.expect(2);
+    assert_eq!(plan.stderr, "");
+    assert!(
+        plan.stdout.starts_with(&format!(
+            "backup (TrueNAS 25.04.2)\n   ~ update SSH service (#{id})  # replication reaches this system over SSH (--fix-ssh)\n      enable  false → true\n      state   STOPPED → RUNNING\n\nnas1 (TrueNAS 25.10.1)\n"
+        )),
+        "{}",
+        plan.stdout
+    );
+    let apply = f.zfleet(&["apply", "--yes", "--fix-ssh"]);
+    apply.expect(0);
+    assert!(
+        apply
+            .stdout
+            .contains("\n✓ backup: update SSH service — done\n")
+    );
+    let service = f.call("backup", "service.query", &[r#"[["service", "=", "ssh"]]"#]);
+    assert_eq!(
+        (&service[0]["enable"], &service[0]["state"]),
+        (&serde_json::json!(true), &serde_json::json!("RUNNING"))
+    );
+    let again = f.zfleet(&["plan", "--detailed-exitcode"]);
+    again.expect(0);
+    assert_eq!(
+        again.stdout,
+        "backup (TrueNAS 25.04.2): no changes\n\nnas1 (TrueNAS 25.10.1): no changes\n\nNo changes. The live state matches the config.\n"
+    );
+    f.assert_trace_valid(20);
+}
