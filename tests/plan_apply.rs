@@ -830,3 +830,70 @@ fn a_replication_made_by_an_interrupted_apply_is_claimed_not_duplicated() {
     again.expect(0);
     assert_eq!(again.stdout, NO_CHANGES);
 }
+
+#[test]
+#[ignore = "a one-time snapshot's `exclude:` is accepted by validate but dropped by the \
+            model (model::Snapshot has no exclude), so the excluded children are snapshotted"]
+fn a_recursive_one_time_snapshot_leaves_its_excluded_children_out() {
+    let mut f = Fleet::new();
+    f.system("nas1", "25.10", &fleet::nas1_fixture()).config(
+        "e2e",
+        "snapshots:\n  - { system: nas1, dataset: tank/data, recursive: true, exclude: [tank/data/cache] }\n",
+    );
+    f.zfleet(&["apply", "--yes"]).expect(0);
+    let snaps = f.call(
+        "nas1",
+        "pool.snapshot.query",
+        &[r#"[["pool", "=", "tank"]]"#, r#"{"select": ["name"]}"#],
+    );
+    let mut got = names(snaps.as_array().expect("list"), "name");
+    got.sort();
+    assert_eq!(
+        got,
+        [
+            "tank/data/docs@manual-2025-10-30_13-30",
+            "tank/data@manual-2025-10-30_13-30"
+        ]
+    );
+}
+
+#[test]
+fn a_replication_name_another_project_manages_is_taken() {
+    let rep = "replications:\n  offsite:\n    sources: [ { system: nas1, datasets: [tank/media], naming_schema: \"auto-%Y-%m-%d_%H-%M\" } ]\n    target: { system: nas1, dataset: tank/local/media }\n    retention: source\n";
+    let snapshots = "snapshots:\n  - { system: nas1, dataset: tank/media, naming_schema: \"auto-%Y-%m-%d_%H-%M\" }\n";
+    let mut alpha = Fleet::new();
+    alpha
+        .system("nas1", "25.10", &fleet::nas1_fixture())
+        .config("alpha", &format!("{snapshots}{rep}"));
+    alpha.zfleet(&["apply", "--yes"]).expect(0);
+    let id = id_of(&alpha.replications("nas1"), "name", "offsite");
+
+    let mut beta = Fleet::new();
+    beta.system("nas1", "25.10", &fleet::nas1_fixture())
+        .share_state(&alpha.state_dir())
+        .config("beta", &rep.replace("tank/local/media", "tank/local/beta"));
+    let plan = beta.zfleet(&["plan"]);
+    plan.expect(1);
+    assert_eq!(
+        plan.stderr,
+        "zfleet::check::name_taken\n\n  × nas1: replication offsite: nas1 already has a replication named \"offsite\", managed by project\n  │ alpha\n  help: rename the replication in this config; zfleet never touches another project's tasks\n\n"
+    );
+    assert_eq!(
+        plan.stdout,
+        format!(
+            "nas1 (TrueNAS 25.10.1)\n  not managed by this config (left alone):\n    replication #{id}: offsite (PUSH tank/media → tank/local/media) [project alpha]\n\nNo changes. The live state matches the config.\n"
+        )
+    );
+    // Even with `adopt: true`, another project's task is not taken over.
+    beta.config(
+        "beta",
+        &format!(
+            "{}    adopt: true\n",
+            rep.replace("tank/local/media", "tank/local/beta")
+        ),
+    );
+    beta.zfleet(&["apply", "--yes"]).expect(1);
+    let reps = alpha.replications("nas1");
+    assert_eq!(reps.len(), 1);
+    assert_eq!(reps[0]["target_dataset"], "tank/local/media");
+}
