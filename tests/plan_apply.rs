@@ -803,8 +803,7 @@ fn a_replication_made_by_an_interrupted_apply_is_claimed_not_duplicated() {
     plan.expect(2);
     assert_eq!(plan.stderr, "");
     assert!(
-        plan.stdout
-            .contains(&format!("   + create replication data-local\n"))
+        plan.stdout.contains("   + create replication data-local\n")
             && plan.stdout.contains(&format!(
                 "  <= adopt replication media-offsite (#{id})  # made by an interrupted apply\n"
             )),
