@@ -346,3 +346,24 @@ fn fix_ssh_enables_and_starts_the_service_replication_needs() {
     );
     f.assert_trace_valid(20);
 }
+
+#[test]
+#[ignore = "with the target unreadable, a new SSH replication is planned with \
+            `ssh_credentials null` and no problem on its system: `--system nas1` plans it \
+            cleanly and apply fails in replication.create (SSH Credentials are required)"]
+fn a_new_ssh_replication_to_an_unreadable_target_is_a_problem_of_its_system() {
+    let mut f = standard();
+    f.config("e2e", STANDARD_CONFIG);
+    f.zfleet(&["plan"]).expect(0);
+    f.faults("backup", &["--stop-middleware"]);
+    let scoped = f.zfleet(&["plan", "--system", "nas1"]);
+    assert!(
+        !scoped.stdout.contains("ssh_credentials          null"),
+        "{}",
+        scoped.stdout
+    );
+    scoped.expect(1);
+    let apply = f.zfleet(&["apply", "--yes", "--system", "nas1"]);
+    apply.expect(1);
+    assert!(!apply.stdout.contains("— failed"), "{}", apply.stdout);
+}
