@@ -10,6 +10,9 @@ mod request_schemas;
 #[path = "support/sshd.rs"]
 mod sshd;
 
+use std::path::PathBuf;
+use std::sync::Arc;
+
 use fleet::Fleet;
 
 const CONFIG: &str = r#"snapshot_tasks:
@@ -30,10 +33,11 @@ replications:
     retention: source
 "#;
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn create_apply_and_converge_over_ssh() {
+/// nas1 and backup served over SSH by the simulator; `None` when OpenSSH's ssh-keygen is
+/// missing and such tests are skipped on purpose.
+async fn served_fleet() -> Option<(Fleet, zfleet::sim::server::Served, PathBuf)> {
     if !openssh::require(&["ssh-keygen"]) {
-        return;
+        return None;
     }
     let mut f = Fleet::new();
     f.system("nas1", "25.10", &fleet::nas1_fixture()).system(
@@ -78,12 +82,24 @@ async fn create_apply_and_converge_over_ssh() {
     f.share_state(&served_dir)
         .raw_config("ssh", &format!("systems:\n{systems}{CONFIG}"));
 
-    let f = std::sync::Arc::new(f);
-    let run = |args: &'static [&'static str]| {
-        let f = std::sync::Arc::clone(&f);
-        tokio::task::spawn_blocking(move || f.zfleet(args))
+    Some((f, served, served_dir))
+}
+
+/// Runs the binary off the runtime's threads (the server runs on them).
+async fn run(f: &Arc<Fleet>, args: &'static [&'static str]) -> fleet::Run {
+    let f = Arc::clone(f);
+    tokio::task::spawn_blocking(move || f.zfleet(args))
+        .await
+        .expect("join")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn create_apply_and_converge_over_ssh() {
+    let Some((f, _served, served_dir)) = served_fleet().await else {
+        return;
     };
-    let first = run(&["plan", "--detailed-exitcode"]).await.expect("join");
+    let f = Arc::new(f);
+    let first = run(&f, &["plan", "--detailed-exitcode"]).await;
     first.expect(2);
     assert_eq!(first.stderr, "");
     assert!(
@@ -93,7 +109,7 @@ async fn create_apply_and_converge_over_ssh() {
         "{}",
         first.stdout
     );
-    let apply = run(&["apply", "--yes"]).await.expect("join");
+    let apply = run(&f, &["apply", "--yes"]).await;
     apply.expect(0);
     assert!(
         apply.stdout.ends_with(
@@ -109,13 +125,13 @@ Apply: 5 done, 0 failed, 0 skipped.
         "{}",
         apply.stdout
     );
-    let again = run(&["plan", "--detailed-exitcode"]).await.expect("join");
+    let again = run(&f, &["plan", "--detailed-exitcode"]).await;
     again.expect(0);
     assert_eq!(
         again.stdout,
         "backup (TrueNAS 25.04.2): no changes\n\nnas1 (TrueNAS 25.10.1): no changes\n\nNo changes. The live state matches the config.\n"
     );
-    let g = std::sync::Arc::clone(&f);
+    let g = Arc::clone(&f);
     let (tasks, reps, records) = tokio::task::spawn_blocking(move || {
         (
             g.snapshot_tasks("nas1"),
@@ -138,4 +154,74 @@ Apply: 5 done, 0 failed, 0 skipped.
         "served over SSH"
     );
     f.assert_trace_valid(30);
+}
+
+/// The connection to nas1 dropped during apply: at the snapshot tasks' creation (3rd exec
+/// on the connection) and at the ownership records after every create (5th). Apply
+/// reports it and fails; once the network is back, apply again converges with no task
+/// made twice.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dropped_connection_mid_apply_then_a_rerun_converges() {
+    for (drop_after, failed_line) in [
+        (
+            "3",
+            "✗ nas1: create snapshot task data-hourly — failed\n    nas1: pool.snapshottask.create: the connection to root@127.0.0.1:",
+        ),
+        (
+            "5",
+            "✓ nas1: create replication media-offsite — done\n✗ nas1: pool.dataset.update: the connection to root@127.0.0.1:",
+        ),
+    ] {
+        let Some((f, _served, served_dir)) = served_fleet().await else {
+            return;
+        };
+        let f = Arc::new(f);
+        run(&f, &["plan"]).await.expect(0);
+        let dir = served_dir.to_str().expect("utf-8").to_string();
+        let g = Arc::clone(&f);
+        tokio::task::spawn_blocking(move || {
+            g.zfleet(&[
+                "sim",
+                "faults",
+                "--state",
+                &dir,
+                "nas1",
+                "--drop-after",
+                drop_after,
+            ])
+            .expect(0);
+        })
+        .await
+        .expect("join");
+        let broken = run(&f, &["apply", "--yes"]).await;
+        broken.expect(1);
+        assert!(broken.stdout.contains(failed_line), "{}", broken.stdout);
+        assert_eq!(
+            broken.codes().last().map(String::as_str),
+            Some("zfleet::apply::failed")
+        );
+
+        let g = Arc::clone(&f);
+        let dir = served_dir.to_str().expect("utf-8").to_string();
+        tokio::task::spawn_blocking(move || {
+            g.zfleet(&["sim", "faults", "--state", &dir, "nas1"])
+                .expect(0);
+        })
+        .await
+        .expect("join");
+        run(&f, &["apply", "--yes"]).await.expect(0);
+        let again = run(&f, &["plan", "--detailed-exitcode"]).await;
+        again.expect(0);
+        assert_eq!(
+            again.stdout,
+            "backup (TrueNAS 25.04.2): no changes\n\nnas1 (TrueNAS 25.10.1): no changes\n\nNo changes. The live state matches the config.\n",
+            "drop after {drop_after}"
+        );
+        let g = Arc::clone(&f);
+        let (tasks, reps) =
+            tokio::task::spawn_blocking(move || (g.snapshot_tasks("nas1"), g.replications("nas1")))
+                .await
+                .expect("join");
+        assert_eq!((tasks.len(), reps.len()), (2, 2), "drop after {drop_after}");
+    }
 }
