@@ -364,6 +364,7 @@ fn hand_made() -> Fleet {
         r#"{}snapshot_tasks:
   - {{ dataset: tank/local, lifetime_value: 5, lifetime_unit: DAY, naming_schema: "hand-%Y%m%d-%H%M", schedule: {{ minute: "30", hour: "3" }} }}
   - {{ dataset: tank/data, recursive: true, exclude: [tank/data/cache], lifetime_value: 1, lifetime_unit: WEEK, schedule: {{ minute: "0" }} }}
+snapshots: [tank/media@hand-20251030-0330]
 replications:
   - {{ name: hand-rep, direction: PUSH, transport: LOCAL, source_datasets: [tank/media], target_dataset: tank/local/media, recursive: false, auto: false, retention_policy: NONE, also_include_naming_schema: ["hand-%Y%m%d-%H%M"] }}
 "#,
@@ -895,4 +896,47 @@ fn a_replication_name_another_project_manages_is_taken() {
     let reps = alpha.replications("nas1");
     assert_eq!(reps.len(), 1);
     assert_eq!(reps[0]["target_dataset"], "tank/local/media");
+}
+
+#[test]
+fn a_hand_made_replication_is_adopted_with_its_differences() {
+    let mut f = hand_made();
+    f.config(
+        "e2e",
+        "replications:\n  hand-rep:\n    sources: [ { system: nas1, datasets: [tank/media], naming_schema: \"hand-%Y%m%d-%H%M\" } ]\n    target: { system: nas1, dataset: tank/local/media }\n    schedule: manual\n    retention: { custom: 3 weeks }\n    adopt: true\n",
+    );
+    let plan = f.zfleet(&["plan", "--detailed-exitcode"]);
+    plan.expect(2);
+    assert_eq!(plan.stderr, "");
+    assert_eq!(
+        plan.stdout,
+        "\
+nas1 (TrueNAS 25.10.1)
+  <= adopt replication hand-rep (#1)  # made by hand; adopted
+      retention_policy  NONE → CUSTOM
+      lifetime          null → 3 WEEK
+  not managed by this config (left alone):
+    snapshot task #1: tank/local (hand-%Y%m%d-%H%M, every 30 3 * * *)
+    snapshot task #2: tank/data (recursive) (auto-%Y-%m-%d_%H-%M, every 0 * * * *)
+
+Plan: 0 to add, 1 to change, 0 to delete.
+"
+    );
+    f.zfleet(&["apply", "--yes"]).expect(0);
+    let reps = f.replications("nas1");
+    assert_eq!(reps.len(), 1, "adopted, not duplicated");
+    assert_eq!(
+        (&reps[0]["retention_policy"], &reps[0]["lifetime_value"]),
+        (&serde_json::json!("CUSTOM"), &serde_json::json!(3))
+    );
+    assert_eq!(
+        f.records("nas1")["tank/media"],
+        [(
+            "zfleet:e2e:rep-1".to_string(),
+            "{\"name\":\"hand-rep\"}".to_string()
+        )]
+        .into()
+    );
+    f.zfleet(&["plan", "--detailed-exitcode"]).expect(0);
+    f.assert_trace_valid(15);
 }
