@@ -940,3 +940,28 @@ Plan: 0 to add, 1 to change, 0 to delete.
     f.zfleet(&["plan", "--detailed-exitcode"]).expect(0);
     f.assert_trace_valid(15);
 }
+
+#[test]
+fn a_week_of_runs_leaves_nothing_to_change() {
+    let f = applied();
+    let dir = f.state_dir();
+    let advance = f.zfleet(&[
+        "sim",
+        "advance",
+        "--state",
+        dir.to_str().expect("utf-8"),
+        "1w",
+    ]);
+    advance.expect(0);
+    assert!(
+        advance.stdout.contains("2 replication runs succeeded")
+            || advance.stderr.contains("2 replication runs succeeded"),
+        "{}{}",
+        advance.stdout,
+        advance.stderr
+    );
+    let again = f.zfleet(&["plan", "--detailed-exitcode"]);
+    again.expect(0);
+    assert_eq!(again.stdout, NO_CHANGES);
+    assert_eq!(again.stderr, "");
+}

@@ -310,6 +310,10 @@ fn as_list(v: Value) -> Vec<Value> {
 pub const BACKUP_HOST_KEY: &str =
     "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAICU+pkPwy7HX8P4nj4UxGr+kU+tXTO+JK97Pk+oS8s+s";
 
+/// The public half of nas1's replication key pair, authorized for root on backup.
+pub const NAS1_KEY: &str =
+    "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAINRmhXni4Dz3snsf+W1PBrmv1mC6y5aTWVUh25LX10h+";
+
 /// `nas1` (25.10): tank/data (docs, cache), tank/media, tank/local; SSH on; a keychain
 /// connection `to-backup` holding backup's host key.
 pub fn nas1_fixture() -> String {
@@ -323,7 +327,7 @@ pub fn nas1_fixture() -> String {
 services:
   ssh: {{ enable: true, running: true }}
 keychain:
-  - {{ name: backup key, type: SSH_KEY_PAIR, attributes: {{ public_key: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAINRmhXni4Dz3snsf+W1PBrmv1mC6y5aTWVUh25LX10h+ k" }} }}
+  - {{ name: backup key, type: SSH_KEY_PAIR, attributes: {{ public_key: "{NAS1_KEY} k" }} }}
   - name: to-backup
     type: SSH_CREDENTIALS
     attributes: {{ host: 192.0.2.30, port: 22, username: root, private_key: 1, remote_host_key: "{BACKUP_HOST_KEY}" }}
@@ -334,9 +338,12 @@ keychain:
 /// `backup` (25.04): backup/nas1, SSH on, the host key nas1's connection knows.
 pub fn backup_fixture() -> String {
     format!(
-        r#"datasets: {{ backup: {{ children: {{ nas1: {{}} }} }} }}
+        r#"addresses: [192.0.2.30]
+datasets: {{ backup: {{ children: {{ nas1: {{}} }} }} }}
 services: {{ ssh: {{ enable: true, running: true }} }}
 ssh: {{ host_keys: ["{BACKUP_HOST_KEY}"] }}
+users:
+  - {{ username: root, uid: 0, home: /root, sshpubkey: "{NAS1_KEY} k" }}
 "#
     )
 }
