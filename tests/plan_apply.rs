@@ -965,3 +965,61 @@ fn a_week_of_runs_leaves_nothing_to_change() {
     assert_eq!(again.stdout, NO_CHANGES);
     assert_eq!(again.stderr, "");
 }
+
+/// `zfleet apply` on a terminal (util-linux `script` gives it one), answering `answer`.
+fn apply_on_a_terminal(f: &Fleet, answer: &str) -> (Option<i32>, String) {
+    use std::io::Write;
+    let command = format!("{} apply", env!("CARGO_BIN_EXE_zfleet"));
+    let mut child = std::process::Command::new("script")
+        .args(["-qec", &command, "/dev/null"])
+        .current_dir(f.path())
+        .env("NO_COLOR", "1")
+        .env("HOME", f.path())
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("util-linux `script` runs");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(answer.as_bytes())
+        .expect("answer");
+    let out = child.wait_with_output().expect("script ends");
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).replace("\r\n", "\n"),
+    )
+}
+
+#[test]
+fn apply_on_a_terminal_asks_and_takes_only_yes() {
+    let mut f = Fleet::new();
+    f.system("nas1", "25.10", &fleet::nas1_fixture()).config(
+        "e2e",
+        "snapshots:\n  - { system: nas1, dataset: tank/media }\n",
+    );
+    let (code, screen) = apply_on_a_terminal(&f, "y\n");
+    assert_eq!(code, Some(1), "{screen}");
+    assert!(
+        screen.ends_with(
+            "Plan: 1 to add, 0 to change, 0 to delete.\nApply these changes to 1 system? Only 'yes' is accepted: Apply cancelled.\n"
+        ),
+        "{screen:?}"
+    );
+    let snaps = || {
+        f.call(
+            "nas1",
+            "pool.snapshot.query",
+            &[r#"[["dataset", "=", "tank/media"]]"#],
+        )
+    };
+    assert_eq!(snaps(), serde_json::json!([]));
+    let (code, screen) = apply_on_a_terminal(&f, "yes\n");
+    assert_eq!(code, Some(0), "{screen}");
+    assert!(
+        screen.ends_with("\n✓ nas1: create snapshot tank/media@manual-%Y-%m-%d_%H-%M — done\nApply: 1 done, 0 failed, 0 skipped.\n"),
+        "{screen:?}"
+    );
+    assert_eq!(snaps().as_array().map(Vec::len), Some(1));
+}
