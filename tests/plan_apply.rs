@@ -1023,3 +1023,72 @@ fn apply_on_a_terminal_asks_and_takes_only_yes() {
     );
     assert_eq!(snaps().as_array().map(Vec::len), Some(1));
 }
+
+#[test]
+fn replications_of_every_version_are_created_run_and_stay_converged() {
+    let mut f = Fleet::new();
+    f.system("backup", "25.04", &fleet::backup_fixture());
+    let versions = [
+        ("s2510", "25.10"),
+        ("s2504", "25.04"),
+        ("s2410", "24.10"),
+        ("s2404", "24.04"),
+        ("s133", "13.3"),
+    ];
+    let mut config = String::from("snapshot_tasks:\n");
+    let mut reps = String::from("replications:\n");
+    for (name, version) in versions {
+        f.system(name, version, &fleet::small_with_connection());
+        config.push_str(&format!(
+            "  {name}-home: {{ system: {name}, dataset: pool/home, recursive: true, schedule: daily, lifetime: 2 weeks }}\n"
+        ));
+        reps.push_str(&format!(
+            "  {name}-offsite:\n    sources: [ {{ system: {name}, datasets: [pool/home], snapshot_tasks: [{name}-home] }} ]\n    target: {{ system: backup, dataset: backup/nas1/{name} }}\n    recursive: true\n    retention: {{ custom: 8 weeks }}\n    compression: lz4\n  {name}-local:\n    sources: [ {{ system: {name}, datasets: [pool/home], snapshot_tasks: [{name}-home] }} ]\n    target: {{ system: {name}, dataset: pool/work/home }}\n    recursive: true\n    retention: source\n    readonly: ignore\n"
+        ));
+    }
+    f.config("every", &format!("{config}{reps}"));
+    f.zfleet(&["plan", "--detailed-exitcode"]).expect(2);
+    let apply = f.zfleet(&["apply", "--yes"]);
+    apply.expect(0);
+    assert!(
+        apply
+            .stdout
+            .ends_with("Apply: 15 done, 0 failed, 0 skipped.\n"),
+        "{}",
+        apply.stdout
+    );
+    let dir = f.state_dir();
+    let advance = f.zfleet(&[
+        "sim",
+        "advance",
+        "--state",
+        dir.to_str().expect("utf-8"),
+        "1w",
+    ]);
+    advance.expect(0);
+    assert!(
+        advance
+            .stdout
+            .contains("10 replication runs succeeded, 0 failed"),
+        "{}",
+        advance.stdout
+    );
+    let again = f.zfleet(&["plan", "--detailed-exitcode"]);
+    again.expect(0);
+    assert!(
+        again
+            .stdout
+            .ends_with("No changes. The live state matches the config.\n"),
+        "{}",
+        again.stdout
+    );
+    for (name, _) in versions {
+        let reps = f.replications(name);
+        assert_eq!(reps.len(), 2, "{name}");
+        assert!(
+            reps.iter().all(|r| r["state"]["state"] == "FINISHED"),
+            "{name}: {reps:?}"
+        );
+    }
+    f.assert_trace_valid(40);
+}
