@@ -1090,5 +1090,44 @@ fn replications_of_every_version_are_created_run_and_stay_converged() {
             "{name}: {reps:?}"
         );
     }
-    f.assert_trace_valid(40);
+    // Every replication setting edited at once, on every version.
+    let edited = format!("{config}{reps}")
+        .replace(
+            "retention: { custom: 8 weeks }\n    compression: lz4",
+            "retention: { custom: 4 weeks }\n    compression: pigz\n    speed_limit: 10 MiB\n    properties_exclude: [mountpoint]\n    schedule: \"30 1 * * *\"",
+        )
+        .replace("readonly: ignore", "readonly: set\n    allow_from_scratch: true")
+        .replace("lifetime: 2 weeks", "lifetime: 10 days, exclude: [pool/home/x]")
+        .replace("    recursive: true\n", "    recursive: true\n    exclude: [pool/home/x]\n");
+    f.config("every", &edited);
+    f.zfleet(&["plan", "--detailed-exitcode"]).expect(2);
+    let apply = f.zfleet(&["apply", "--yes"]);
+    apply.expect(0);
+    assert!(
+        apply
+            .stdout
+            .ends_with("Apply: 15 done, 0 failed, 0 skipped.\n"),
+        "{}",
+        apply.stdout
+    );
+    let s133 = &f.replications("s133");
+    let offsite = s133
+        .iter()
+        .find(|r| r["name"] == "s133-offsite")
+        .expect("s133-offsite");
+    assert_eq!(
+        (
+            &offsite["compression"],
+            &offsite["speed_limit"],
+            &offsite["lifetime_value"]
+        ),
+        (
+            &serde_json::json!("PIGZ"),
+            &serde_json::json!(10485760),
+            &serde_json::json!(4)
+        )
+    );
+    let again = f.zfleet(&["plan", "--detailed-exitcode"]);
+    again.expect(0);
+    f.assert_trace_valid(60);
 }
