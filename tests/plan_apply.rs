@@ -1131,3 +1131,71 @@ fn replications_of_every_version_are_created_run_and_stay_converged() {
     again.expect(0);
     f.assert_trace_valid(60);
 }
+
+#[test]
+fn a_pull_replication_into_an_existing_target_runs_and_stays_converged() {
+    const NAS1_HOST_KEY: &str =
+        "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKxkBNbOoqL3lTnNmFbE8ZcF0f4v9cXz3HnJ3Jmn9z2W";
+    let mut f = Fleet::new();
+    f.system(
+        "nas1",
+        "25.10",
+        &format!(
+            "{}addresses: [192.0.2.10]\nssh: {{ host_keys: [\"{NAS1_HOST_KEY}\"] }}\nusers:\n  - {{ username: root, uid: 0, home: /root, sshpubkey: \"{} k\" }}\n",
+            fleet::nas1_fixture(),
+            fleet::BACKUP_HOST_KEY
+        ),
+    )
+    .system(
+        "backup",
+        "25.04",
+        &format!(
+            "{}keychain:\n  - {{ name: k, type: SSH_KEY_PAIR, attributes: {{ public_key: \"{} k\" }} }}\n  - {{ name: to-nas1, type: SSH_CREDENTIALS, attributes: {{ host: 192.0.2.10, username: root, private_key: 1, remote_host_key: \"{NAS1_HOST_KEY}\" }} }}\n",
+            fleet::backup_fixture(),
+            fleet::BACKUP_HOST_KEY
+        ),
+    )
+    .config(
+        "e2e",
+        "snapshot_tasks:\n  media: { system: nas1, dataset: tank/media, schedule: daily, lifetime: 1 week }\nreplications:\n  pulled:\n    direction: pull\n    sources: [ { system: nas1, datasets: [tank/media], naming_schema: \"auto-%Y-%m-%d_%H-%M\" } ]\n    target: { system: backup, dataset: backup/nas1 }\n    schedule: daily\n    retention: { custom: 2 weeks }\n    allow_from_scratch: true\n",
+    );
+    let plan = f.zfleet(&["plan", "--detailed-exitcode"]);
+    plan.expect(2);
+    assert_eq!(plan.stderr, "");
+    assert!(
+        plan.stdout.contains(
+            "backup (TrueNAS 25.04.2)\n   + create replication pulled\n      direction                PULL\n      transport                SSH\n      ssh_credentials          to-nas1\n"
+        ),
+        "{}",
+        plan.stdout
+    );
+    f.zfleet(&["apply", "--yes"]).expect(0);
+    assert_eq!(
+        f.records("backup")["backup/nas1"]
+            .keys()
+            .collect::<Vec<_>>(),
+        ["zfleet:e2e:rep-1"]
+    );
+    let dir = f.state_dir();
+    let advance = f.zfleet(&[
+        "sim",
+        "advance",
+        "--state",
+        dir.to_str().expect("utf-8"),
+        "3d",
+    ]);
+    advance.expect(0);
+    let rep = &f.replications("backup")[0];
+    assert_eq!(rep["state"]["state"], "FINISHED", "{rep}");
+    assert_eq!(
+        rep["naming_schema"],
+        serde_json::json!(["auto-%Y-%m-%d_%H-%M"])
+    );
+    let again = f.zfleet(&["plan", "--detailed-exitcode"]);
+    again.expect(0);
+    assert_eq!(
+        again.stdout,
+        "backup (TrueNAS 25.04.2): no changes\n\nnas1 (TrueNAS 25.10.1): no changes\n\nNo changes. The live state matches the config.\n"
+    );
+    f.assert_trace_valid(20);
+}
