@@ -299,6 +299,20 @@ impl Fleet {
     }
 }
 
+/// Whatever a test asserts, every call zfleet made is checked against the request schemas
+/// when the fleet goes away (unless the test already failed).
+impl Drop for Fleet {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            return;
+        }
+        let (reports, _) = self.check_trace();
+        for (set, report) in &reports {
+            assert!(report.ok(), "{set}: {}", report.text());
+        }
+    }
+}
+
 fn as_list(v: Value) -> Vec<Value> {
     match v {
         Value::Array(items) => items,
