@@ -359,6 +359,10 @@ Apply: 2 done, 0 failed, 0 skipped.
 /// nas1 with a hand-made snapshot task and replication, and a task like data-hourly made
 /// by hand with another lifetime.
 fn hand_made() -> Fleet {
+    hand_made_on("25.10")
+}
+
+fn hand_made_on(version: &str) -> Fleet {
     let mut f = Fleet::new();
     let nas1 = format!(
         r#"{}snapshot_tasks:
@@ -370,7 +374,7 @@ replications:
 "#,
         fleet::nas1_fixture()
     );
-    f.system("nas1", "25.10", &nas1);
+    f.system("nas1", version, &nas1);
     f
 }
 
@@ -1198,4 +1202,33 @@ fn a_pull_replication_into_an_existing_target_runs_and_stays_converged() {
         "backup (TrueNAS 25.04.2): no changes\n\nnas1 (TrueNAS 25.10.1): no changes\n\nNo changes. The live state matches the config.\n"
     );
     f.assert_trace_valid(20);
+}
+
+#[test]
+fn adoption_and_hand_made_tasks_on_every_version() {
+    for version in ["13.3", "24.04", "24.10", "25.04", "25.10"] {
+        let mut f = hand_made_on(version);
+        f.config("e2e", ADOPTING);
+        let plan = f.zfleet(&["plan", "--detailed-exitcode"]);
+        plan.expect(2);
+        let body = plan.stdout.split_once('\n').map_or("", |(_, b)| b);
+        assert_eq!(
+            body,
+            format!(
+                "  <= adopt snapshot task data-hourly (#2)  # made by hand; adopted\n      lifetime  1 WEEK → 2 WEEK\n{MEDIA_DAILY_CREATE}  not managed by this config (left alone):\n    snapshot task #1: tank/local (hand-%Y%m%d-%H%M, every 30 3 * * *)\n    replication #1: hand-rep (PUSH tank/media → tank/local/media)\n\nPlan: 1 to add, 1 to change, 0 to delete.\n"
+            ),
+            "{version}"
+        );
+        let hand = || {
+            (
+                f.call("nas1", "pool.snapshottask.query", &[r#"[["id", "=", 1]]"#]),
+                f.call("nas1", "replication.query", &[r#"[["id", "=", 1]]"#]),
+            )
+        };
+        let before = hand();
+        f.zfleet(&["apply", "--yes"]).expect(0);
+        assert_eq!(hand(), before, "{version}: hand-made tasks untouched");
+        assert_eq!(f.snapshot_tasks("nas1").len(), 3, "{version}");
+        f.zfleet(&["plan", "--detailed-exitcode"]).expect(0);
+    }
 }
