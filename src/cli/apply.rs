@@ -333,6 +333,8 @@ pub fn summary(outcomes: &[SystemOutcome]) -> String {
             }
         }
         if let Some(e) = &o.error {
+            // The error names the system already.
+            let e = e.strip_prefix(&format!("{}: ", o.system)).unwrap_or(e);
             out.push_str(&format!("✗ {}: {}\n", printable(&o.system), printable(e)));
         }
     }

@@ -334,11 +334,13 @@ fn replication(
         let Some(t) = config.snapshot_tasks.get(name) else {
             continue;
         };
+        // Each bound task snapshots some of the sources (TrueNAS's rule); with several
+        // source datasets, each task may cover only its own.
         let covers = d
             .source
             .datasets
             .iter()
-            .all(|ds| is_same_or_below(ds, &t.dataset));
+            .any(|ds| is_same_or_below(ds, &t.dataset));
         let problem = if !t.enabled && d.rep.enabled {
             Some(format!("snapshot task {name} is disabled"))
         } else if !covers {
