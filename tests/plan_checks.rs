@@ -169,8 +169,6 @@ Plan: 1 to add, 0 to change, 0 to delete.
 }
 
 #[test]
-#[ignore = "zfleet::check::adopt_ambiguous is registered but never reported: `adopt: true` \
-            with two differing hand-made candidates plans a third task instead"]
 fn adopt_matching_several_hand_made_tasks_is_ambiguous() {
     let mut f = Fleet::new();
     f.system(
@@ -269,9 +267,6 @@ fn unreachable_systems_are_unknown_and_the_others_plan_normally() {
 }
 
 #[test]
-#[ignore = "`--system` drops every problem attributed to a system out of scope, also those \
-            about in-scope replications (here ssh_disabled on the target): plan shows no \
-            problem and apply creates a replication that cannot run"]
 fn scoping_to_the_source_keeps_the_problems_of_its_replications_targets() {
     let mut f = Fleet::new();
     f.system("nas1", "25.10", &fleet::nas1_fixture())
@@ -348,9 +343,6 @@ fn fix_ssh_enables_and_starts_the_service_replication_needs() {
 }
 
 #[test]
-#[ignore = "with the target unreadable, a new SSH replication is planned with \
-            `ssh_credentials null` and no problem on its system: `--system nas1` plans it \
-            cleanly and apply fails in replication.create (SSH Credentials are required)"]
 fn a_new_ssh_replication_to_an_unreadable_target_is_a_problem_of_its_system() {
     let mut f = standard();
     f.config("e2e", STANDARD_CONFIG);

@@ -146,15 +146,20 @@ pub fn calls(
                 dataset,
                 naming_schema,
                 recursive,
+                exclude,
             },
             _,
         ) => {
             let ns = version.map_or("zfs.snapshot", Version::snapshot_namespace);
             vec![MidcltCall::new(
                 format!("{ns}.create"),
-                vec![
-                    json!({"dataset": dataset, "naming_schema": naming_schema, "recursive": recursive}),
-                ],
+                vec![{
+                    let mut data = json!({"dataset": dataset, "naming_schema": naming_schema, "recursive": recursive});
+                    if !exclude.is_empty() {
+                        data["exclude"] = json!(exclude);
+                    }
+                    data
+                }],
             )]
         }
         (Subject::Replication { spec, .. }, Op::Create) => vec![MidcltCall::new(

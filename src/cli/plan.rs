@@ -115,8 +115,17 @@ pub fn prepare(
         }
     }
     plan.systems.retain(|s| in_scope(&s.system));
-    plan.problems
-        .retain(|p| p.system.as_deref().is_none_or(&in_scope));
+    // A problem of another system stays when it concerns a replication of one in scope.
+    let involved: Vec<String> = config
+        .replications
+        .values()
+        .filter(|r| in_scope(&r.target.system) || r.sources.iter().any(|s| in_scope(&s.system)))
+        .map(|r| format!("replication {}", r.name))
+        .collect();
+    plan.problems.retain(|p| {
+        p.system.as_deref().is_none_or(&in_scope)
+            || p.object.as_ref().is_some_and(|o| involved.contains(o))
+    });
     Ok(Prepared {
         config,
         fleet,

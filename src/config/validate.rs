@@ -592,7 +592,7 @@ impl<'d> Validator<'d> {
                 self.dataset(d);
             }
             let recursive = flag(&raw.recursive, false);
-            self.excludes(
+            let exclude = self.excludes(
                 &raw.exclude,
                 recursive,
                 dataset.map(|d| d.value.as_str()),
@@ -638,6 +638,7 @@ impl<'d> Validator<'d> {
                 dataset: dataset.value.clone(),
                 naming_schema,
                 recursive,
+                exclude,
             });
         }
         out

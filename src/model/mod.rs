@@ -104,6 +104,8 @@ pub struct Snapshot {
     pub dataset: String,
     pub naming_schema: String,
     pub recursive: bool,
+    /// Children of a recursive snapshot left out.
+    pub exclude: Vec<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

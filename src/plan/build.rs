@@ -278,6 +278,7 @@ pub fn plan<R>(config: &Config, fleet: &[FleetEntry<R>], options: &Options) -> P
                     notes: vec![],
                     forget: vec![],
                     conflicts: vec![],
+                    ambiguous: vec![],
                     task_ids: BTreeMap::new(),
                     state: None,
                     lock_dataset: None,
@@ -366,6 +367,7 @@ fn plan_system(config: &Config, inv: &Inventory, reps: &[DesiredRep<'_>]) -> Sys
         notes: vec![],
         forget: vec![],
         conflicts: vec![],
+        ambiguous: vec![],
         task_ids: BTreeMap::new(),
         state: Some(super::digest::StateDigest::of(inv)),
         lock_dataset: inv
@@ -433,6 +435,7 @@ fn plan_system(config: &Config, inv: &Inventory, reps: &[DesiredRep<'_>]) -> Sys
         .filter(|t| t.system == system)
         .collect();
     let mut claimed: BTreeSet<i64> = BTreeSet::new();
+    let mut ambiguous: Vec<(String, Vec<i64>)> = Vec::new();
     let mut pending_used: BTreeSet<String> = BTreeSet::new();
     for t in &desired_st {
         let spec = SnapshotTaskInput::from(*t);
@@ -481,10 +484,18 @@ fn plan_system(config: &Config, inv: &Inventory, reps: &[DesiredRep<'_>]) -> Sys
             let pick = match (exact.first(), candidates.len()) {
                 (Some(l), _) => Some(l.id),
                 (None, 1) => Some(candidates[0].id),
-                _ => None,
+                (None, 0) => None,
+                (None, _) => {
+                    ambiguous.push((t.name.clone(), candidates.iter().map(|l| l.id).collect()));
+                    None
+                }
             }?;
             Some((pick, Some("made by hand; adopted".to_string())))
         });
+        if ambiguous.iter().any(|(n, _)| *n == t.name) {
+            // Reported by the checks; creating one more would only add to the confusion.
+            continue;
+        }
         match found {
             Some((id, reason)) => {
                 claimed.insert(id);
@@ -539,6 +550,7 @@ fn plan_system(config: &Config, inv: &Inventory, reps: &[DesiredRep<'_>]) -> Sys
             }),
         }
     }
+    sp.ambiguous = ambiguous;
     // Live snapshot tasks nobody asked for.
     for live in &inv.snapshot_tasks {
         if claimed.contains(&live.id) {
@@ -624,6 +636,7 @@ fn plan_system(config: &Config, inv: &Inventory, reps: &[DesiredRep<'_>]) -> Sys
                     dataset: s.dataset.clone(),
                     naming_schema: s.naming_schema.clone(),
                     recursive: s.recursive,
+                    exclude: s.exclude.clone(),
                 },
                 id: None,
                 changes: vec![],

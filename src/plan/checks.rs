@@ -29,6 +29,25 @@ pub fn run(
         replication(config, d, fleet, plans, &mut out);
     }
     tasks_in_use(fleet, plans, &mut out);
+    for sp in plans {
+        for (name, ids) in &sp.ambiguous {
+            let ids: Vec<String> = ids.iter().map(|i| format!("#{i}")).collect();
+            out.push(
+                Problem::error(
+                    c::ADOPT_AMBIGUOUS,
+                    format!(
+                        "`adopt: true` matches {} snapshot tasks made by hand on {} ({}), and none of them is exactly the one the config describes",
+                        ids.len(),
+                        sp.system,
+                        ids.join(", ")
+                    ),
+                )
+                .system(&sp.system)
+                .object(format!("snapshot task {name}"))
+                .help("make the config describe one of them exactly (schedule, lifetime, recursion), or delete the others in the TrueNAS UI"),
+            );
+        }
+    }
     out
 }
 
@@ -213,6 +232,19 @@ fn replication(
                 );
             }
         }
+    }
+    if let (Some(remote), None, Some(_)) = (&d.remote, &d.spec.ssh_credentials, run_inv)
+        && !fleet.contains_key(remote.as_str())
+    {
+        out.push(
+            Problem::error(
+                c::NO_CONNECTION,
+                format!("{} needs an SSH connection to {remote}, which could not be read: the connection cannot be planned", d.runs_on),
+            )
+            .system(&d.runs_on)
+            .object(object.clone())
+            .help(format!("fix what keeps zfleet from reading {remote} (its own problem says), then plan again")),
+        );
     }
     if d.remote.is_some()
         && d.spec.ssh_credentials.is_none()

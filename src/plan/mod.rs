@@ -48,6 +48,8 @@ pub enum Subject {
         dataset: String,
         naming_schema: String,
         recursive: bool,
+        #[serde(default)]
+        exclude: Vec<String>,
     },
     Replication {
         /// Name in the config (`None` for an unmanaged task deleted by `prune`).
@@ -169,6 +171,10 @@ pub struct SystemPlan {
     /// project's to change.
     #[serde(skip)]
     pub conflicts: Vec<Conflict>,
+    /// Snapshot tasks with `adopt: true` that match several tasks made by hand, with
+    /// their ids.
+    #[serde(skip)]
+    pub ambiguous: Vec<(String, Vec<i64>)>,
     /// Ids of this project's snapshot tasks on the system, by name, for references.
     pub task_ids: std::collections::BTreeMap<String, i64>,
     /// Digest of the live state this plan was made from (`None` when unknown).
