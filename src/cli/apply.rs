@@ -338,8 +338,17 @@ pub fn summary(outcomes: &[SystemOutcome]) -> String {
             out.push_str(&format!("✗ {}: {}\n", printable(&o.system), printable(e)));
         }
     }
+    let stopped = outcomes.iter().filter(|o| o.error.is_some()).count();
+    let stopped = if stopped > 0 {
+        format!(
+            " {} stopped early.",
+            crate::diag::count(stopped, "system", "systems")
+        )
+    } else {
+        String::new()
+    };
     out.push_str(&format!(
-        "Apply: {done} done, {failed} failed, {skipped} skipped.\n"
+        "Apply: {done} done, {failed} failed, {skipped} skipped.{stopped}\n"
     ));
     out
 }
