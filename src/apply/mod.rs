@@ -114,19 +114,23 @@ impl Options {
     }
 }
 
+/// Every action of `plan`, none of them carried out yet.
+fn skipped(plan: &SystemPlan) -> Vec<ActionOutcome> {
+    plan.actions
+        .iter()
+        .map(|a| ActionOutcome {
+            label: a.subject.label(),
+            op: a.op,
+            status: Status::Skipped,
+            error: None,
+        })
+        .collect()
+}
+
 fn outcome_of(plan: &SystemPlan, error: String, round_trips: u64) -> SystemOutcome {
     SystemOutcome {
         system: plan.system.clone(),
-        actions: plan
-            .actions
-            .iter()
-            .map(|a| ActionOutcome {
-                label: a.subject.label(),
-                op: a.op,
-                status: Status::Skipped,
-                error: None,
-            })
-            .collect(),
+        actions: skipped(plan),
         error: Some(error),
         round_trips,
         ids: BTreeMap::new(),
@@ -206,16 +210,7 @@ async fn run_system<R: Runner>(
         client,
         project,
         plan,
-        outcomes: plan
-            .actions
-            .iter()
-            .map(|a| ActionOutcome {
-                label: a.subject.label(),
-                op: a.op,
-                status: Status::Skipped,
-                error: None,
-            })
-            .collect(),
+        outcomes: skipped(plan),
         task_ids: plan.task_ids.clone(),
         conn_ids: done.connections.clone(),
         created: BTreeMap::new(),
