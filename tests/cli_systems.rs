@@ -300,7 +300,7 @@ fn the_binary_prints_the_table_and_fails_when_a_system_fails() {
         [
             "SYSTEM  STATUS       VERSION          SSH               DATASETS  SNAPSHOTS  SNAP TASKS  REPLICATIONS  HOST KEY",
             "gone    unreachable  -                -                 -         -          -           -             -",
-            "lab     ok           TrueNAS 25.10.1  enabled, running  6         9          2           1             -",
+            "lab     ok           TrueNAS 25.10.1  enabled, running  7         9          2           1             -",
         ],
         "{stdout}"
     );
@@ -327,7 +327,7 @@ fn the_binary_prints_the_table_and_fails_when_a_system_fails() {
     );
     assert_eq!(
         doc["systems"][1]["counts"],
-        json!({"datasets": 6, "snapshots": 9, "snapshot_tasks": 2, "replications": 1})
+        json!({"datasets": 7, "snapshots": 9, "snapshot_tasks": 2, "replications": 1})
     );
     assert_eq!(
         doc["systems"][1]["ssh"],

@@ -656,12 +656,13 @@ fn example_fleet_connections_work() {
                     "replication.list_datasets",
                     &[json!("SSH"), c["id"].clone()],
                 );
-                // The troubled fleet's beta has its SSH service stopped on purpose.
-                let expected = if host == "beta.acme.internal" {
-                    (
-                        1,
-                        "[EACCES] NoValidConnectionsError(None, 'Unable to connect to port 22 on beta.acme.internal')",
-                    )
+                // The troubled fleet's beta and offsite have their SSH services stopped on
+                // purpose.
+                let refused = format!(
+                    "[EACCES] NoValidConnectionsError(None, 'Unable to connect to port 22 on {host}')"
+                );
+                let expected = if ["beta.acme.internal", "offsite.acme.example"].contains(&host) {
+                    (1, refused.as_str())
                 } else {
                     (0, "")
                 };
@@ -676,7 +677,7 @@ fn example_fleet_connections_work() {
             }
         }
     }
-    assert_eq!(checked, 5, "connections checked");
+    assert_eq!(checked, 6, "connections checked");
 }
 
 // --- retention preview and fixate_removal_date -----------------------------------------
