@@ -153,9 +153,8 @@ pub async fn acquire<R: Runner>(
             {
                 if started.elapsed() >= wait {
                     return Err(format!(
-                        "locked by {}; it was still held after waiting {}s (a dead apply's lock expires after an hour, or remove it with `zfleet apply --break-lock`)",
-                        h.describe(),
-                        wait.as_secs()
+                        "locked by {} (a dead apply's lock expires after an hour; `zfleet apply --break-lock SYSTEM` removes it)",
+                        h.describe()
                     ));
                 }
                 tokio::time::sleep(Duration::from_millis(500)).await;

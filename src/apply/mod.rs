@@ -137,29 +137,82 @@ fn outcome_of(plan: &SystemPlan, error: String, round_trips: u64) -> SystemOutco
     }
 }
 
-/// Takes the system's lock and checks that its live state is still the one the plan was
-/// made from; on success the caller must [`unlock`] it.
-pub async fn lock_and_check<R: Runner>(
+/// One attempt at a system's lock, without waiting for another apply.
+async fn try_lock<R: Runner>(
     client: &Client<R>,
     plan: &SystemPlan,
     options: &Options,
     me: &lock::Holder,
-    report: &dyn Report,
-) -> Result<(), String> {
+) -> Result<Option<String>, String> {
     let Some(ds) = plan.lock_dataset.clone() else {
         return Err("the system has no pool to hold zfleet's lock".into());
     };
-    report.stage(&plan.system, "taking the lock");
-    if let Some(note) =
-        lock::acquire(client, &ds, me, options.lock_wait, options.lock_settle).await?
-    {
-        report.stage(&plan.system, &note);
+    lock::acquire(
+        client,
+        &ds,
+        me,
+        std::time::Duration::ZERO,
+        options.lock_settle,
+    )
+    .await
+}
+
+/// Takes the locks of every system together. An attempt that finds one held by another
+/// apply gives back the ones it took and tries again after a random pause, so two applies
+/// over overlapping systems never hold one lock each while waiting for the other's. At
+/// the deadline, the systems locked go on and the others fail with who holds them.
+async fn lock_all<R: Runner + 'static>(
+    work: &[(Arc<Client<R>>, SystemPlan)],
+    options: &Options,
+    me: &lock::Holder,
+    report: &Arc<dyn Report>,
+) -> Vec<Result<(), String>> {
+    let deadline = std::time::Instant::now() + options.lock_wait;
+    for (_, plan) in work {
+        report.stage(&plan.system, "taking the lock");
     }
-    if let Err(e) = still_current(client, plan).await {
-        let _ = lock::release(client, &ds, me).await;
-        return Err(e);
+    loop {
+        let attempts = join_all(work.iter().map(|(client, plan)| {
+            let (client, plan, options, me) = (
+                Arc::clone(client),
+                plan.clone(),
+                options.clone(),
+                me.clone(),
+            );
+            async move { try_lock(&client, &plan, &options, &me).await }
+        }))
+        .await;
+        if attempts.iter().all(Result::is_ok) || std::time::Instant::now() >= deadline {
+            let waited = options.lock_wait.as_secs();
+            return attempts
+                .into_iter()
+                .zip(work)
+                .map(|(a, (_, plan))| match a {
+                    Ok(note) => {
+                        if let Some(note) = note {
+                            report.stage(&plan.system, &note);
+                        }
+                        Ok(())
+                    }
+                    Err(e) if e.starts_with("locked by") => {
+                        Err(format!("still {e} after waiting {waited}s"))
+                    }
+                    Err(e) => Err(e),
+                })
+                .collect();
+        }
+        join_all(work.iter().zip(&attempts).filter(|(_, a)| a.is_ok()).map(
+            |((client, plan), _)| {
+                let (client, plan, me) = (Arc::clone(client), plan.clone(), me.clone());
+                async move { unlock(&client, &plan, &me).await }
+            },
+        ))
+        .await;
+        let mut r = [0u8; 2];
+        let _ = getrandom::fill(&mut r);
+        let pause = 200 + u64::from(u16::from_le_bytes(r) % 1000);
+        tokio::time::sleep(std::time::Duration::from_millis(pause)).await;
     }
-    Ok(())
 }
 
 /// Gives the system's lock back.
@@ -495,15 +548,18 @@ pub async fn apply_all<R: Runner + 'static>(
 ) -> Vec<SystemOutcome> {
     let me = lock::Holder::new(&options.project);
     let before: Vec<u64> = work.iter().map(|(c, _)| c.round_trips()).collect();
-    let locked = join_all(work.iter().map(|(client, plan)| {
-        let (client, plan, options, me, report) = (
-            Arc::clone(client),
-            plan.clone(),
-            options.clone(),
-            me.clone(),
-            Arc::clone(&report),
-        );
-        async move { lock_and_check(&client, &plan, &options, &me, report.as_ref()).await }
+    let locked = lock_all(&work, options, &me, &report).await;
+    // Under the locks: is each system still as planned?
+    let locked = join_all(work.iter().zip(locked).map(|((client, plan), l)| {
+        let (client, plan, me) = (Arc::clone(client), plan.clone(), me.clone());
+        async move {
+            l?;
+            if let Err(e) = still_current(&client, &plan).await {
+                let _ = unlock(&client, &plan, &me).await;
+                return Err(e);
+            }
+            Ok(())
+        }
     }))
     .await;
     let held: Vec<bool> = locked.iter().map(Result::is_ok).collect();
