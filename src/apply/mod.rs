@@ -331,6 +331,15 @@ impl<R: Runner> Run<'_, R> {
             for (ds, key) in &a.unrecord {
                 changes.push((ds.clone(), key.clone(), None));
             }
+            // The mark `mark_pending` set has done its work once the task is recorded.
+            if a.op == Op::Create
+                && let Some(anchor) = &a.anchor
+            {
+                let key = ledger::pending_key(self.project, kind, &name);
+                if !a.unrecord.iter().any(|(ds, k)| ds == anchor && *k == key) {
+                    changes.push((anchor.clone(), key, None));
+                }
+            }
         }
         for (ds, key) in &self.plan.forget {
             changes.push((ds.clone(), key.clone(), None));
