@@ -305,15 +305,23 @@ fn snapshot_task_anchor(spec: &SnapshotTaskInput) -> String {
     super::fields::clean_path(&spec.dataset)
 }
 
+/// A push task's first source dataset; a pull task's target's parent, which exists before
+/// the first run creates the target (and outlives a run that replaces it).
 pub fn replication_anchor(spec: &RepSpec) -> Option<String> {
-    let ds = if spec.direction == "PULL" {
-        Some(spec.target_dataset.clone())
-    } else {
-        let mut s = spec.source_datasets.clone();
-        s.sort();
-        s.into_iter().next()
-    };
-    ds.map(|d| super::fields::clean_path(&d))
+    if spec.direction == "PULL" {
+        let target = super::fields::clean_path(&spec.target_dataset);
+        return Some(match target.rsplit_once('/') {
+            Some((parent, _)) => parent.to_string(),
+            None => target,
+        });
+    }
+    let mut s: Vec<String> = spec
+        .source_datasets
+        .iter()
+        .map(|d| super::fields::clean_path(d))
+        .collect();
+    s.sort();
+    s.into_iter().next()
 }
 
 struct Ledger {
