@@ -590,11 +590,25 @@ fn plan_system(config: &Config, inv: &Inventory, reps: &[DesiredRep<'_>]) -> Sys
     let conn_name = |id: i64| connection_name(inv, id);
 
     // One-time snapshots.
-    for s in config.snapshots.iter().filter(|s| s.system == system) {
-        let exists = inv
-            .snapshots_of(&s.dataset)
-            .any(|name| crate::model::naming::parse(&s.naming_schema, name).is_some());
-        if !exists {
+    let missing: Vec<&model::Snapshot> = config
+        .snapshots
+        .iter()
+        .filter(|s| s.system == system)
+        .filter(|s| {
+            !inv.snapshots_of(&s.dataset)
+                .any(|name| crate::model::naming::parse(&s.naming_schema, name).is_some())
+        })
+        .collect();
+    for s in &missing {
+        // A recursive one of a parent takes this one too, under the same name; ZFS would
+        // refuse the second.
+        let covered = missing.iter().any(|o| {
+            o.recursive
+                && o.naming_schema == s.naming_schema
+                && (crate::model::dataset::is_below(&s.dataset, &o.dataset)
+                    || (o.dataset == s.dataset && !s.recursive))
+        });
+        if !covered {
             sp.actions.push(Action {
                 op: Op::Create,
                 subject: Subject::Snapshot {
