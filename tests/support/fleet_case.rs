@@ -96,6 +96,8 @@ pub struct SystemGen {
     pub version: usize,
     /// An SSH connection whose stored host key matches no system, listed first.
     pub decoy_connection: bool,
+    /// `prune: true`: tasks nobody manages are deleted.
+    pub prune: bool,
     pub hand_tasks: Vec<HandTask>,
     pub hand_reps: Vec<HandRep>,
 }
@@ -287,15 +289,15 @@ fn hand_rep() -> impl Strategy<Value = HandRep> {
 
 fn system() -> impl Strategy<Value = SystemGen> {
     (
-        0..VERSIONS.len(),
-        any::<bool>(),
+        (0..VERSIONS.len(), any::<bool>(), prop::bool::weighted(0.2)),
         prop::collection::vec(hand_task(), 0..=3),
         prop::collection::vec(hand_rep(), 0..=2),
     )
         .prop_map(
-            |(version, decoy_connection, hand_tasks, hand_reps)| SystemGen {
+            |((version, decoy_connection, prune), hand_tasks, hand_reps)| SystemGen {
                 version,
                 decoy_connection,
+                prune,
                 hand_tasks,
                 hand_reps,
             },
@@ -426,6 +428,25 @@ pub fn case() -> impl Strategy<Value = Case> {
         })
 }
 
+/// A case and a later config for the same systems.
+pub fn evolution() -> impl Strategy<Value = (Case, Case)> {
+    (
+        case(),
+        prop::collection::vec(task(), 0..=4),
+        prop::collection::vec(once(), 0..=2),
+        prop::collection::vec(rep(), 0..=3),
+    )
+        .prop_map(|(first, tasks, snapshots, reps)| {
+            let second = Case {
+                systems: first.systems.clone(),
+                tasks,
+                snapshots,
+                reps,
+            };
+            (first, second)
+        })
+}
+
 /// A YAML flow rendering of a JSON value: plain scalars where YAML reads them back as the
 /// same string, quoted otherwise.
 pub fn flow(v: &Value) -> String {
@@ -518,9 +539,10 @@ impl Case {
     pub fn render(&self) -> Files {
         let n = self.system_count();
         let mut config = format!("project: {PROJECT}\nsystems:\n");
-        for name in &SYSTEMS[..n] {
+        for (name, sys) in SYSTEMS.iter().zip(&self.systems) {
             config.push_str(&format!(
-                "  {name}: {{ simulator: {{ fixture: {name}.yaml }} }}\n"
+                "  {name}: {{ simulator: {{ fixture: {name}.yaml }}{} }}\n",
+                if sys.prune { ", prune: true" } else { "" }
             ));
         }
 
