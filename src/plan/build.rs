@@ -519,6 +519,13 @@ fn plan_system(config: &Config, inv: &Inventory, reps: &[DesiredRep<'_>]) -> Sys
             }),
         }
     }
+    // Deleting a task unbinds it from every replication: another project's must not change.
+    let bound_by_theirs = |id: i64| {
+        inv.replications.iter().any(|r| {
+            ledger.theirs.contains_key(&(Kind::Replication, r.id))
+                && r.periodic_snapshot_tasks.contains(&id)
+        })
+    };
     // Live snapshot tasks nobody asked for.
     for live in &inv.snapshot_tasks {
         if claimed.contains(&live.id) {
@@ -556,7 +563,7 @@ fn plan_system(config: &Config, inv: &Inventory, reps: &[DesiredRep<'_>]) -> Sys
                 description: desc,
                 project: Some(project.clone()),
             });
-        } else if prune {
+        } else if prune && !bound_by_theirs(live.id) {
             sp.actions.push(Action {
                 op: Op::Delete,
                 subject: Subject::SnapshotTask { name: None, spec },
