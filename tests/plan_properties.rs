@@ -653,3 +653,21 @@ replications:
         panic!("{e}\n\n{files}\n{edit}");
     }
 }
+
+#[test]
+fn prune_spares_a_task_another_projects_replication_binds() {
+    let config =
+        "project: prop\nsystems:\n  nas1: { simulator: { fixture: nas1.yaml }, prune: true }\n";
+    let fixture = r#"version: "25.10"
+hostname: nas1
+now: 2025-10-30T13:00:00Z
+datasets: { tank/data: { user_properties: { "zfleet:neighbour:rep-1": "{\"name\":\"theirs\"}" } }, backup: {} }
+snapshots: [tank/data@hand-2025-10-30_12-00]
+snapshot_tasks:
+  - { id: 1, dataset: tank/data, naming_schema: "hand-%Y-%m-%d_%H-%M" }
+  - { id: 2, dataset: tank/data, naming_schema: "auto-%Y-%m-%d_%H-%M" }
+replications:
+  - { id: 1, name: theirs, direction: PUSH, transport: LOCAL, source_datasets: [tank/data], target_dataset: backup/x, recursive: false, periodic_snapshot_tasks: [1], also_include_naming_schema: ["auto-%Y-%m-%d_%H-%M"], auto: false, retention_policy: SOURCE, enabled: false }
+"#;
+    assert_law(&fleet(config, &[("nas1", fixture)]));
+}

@@ -12,6 +12,8 @@ use serde_json::{Map, Value, json};
 pub const PROJECT: &str = "prop";
 /// Another project whose tasks share the systems.
 pub const OTHER: &str = "neighbour";
+/// A second project whose config the property tests apply after the first one's.
+pub const PROJECT_B: &str = "annex";
 
 pub const SYSTEMS: [&str; 3] = ["nas1", "nas2", "nas3"];
 pub const VERSIONS: [&str; 5] = ["13.3", "24.04", "24.10", "25.04", "25.10"];
@@ -199,6 +201,9 @@ pub struct RepGen {
 
 #[derive(Debug, Clone)]
 pub struct Case {
+    /// The config's project, and what its task names start with.
+    pub project: &'static str,
+    pub prefix: &'static str,
     pub systems: Vec<SystemGen>,
     pub tasks: Vec<TaskGen>,
     pub snapshots: Vec<OnceGen>,
@@ -421,6 +426,8 @@ pub fn case() -> impl Strategy<Value = Case> {
         prop::collection::vec(rep(), 0..=3),
     )
         .prop_map(|(systems, tasks, snapshots, reps)| Case {
+            project: PROJECT,
+            prefix: "",
             systems,
             tasks,
             snapshots,
@@ -428,16 +435,25 @@ pub fn case() -> impl Strategy<Value = Case> {
         })
 }
 
-/// A case and a later config for the same systems.
+/// A case and a later config for the same systems (of the same project, or of the other).
 pub fn evolution() -> impl Strategy<Value = (Case, Case)> {
     (
         case(),
         prop::collection::vec(task(), 0..=4),
         prop::collection::vec(once(), 0..=2),
         prop::collection::vec(rep(), 0..=3),
+        prop::bool::weighted(0.3),
     )
-        .prop_map(|(first, tasks, snapshots, reps)| {
+        .prop_map(|(first, tasks, snapshots, reps, neighbour)| {
+            // Sometimes the later config is a second project's, beside the first.
+            let (project, prefix) = if neighbour {
+                (PROJECT_B, "b-")
+            } else {
+                (PROJECT, "")
+            };
             let second = Case {
+                project,
+                prefix,
                 systems: first.systems.clone(),
                 tasks,
                 snapshots,
@@ -538,7 +554,7 @@ impl Case {
     /// The config and the fixtures.
     pub fn render(&self) -> Files {
         let n = self.system_count();
-        let mut config = format!("project: {PROJECT}\nsystems:\n");
+        let mut config = format!("project: {}\nsystems:\n", self.project);
         for (name, sys) in SYSTEMS.iter().zip(&self.systems) {
             config.push_str(&format!(
                 "  {name}: {{ simulator: {{ fixture: {name}.yaml }}{} }}\n",
@@ -555,7 +571,7 @@ impl Case {
         let mut mirrored: Vec<(usize, usize)> = Vec::new();
         for (i, t) in self.tasks.iter().enumerate() {
             let system = t.system % n;
-            let name = format!("st{i}");
+            let name = format!("{}st{i}", self.prefix);
             let hand = &self.systems[system].hand_tasks;
             let copy = t
                 .mirror
@@ -672,7 +688,7 @@ impl Case {
         let mut preexisting: Vec<Vec<(String, HandRep)>> = vec![vec![]; n];
         let mut lines = Vec::new();
         for (i, r) in self.reps.iter().enumerate() {
-            let name = format!("rep{i}");
+            let name = format!("{}rep{i}", self.prefix);
             let target_system = r.target_system % n;
             // Sources on distinct systems.
             let mut sources: Vec<&SourceGen> = Vec::new();
