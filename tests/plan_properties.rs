@@ -450,7 +450,7 @@ proptest! {
     // Cases per run: this file stays under 20 s in a debug build on two cores (most of it
     // the simulator's sync per saved change; about 6 s with TMPDIR on tmpfs).
     #![proptest_config(ProptestConfig {
-        cases: 24,
+        cases: 20,
         max_shrink_iters: 400,
         failure_persistence: None,
         ..ProptestConfig::default()
@@ -468,7 +468,7 @@ proptest! {
 proptest! {
     // Two applies (or three reads more) each: half as many cases.
     #![proptest_config(ProptestConfig {
-        cases: 12,
+        cases: 8,
         max_shrink_iters: 400,
         failure_persistence: None,
         ..ProptestConfig::default()
