@@ -447,8 +447,8 @@ fn converge(
 }
 
 proptest! {
-    // Cases per run: this file stays under 20 s in a debug build on two cores (most of it
-    // the simulator's sync per saved change; about 6 s with TMPDIR on tmpfs).
+    // Cases per run: this file stays under 20 s in a debug build on two cores. The
+    // simulator syncs every change it saves; TMPDIR on tmpfs makes it faster still.
     #![proptest_config(ProptestConfig {
         cases: 20,
         max_shrink_iters: 400,
