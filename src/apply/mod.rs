@@ -1,6 +1,7 @@
 //! Carries out a plan: per system, in stages (service, pending ownership marks, snapshot
-//! tasks, one-time snapshots, replications, ownership records, deletions), the calls of
-//! one stage in one round trip; systems in parallel. A failure stops the rest of that
+//! tasks, one-time snapshots, replications, replication deletions, snapshot tasks being
+//! disabled, ownership records, snapshot task deletions), the calls of one stage in one
+//! round trip; systems in parallel. A failure stops the rest of that
 //! system; the others go on.
 
 pub mod connect;
@@ -275,12 +276,14 @@ async fn run_system<R: Runner>(
         }
     }
     let mut error = None;
-    let stages: [(&str, Pick); 7] = [
+    let stages: [(&str, Pick); 8] = [
         ("SSH service", |a| {
             matches!(a.subject, Subject::SshService { .. })
         }),
         ("snapshot tasks", |a| {
-            matches!(a.subject, Subject::SnapshotTask { .. }) && a.op != Op::Delete
+            matches!(a.subject, Subject::SnapshotTask { .. })
+                && a.op != Op::Delete
+                && !disables_task(a)
         }),
         ("snapshots", |a| {
             matches!(a.subject, Subject::Snapshot { .. })
@@ -288,10 +291,13 @@ async fn run_system<R: Runner>(
         ("replications", |a| {
             matches!(a.subject, Subject::Replication { .. }) && a.op != Op::Delete
         }),
-        ("", |_| false),
         ("deleting replications", |a| {
             matches!(a.subject, Subject::Replication { .. }) && a.op == Op::Delete
         }),
+        // TrueNAS refuses to disable a task an enabled replication binds: only now are
+        // the replications that bound it changed or gone.
+        ("disabling snapshot tasks", disables_task),
+        (RECORD, |_| false),
         ("deleting snapshot tasks", |a| {
             matches!(a.subject, Subject::SnapshotTask { .. }) && a.op == Op::Delete
         }),
@@ -301,11 +307,11 @@ async fn run_system<R: Runner>(
         error = Some(e);
         run.stopped = true;
     }
-    for (i, (what, pick)) in stages.iter().enumerate() {
+    for (what, pick) in &stages {
         if run.stopped {
             break;
         }
-        if i == 4 {
+        if *what == RECORD {
             report.stage(&plan.system, "recording ownership");
             if let Err(e) = run.record().await {
                 error = Some(e);
@@ -340,6 +346,15 @@ async fn run_system<R: Runner>(
         round_trips: client.round_trips() - before,
         ids,
     }
+}
+
+/// The stage that records ownership (between the others, not one of their picks).
+const RECORD: &str = "";
+
+/// An update or adoption that leaves a snapshot task disabled.
+fn disables_task(a: &Action) -> bool {
+    matches!(&a.subject, Subject::SnapshotTask { spec, .. } if !spec.enabled)
+        && matches!(a.op, Op::Update | Op::Adopt)
 }
 
 /// `pool.dataset.update` calls setting (`Some`) and removing (`None`) user properties,
@@ -517,6 +532,15 @@ impl<R: Runner> Run<'_, R> {
             }
             for (ds, key) in &a.unrecord {
                 changes.push((ds.clone(), key.clone(), None));
+            }
+            // The mark `mark_pending` set has done its work once the task is recorded.
+            if a.op == Op::Create
+                && let Some(anchor) = &a.anchor
+            {
+                let key = ledger::pending_key(self.project, kind, &name);
+                if !a.unrecord.iter().any(|(ds, k)| ds == anchor && *k == key) {
+                    changes.push((anchor.clone(), key, None));
+                }
             }
         }
         for (ds, key) in &self.plan.forget {

@@ -84,6 +84,21 @@ pub fn replication_input(
     if let Value::Object(m) = &mut v {
         // Cleared explicitly: a task adopted with these set would keep them otherwise.
         m.insert("restrict_schedule".into(), Value::Null);
+        // SSH+NETCAT needs an active side (the web UI's default, the running system);
+        // every other transport refuses any `netcat_*`, so leaving netcat clears them.
+        let netcat = spec.transport == "SSH+NETCAT";
+        m.insert(
+            "netcat_active_side".into(),
+            if netcat { json!("LOCAL") } else { Value::Null },
+        );
+        for k in [
+            "netcat_active_side_listen_address",
+            "netcat_active_side_port_min",
+            "netcat_active_side_port_max",
+            "netcat_passive_side_connect_address",
+        ] {
+            m.insert(k.into(), Value::Null);
+        }
         if has("name_regex") {
             m.insert("name_regex".into(), Value::Null);
         }

@@ -316,15 +316,23 @@ fn snapshot_task_anchor(spec: &SnapshotTaskInput) -> String {
     super::fields::clean_path(&spec.dataset)
 }
 
+/// A push task's first source dataset; a pull task's target's parent, which exists before
+/// the first run creates the target (and outlives a run that replaces it).
 pub fn replication_anchor(spec: &RepSpec) -> Option<String> {
-    let ds = if spec.direction == "PULL" {
-        Some(spec.target_dataset.clone())
-    } else {
-        let mut s = spec.source_datasets.clone();
-        s.sort();
-        s.into_iter().next()
-    };
-    ds.map(|d| super::fields::clean_path(&d))
+    if spec.direction == "PULL" {
+        let target = super::fields::clean_path(&spec.target_dataset);
+        return Some(match target.rsplit_once('/') {
+            Some((parent, _)) => parent.to_string(),
+            None => target,
+        });
+    }
+    let mut s: Vec<String> = spec
+        .source_datasets
+        .iter()
+        .map(|d| super::fields::clean_path(d))
+        .collect();
+    s.sort();
+    s.into_iter().next()
 }
 
 struct Ledger {
@@ -551,6 +559,13 @@ fn plan_system(config: &Config, inv: &Inventory, reps: &[DesiredRep<'_>]) -> Sys
         }
     }
     sp.ambiguous = ambiguous;
+    // Deleting a task unbinds it from every replication: another project's must not change.
+    let bound_by_theirs = |id: i64| {
+        inv.replications.iter().any(|r| {
+            ledger.theirs.contains_key(&(Kind::Replication, r.id))
+                && r.periodic_snapshot_tasks.contains(&id)
+        })
+    };
     // Live snapshot tasks nobody asked for.
     for live in &inv.snapshot_tasks {
         if claimed.contains(&live.id) {
@@ -591,7 +606,7 @@ fn plan_system(config: &Config, inv: &Inventory, reps: &[DesiredRep<'_>]) -> Sys
                 description: desc,
                 project: Some(project.clone()),
             });
-        } else if prune {
+        } else if prune && !bound_by_theirs(live.id) {
             sp.actions.push(Action {
                 op: Op::Delete,
                 subject: Subject::SnapshotTask { name: None, spec },
@@ -625,11 +640,25 @@ fn plan_system(config: &Config, inv: &Inventory, reps: &[DesiredRep<'_>]) -> Sys
     let conn_name = |id: i64| connection_name(inv, id);
 
     // One-time snapshots.
-    for s in config.snapshots.iter().filter(|s| s.system == system) {
-        let exists = inv
-            .snapshots_of(&s.dataset)
-            .any(|name| crate::model::naming::parse(&s.naming_schema, name).is_some());
-        if !exists {
+    let missing: Vec<&model::Snapshot> = config
+        .snapshots
+        .iter()
+        .filter(|s| s.system == system)
+        .filter(|s| {
+            !inv.snapshots_of(&s.dataset)
+                .any(|name| crate::model::naming::parse(&s.naming_schema, name).is_some())
+        })
+        .collect();
+    for s in &missing {
+        // A recursive one of a parent takes this one too, under the same name; ZFS would
+        // refuse the second.
+        let covered = missing.iter().any(|o| {
+            o.recursive
+                && o.naming_schema == s.naming_schema
+                && (crate::model::dataset::is_below(&s.dataset, &o.dataset)
+                    || (o.dataset == s.dataset && !s.recursive))
+        });
+        if !covered {
             sp.actions.push(Action {
                 op: Op::Create,
                 subject: Subject::Snapshot {

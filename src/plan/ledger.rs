@@ -1,8 +1,9 @@
 //! Ownership recorded on the systems themselves, so that any machine (a CI runner with a
 //! fresh checkout included) knows what zfleet manages there.
 //!
-//! Each managed task has one ZFS user property on the dataset it works on (a snapshot
-//! task's `dataset`; a replication's first source dataset, or its target for pull):
+//! Each managed task has one ZFS user property on a dataset of the system it runs on (a
+//! snapshot task's `dataset`; a push replication's first source dataset; a pull
+//! replication's target's parent, which exists before the first run creates the target):
 //! `zfleet:<project>:<kind>-<id>` = `{"name":"<zfleet name>"}`. One small property per
 //! object keeps every value far below TrueNAS's 1024-character limit whatever the fleet's
 //! size. Children inherit the property; only locally set ones count.

@@ -110,13 +110,15 @@ impl Subject {
     }
 
     /// The order apply runs actions of one system in: service, snapshot tasks, one-time
-    /// snapshots, replications; deletions come last, in reverse.
+    /// snapshots, replications, replication deletions, snapshot tasks being disabled (once
+    /// no replication binds them), snapshot task deletions.
     pub fn stage(&self, op: Op) -> u8 {
         match (self, op) {
             (Subject::SshService { .. }, _) => 0,
             (Subject::Connection { .. } | Subject::AuthorizedKey { .. }, _) => 0,
             (Subject::Replication { .. }, Op::Delete) => 4,
-            (Subject::SnapshotTask { .. }, Op::Delete) => 5,
+            (Subject::SnapshotTask { .. }, Op::Delete) => 6,
+            (Subject::SnapshotTask { spec, .. }, Op::Update | Op::Adopt) if !spec.enabled => 5,
             (Subject::SnapshotTask { .. }, _) => 1,
             (Subject::Snapshot { .. }, _) => 2,
             (Subject::Replication { .. }, _) => 3,
