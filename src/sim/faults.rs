@@ -180,16 +180,77 @@ fn read_counters(dir: &Path) -> BTreeMap<String, Counters> {
 
 /// Adds one to a system's counter.
 pub fn count(dir: &Path, system: &str, which: Counter) -> Result<(), Problem> {
+    count_many(dir, system, which, 1)
+}
+
+fn count_many(dir: &Path, system: &str, which: Counter, n: u64) -> Result<(), Problem> {
     let _lock = CounterLock::take(dir)?;
     let mut all = read_counters(dir);
     let c = all.entry(system.to_string()).or_default();
     match which {
-        Counter::Connections => c.connections += 1,
-        Counter::Execs => c.execs += 1,
-        Counter::Midclt => c.midclt += 1,
+        Counter::Connections => c.connections += n,
+        Counter::Execs => c.execs += n,
+        Counter::Midclt => c.midclt += n,
     }
     let text = serde_json::to_string_pretty(&all).map_err(|e| io_problem(dir, e))?;
     write_atomic(&counters_path(dir), text.as_bytes())
+}
+
+/// The midclt calls of the batches running in this process, per system: counted in memory
+/// and written once when the system's last batch ends, so that the calls of a batch do not
+/// queue for the fleet's counter file one by one.
+type Deferred = BTreeMap<(PathBuf, String), (usize, u64)>;
+
+fn deferred() -> std::sync::MutexGuard<'static, Deferred> {
+    static DEFERRED: std::sync::Mutex<Deferred> = std::sync::Mutex::new(BTreeMap::new());
+    DEFERRED
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// Holds back the midclt counts of a system while alive (see [`defer_midclt_counts`]).
+pub struct DeferredCounts {
+    key: (PathBuf, String),
+}
+
+/// While the returned value lives, midclt calls on this system are counted in memory; the
+/// count is written when the last such value of the system is dropped.
+pub fn defer_midclt_counts(state_file: &Path) -> DeferredCounts {
+    let key = locate(state_file);
+    deferred().entry(key.clone()).or_default().0 += 1;
+    DeferredCounts { key }
+}
+
+impl Drop for DeferredCounts {
+    fn drop(&mut self) {
+        let pending = {
+            let mut all = deferred();
+            let Some(entry) = all.get_mut(&self.key) else {
+                return;
+            };
+            entry.0 = entry.0.saturating_sub(1);
+            if entry.0 > 0 {
+                return;
+            }
+            all.remove(&self.key).map_or(0, |e| e.1)
+        };
+        if pending > 0 {
+            // Counting must never break a call: a read-only fleet dir just goes uncounted.
+            let _ = count_many(&self.key.0, &self.key.1, Counter::Midclt, pending);
+        }
+    }
+}
+
+/// Counts one midclt call: in memory while the system's counts are deferred, else at once.
+fn count_midclt(dir: &Path, system: &str) {
+    {
+        let mut all = deferred();
+        if let Some(entry) = all.get_mut(&(dir.to_path_buf(), system.to_string())) {
+            entry.1 += 1;
+            return;
+        }
+    }
+    let _ = count(dir, system, Counter::Midclt);
 }
 
 /// Every system's counters (systems never used are absent).
@@ -287,8 +348,7 @@ fn faulted_output(faults: &Faults, argv: &[String]) -> Option<super::MidcltOutpu
 /// applies (the call must then not run).
 pub fn before_midclt(state_file: &Path, argv: &[String]) -> Option<super::MidcltOutput> {
     let (dir, system) = locate(state_file);
-    // Counting must never break a call: a read-only fleet dir just goes uncounted.
-    let _ = count(&dir, &system, Counter::Midclt);
+    count_midclt(&dir, &system);
     let faults = load(&dir, &system).unwrap_or_default();
     if faults.midclt_ms > 0 {
         std::thread::sleep(Duration::from_millis(faults.midclt_ms));

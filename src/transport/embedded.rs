@@ -61,6 +61,8 @@ impl EmbeddedTransport {
         let limit = self.call_timeout.saturating_mul(waves);
         // The calls of a wave run at once, as the batch script runs them on a real system.
         let work = tokio::task::spawn_blocking(move || {
+            // The batch's calls are counted with one write of the fleet's counters.
+            let _counts = crate::sim::faults::defer_midclt_counts(&state_file);
             let mut outputs = Vec::with_capacity(argvs.len());
             for wave in argvs.chunks(super::script::REMOTE_PARALLEL) {
                 std::thread::scope(|scope| {
