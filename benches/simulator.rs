@@ -19,6 +19,10 @@ use zfleet::model::SimSystem;
 use zfleet::sim::fleetgen::{self, FleetSpec};
 use zfleet::transport::{EmbeddedTransport, Transport};
 
+// The binary's allocator: with a thread per call, the allocator weighs on the figures.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const RUNS: usize = 11;
 const QUERY_RUNS: usize = 51;
 

@@ -196,35 +196,42 @@ fn count_many(dir: &Path, system: &str, which: Counter, n: u64) -> Result<(), Pr
     write_atomic(&counters_path(dir), text.as_bytes())
 }
 
-/// The midclt calls of the batches running in this process, per system: counted in memory
-/// and written once when the system's last batch ends, so that the calls of a batch do not
-/// queue for the fleet's counter file one by one.
-type Deferred = BTreeMap<(PathBuf, String), (usize, u64)>;
+/// The batches running in this process, per system: how many, and the midclt calls they
+/// made, counted in memory and written once when the system's last batch ends (so that the
+/// calls of a batch do not queue for the fleet's counter file one by one).
+type Batches = BTreeMap<(PathBuf, String), (usize, u64)>;
 
-fn deferred() -> std::sync::MutexGuard<'static, Deferred> {
-    static DEFERRED: std::sync::Mutex<Deferred> = std::sync::Mutex::new(BTreeMap::new());
-    DEFERRED
+fn batches() -> std::sync::MutexGuard<'static, Batches> {
+    static BATCHES: std::sync::Mutex<Batches> = std::sync::Mutex::new(BTreeMap::new());
+    BATCHES
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
-/// Holds back the midclt counts of a system while alive (see [`defer_midclt_counts`]).
-pub struct DeferredCounts {
+/// A batch of calls on one system in this process (see [`batch`]).
+pub struct Batch {
     key: (PathBuf, String),
+    /// The system's midclt latency, which the batch waits once per wave itself.
+    pub midclt_latency: Duration,
 }
 
-/// While the returned value lives, midclt calls on this system are counted in memory; the
-/// count is written when the last such value of the system is dropped.
-pub fn defer_midclt_counts(state_file: &Path) -> DeferredCounts {
+/// Starts a batch on the system of `state_file`: while it lives, midclt calls there are
+/// counted in memory and do not wait the injected midclt latency, which the batch waits
+/// itself, once for the calls it starts together (as they start at once on a system).
+pub fn batch(state_file: &Path) -> Batch {
     let key = locate(state_file);
-    deferred().entry(key.clone()).or_default().0 += 1;
-    DeferredCounts { key }
+    let faults = load(&key.0, &key.1).unwrap_or_default();
+    batches().entry(key.clone()).or_default().0 += 1;
+    Batch {
+        key,
+        midclt_latency: Duration::from_millis(faults.midclt_ms),
+    }
 }
 
-impl Drop for DeferredCounts {
+impl Drop for Batch {
     fn drop(&mut self) {
         let pending = {
-            let mut all = deferred();
+            let mut all = batches();
             let Some(entry) = all.get_mut(&self.key) else {
                 return;
             };
@@ -241,16 +248,19 @@ impl Drop for DeferredCounts {
     }
 }
 
-/// Counts one midclt call: in memory while the system's counts are deferred, else at once.
-fn count_midclt(dir: &Path, system: &str) {
+/// Counts one midclt call, in memory while a batch runs on the system; returns whether one
+/// does (its latency is then the batch's to wait).
+fn count_midclt(dir: &Path, system: &str) -> bool {
     {
-        let mut all = deferred();
+        let mut all = batches();
         if let Some(entry) = all.get_mut(&(dir.to_path_buf(), system.to_string())) {
             entry.1 += 1;
-            return;
+            return true;
         }
     }
+    // Counting must never break a call: a read-only fleet dir just goes uncounted.
     let _ = count(dir, system, Counter::Midclt);
+    false
 }
 
 /// Every system's counters (systems never used are absent).
@@ -344,13 +354,13 @@ fn faulted_output(faults: &Faults, argv: &[String]) -> Option<super::MidcltOutpu
 }
 
 /// The one call `sim::midclt` makes before doing anything: counts the invocation, waits
-/// the configured midclt latency, and returns the output of an injected failure if one
+/// the configured midclt latency (unless a [`batch`] waits it), and returns the output of an injected failure if one
 /// applies (the call must then not run).
 pub fn before_midclt(state_file: &Path, argv: &[String]) -> Option<super::MidcltOutput> {
     let (dir, system) = locate(state_file);
-    count_midclt(&dir, &system);
+    let in_batch = count_midclt(&dir, &system);
     let faults = load(&dir, &system).unwrap_or_default();
-    if faults.midclt_ms > 0 {
+    if faults.midclt_ms > 0 && !in_batch {
         std::thread::sleep(Duration::from_millis(faults.midclt_ms));
     }
     faulted_output(&faults, argv)

@@ -59,30 +59,37 @@ impl EmbeddedTransport {
         let count = argvs.len();
         let waves = count.div_ceil(super::script::REMOTE_PARALLEL).max(1) as u32;
         let limit = self.call_timeout.saturating_mul(waves);
-        // The calls of a wave run at once, as the batch script runs them on a real system.
-        let work = tokio::task::spawn_blocking(move || {
-            // The batch's calls are counted with one write of the fleet's counters.
-            let _counts = crate::sim::faults::defer_midclt_counts(&state_file);
+        // The calls of a wave start at once, as the batch script starts them on a real
+        // system: the wave waits the injected midclt start once, without holding a thread,
+        // then each call runs on a thread of the runtime's blocking pool.
+        let work = async move {
+            let batch = crate::sim::faults::batch(&state_file);
             let mut outputs = Vec::with_capacity(argvs.len());
-            for wave in argvs.chunks(super::script::REMOTE_PARALLEL) {
-                std::thread::scope(|scope| {
-                    let running: Vec<_> = wave
-                        .iter()
-                        .map(|argv| scope.spawn(|| sim_midclt(&state_file, argv)))
-                        .collect();
-                    for call in running {
-                        outputs.push(call.join().unwrap_or_else(|_| RawOutput {
-                            stdout: String::new(),
-                            stderr: "the simulator failed on this call".into(),
-                            exit: 1,
-                        }));
-                    }
-                });
+            let mut argvs = argvs.into_iter().peekable();
+            while argvs.peek().is_some() {
+                if !batch.midclt_latency.is_zero() {
+                    tokio::time::sleep(batch.midclt_latency).await;
+                }
+                let running: Vec<_> = argvs
+                    .by_ref()
+                    .take(super::script::REMOTE_PARALLEL)
+                    .map(|argv| {
+                        let state_file = state_file.clone();
+                        tokio::task::spawn_blocking(move || sim_midclt(&state_file, &argv))
+                    })
+                    .collect();
+                for call in running {
+                    outputs.push(call.await.unwrap_or_else(|_| RawOutput {
+                        stdout: String::new(),
+                        stderr: "the simulator failed on this call".into(),
+                        exit: 1,
+                    }));
+                }
             }
-            outputs
-        });
+            Ok::<_, TransportError>(outputs)
+        };
         match tokio::time::timeout(limit, work).await {
-            Ok(done) => done.map_err(|e| failed(format!("the simulator stopped: {e}"))),
+            Ok(done) => done,
             Err(_) => Err(TransportError {
                 kind: TransportErrorKind::Timeout,
                 message: format!(
