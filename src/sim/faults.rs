@@ -127,6 +127,12 @@ pub fn store(dir: &Path, system: &str, faults: &Faults) -> Result<(), Problem> {
 
 /// Replaces `path` with `bytes` so readers see the old or the new content, never a part.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), Problem> {
+    replace(path, bytes, true)
+}
+
+/// Replaces `path` with `bytes` as [`write_atomic`] does; `durable` also waits for the disk
+/// (counts can do without: readers still see a whole file).
+fn replace(path: &Path, bytes: &[u8], durable: bool) -> Result<(), Problem> {
     let file_name = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
@@ -135,7 +141,9 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), Problem> {
     let result = (|| {
         let mut f = File::create(&tmp)?;
         f.write_all(bytes)?;
-        f.sync_all()?;
+        if durable {
+            f.sync_all()?;
+        }
         std::fs::rename(&tmp, path)
     })();
     result.map_err(|e| {
@@ -193,7 +201,7 @@ fn count_many(dir: &Path, system: &str, which: Counter, n: u64) -> Result<(), Pr
         Counter::Midclt => c.midclt += n,
     }
     let text = serde_json::to_string_pretty(&all).map_err(|e| io_problem(dir, e))?;
-    write_atomic(&counters_path(dir), text.as_bytes())
+    replace(&counters_path(dir), text.as_bytes(), false)
 }
 
 /// The batches running in this process, per system: how many, and the midclt calls they

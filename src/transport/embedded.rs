@@ -30,6 +30,7 @@ impl EmbeddedTransport {
         let fixture = sim.fixture.clone();
         let version = sim.version.clone();
         let seeded = state_file.clone();
+        let _slot = call_slots().acquire().await;
         tokio::task::spawn_blocking(move || {
             sim_seed(&seeded, fixture.as_deref(), version.as_deref())
         })
@@ -61,7 +62,8 @@ impl EmbeddedTransport {
         let limit = self.call_timeout.saturating_mul(waves);
         // The calls of a wave start at once, as the batch script starts them on a real
         // system: the wave waits the injected midclt start once, without holding a thread,
-        // then each call runs on a thread of the runtime's blocking pool.
+        // then each call runs on a thread of the runtime's blocking pool (a call never
+        // waits for a job: the argv has no `-j`).
         let work = async move {
             let batch = crate::sim::faults::batch(&state_file);
             let mut outputs = Vec::with_capacity(argvs.len());
@@ -75,15 +77,22 @@ impl EmbeddedTransport {
                     .take(super::script::REMOTE_PARALLEL)
                     .map(|argv| {
                         let state_file = state_file.clone();
-                        tokio::task::spawn_blocking(move || sim_midclt(&state_file, &argv))
+                        tokio::spawn(async move {
+                            let _slot = call_slots().acquire().await;
+                            tokio::task::spawn_blocking(move || sim_midclt(&state_file, &argv))
+                                .await
+                        })
                     })
                     .collect();
                 for call in running {
-                    outputs.push(call.await.unwrap_or_else(|_| RawOutput {
-                        stdout: String::new(),
-                        stderr: "the simulator failed on this call".into(),
-                        exit: 1,
-                    }));
+                    outputs.push(match call.await {
+                        Ok(Ok(out)) => out,
+                        _ => RawOutput {
+                            stdout: String::new(),
+                            stderr: "the simulator failed on this call".into(),
+                            exit: 1,
+                        },
+                    });
                 }
             }
             Ok::<_, TransportError>(outputs)
@@ -99,6 +108,18 @@ impl EmbeddedTransport {
             }),
         }
     }
+}
+
+/// How many simulated calls compute at once in this process. Their waits (the injected
+/// latency) happen before they take a slot, so calls still start together; what the slots
+/// bound is threads, each of which costs memory of its own when a hundred systems answer at
+/// once.
+fn call_slots() -> &'static tokio::sync::Semaphore {
+    static SLOTS: std::sync::OnceLock<tokio::sync::Semaphore> = std::sync::OnceLock::new();
+    SLOTS.get_or_init(|| {
+        let cores = std::thread::available_parallelism().map_or(2, usize::from);
+        tokio::sync::Semaphore::new(cores.max(2) * 2)
+    })
 }
 
 /// Seeds the state once; a state seeded from another fixture or version is refused with
