@@ -318,24 +318,21 @@ pub fn getattrs(filters: Option<&Value>) -> Result<Vec<String>, SimError> {
     Ok(attrs)
 }
 
+/// Maps one condition (field, operator, value) to the key prefixes of the rows it can match.
+pub type Narrow = dyn Fn(&str, &str, &Value) -> Option<Vec<String>>;
+
 /// Key prefixes one of which every row the filters can match has (`None`: any row may),
 /// from the first top-level condition `narrow` can say something of. `narrow` maps one
 /// condition (field, operator, value) to prefixes. Lets a query look only at the rows of
 /// a key range; the filters themselves still decide.
-pub fn key_prefixes(
-    filters: Option<&Value>,
-    narrow: &dyn Fn(&str, &str, &Value) -> Option<Vec<String>>,
-) -> Option<Vec<String>> {
+pub fn key_prefixes(filters: Option<&Value>, narrow: &Narrow) -> Option<Vec<String>> {
     filters?
         .as_array()?
         .iter()
         .find_map(|f| prefixes_of(f, narrow))
 }
 
-fn prefixes_of(
-    f: &Value,
-    narrow: &dyn Fn(&str, &str, &Value) -> Option<Vec<String>>,
-) -> Option<Vec<String>> {
+fn prefixes_of(f: &Value, narrow: &Narrow) -> Option<Vec<String>> {
     let items = f.as_array()?;
     if items.len() == 2 && items[0] == "OR" {
         let mut out = Vec::new();
