@@ -127,6 +127,12 @@ pub fn store(dir: &Path, system: &str, faults: &Faults) -> Result<(), Problem> {
 
 /// Replaces `path` with `bytes` so readers see the old or the new content, never a part.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), Problem> {
+    replace(path, bytes, true)
+}
+
+/// Replaces `path` with `bytes` as [`write_atomic`] does; `durable` also waits for the disk
+/// (counts can do without: readers still see a whole file).
+fn replace(path: &Path, bytes: &[u8], durable: bool) -> Result<(), Problem> {
     let file_name = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
@@ -135,7 +141,9 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), Problem> {
     let result = (|| {
         let mut f = File::create(&tmp)?;
         f.write_all(bytes)?;
-        f.sync_all()?;
+        if durable {
+            f.sync_all()?;
+        }
         std::fs::rename(&tmp, path)
     })();
     result.map_err(|e| {
@@ -180,16 +188,87 @@ fn read_counters(dir: &Path) -> BTreeMap<String, Counters> {
 
 /// Adds one to a system's counter.
 pub fn count(dir: &Path, system: &str, which: Counter) -> Result<(), Problem> {
+    count_many(dir, system, which, 1)
+}
+
+fn count_many(dir: &Path, system: &str, which: Counter, n: u64) -> Result<(), Problem> {
     let _lock = CounterLock::take(dir)?;
     let mut all = read_counters(dir);
     let c = all.entry(system.to_string()).or_default();
     match which {
-        Counter::Connections => c.connections += 1,
-        Counter::Execs => c.execs += 1,
-        Counter::Midclt => c.midclt += 1,
+        Counter::Connections => c.connections += n,
+        Counter::Execs => c.execs += n,
+        Counter::Midclt => c.midclt += n,
     }
     let text = serde_json::to_string_pretty(&all).map_err(|e| io_problem(dir, e))?;
-    write_atomic(&counters_path(dir), text.as_bytes())
+    replace(&counters_path(dir), text.as_bytes(), false)
+}
+
+/// The batches running in this process, per system: how many, and the midclt calls they
+/// made, counted in memory and written once when the system's last batch ends (so that the
+/// calls of a batch do not queue for the fleet's counter file one by one).
+type Batches = BTreeMap<(PathBuf, String), (usize, u64)>;
+
+fn batches() -> std::sync::MutexGuard<'static, Batches> {
+    static BATCHES: std::sync::Mutex<Batches> = std::sync::Mutex::new(BTreeMap::new());
+    BATCHES
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// A batch of calls on one system in this process (see [`batch`]).
+pub struct Batch {
+    key: (PathBuf, String),
+    /// The system's midclt latency, which the batch waits once per wave itself.
+    pub midclt_latency: Duration,
+}
+
+/// Starts a batch on the system of `state_file`: while it lives, midclt calls there are
+/// counted in memory and do not wait the injected midclt latency, which the batch waits
+/// itself, once for the calls it starts together (as they start at once on a system).
+pub fn batch(state_file: &Path) -> Batch {
+    let key = locate(state_file);
+    let faults = load(&key.0, &key.1).unwrap_or_default();
+    batches().entry(key.clone()).or_default().0 += 1;
+    Batch {
+        key,
+        midclt_latency: Duration::from_millis(faults.midclt_ms),
+    }
+}
+
+impl Drop for Batch {
+    fn drop(&mut self) {
+        let pending = {
+            let mut all = batches();
+            let Some(entry) = all.get_mut(&self.key) else {
+                return;
+            };
+            entry.0 = entry.0.saturating_sub(1);
+            if entry.0 > 0 {
+                return;
+            }
+            all.remove(&self.key).map_or(0, |e| e.1)
+        };
+        if pending > 0 {
+            // Counting must never break a call: a read-only fleet dir just goes uncounted.
+            let _ = count_many(&self.key.0, &self.key.1, Counter::Midclt, pending);
+        }
+    }
+}
+
+/// Counts one midclt call, in memory while a batch runs on the system; returns whether one
+/// does (its latency is then the batch's to wait).
+fn count_midclt(dir: &Path, system: &str) -> bool {
+    {
+        let mut all = batches();
+        if let Some(entry) = all.get_mut(&(dir.to_path_buf(), system.to_string())) {
+            entry.1 += 1;
+            return true;
+        }
+    }
+    // Counting must never break a call: a read-only fleet dir just goes uncounted.
+    let _ = count(dir, system, Counter::Midclt);
+    false
 }
 
 /// Every system's counters (systems never used are absent).
@@ -283,14 +362,13 @@ fn faulted_output(faults: &Faults, argv: &[String]) -> Option<super::MidcltOutpu
 }
 
 /// The one call `sim::midclt` makes before doing anything: counts the invocation, waits
-/// the configured midclt latency, and returns the output of an injected failure if one
+/// the configured midclt latency (unless a [`batch`] waits it), and returns the output of an injected failure if one
 /// applies (the call must then not run).
 pub fn before_midclt(state_file: &Path, argv: &[String]) -> Option<super::MidcltOutput> {
     let (dir, system) = locate(state_file);
-    // Counting must never break a call: a read-only fleet dir just goes uncounted.
-    let _ = count(&dir, &system, Counter::Midclt);
+    let in_batch = count_midclt(&dir, &system);
     let faults = load(&dir, &system).unwrap_or_default();
-    if faults.midclt_ms > 0 {
+    if faults.midclt_ms > 0 && !in_batch {
         std::thread::sleep(Duration::from_millis(faults.midclt_ms));
     }
     faulted_output(&faults, argv)

@@ -6,8 +6,40 @@ use serde_json::{Map, Value};
 
 use super::errors::{SimError, VErr};
 
+/// Whose `filter_list` applies the filters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dialect {
+    /// SCALE (24.04 on): a missing key never matches; an `OR` branch is one condition or a
+    /// list of conditions that must all hold; `select` takes dotted paths and aliases.
+    Scale,
+    /// CORE 13 (`middlewared/utils/__init__.py`): a missing key reads as `None` (so `!=`
+    /// matches it); an `OR` branch must be one condition, anything else raises
+    /// `ValueError: Invalid filter <branch>` when a row gets that far; `select` picks
+    /// top-level keys.
+    Core,
+}
+
 /// Applies `filters` and `options` (the two positional arguments of every `*.query`).
 pub fn query(
+    rows: Vec<Value>,
+    filters: Option<&Value>,
+    options: Option<&Value>,
+) -> Result<Value, SimError> {
+    query_in(Dialect::Scale, rows, filters, options)
+}
+
+/// Checks the filters and options as the API layer does before a method runs.
+pub fn check(filters: Option<&Value>, options: Option<&Value>) -> Result<(), SimError> {
+    match query(Vec::new(), filters, options) {
+        // No rows: `get` finds nothing, which is no fault of the arguments.
+        Err(e) if e == SimError::match_not_found() => Ok(()),
+        r => r.map(|_| ()),
+    }
+}
+
+/// [`query`] with the filter semantics of `dialect`.
+pub fn query_in(
+    dialect: Dialect,
     rows: Vec<Value>,
     filters: Option<&Value>,
     options: Option<&Value>,
@@ -31,10 +63,20 @@ pub fn query(
     for f in &filters {
         check_filter(f, 1)?;
     }
-    let mut rows: Vec<Value> = rows
-        .into_iter()
-        .filter(|r| filters.iter().all(|f| matches(r, f)))
-        .collect();
+    let mut kept = Vec::new();
+    for r in rows {
+        let mut all = true;
+        for f in &filters {
+            if !matches(dialect, &r, f)? {
+                all = false;
+                break;
+            }
+        }
+        if all {
+            kept.push(r);
+        }
+    }
+    let mut rows = kept;
 
     let flag = |k: &str| options.get(k).and_then(Value::as_bool).unwrap_or(false);
     let num = |k: &str| options.get(k).and_then(Value::as_u64).unwrap_or(0) as usize;
@@ -100,7 +142,10 @@ pub fn query(
         rows.truncate(limit);
     }
     if let Some(Value::Array(select)) = options.get("select") {
-        rows = rows.iter().map(|r| do_select(r, select)).collect();
+        rows = match dialect {
+            Dialect::Scale => rows.iter().map(|r| do_select(r, select)).collect(),
+            Dialect::Core => rows.iter().map(|r| select_keys(r, select)).collect(),
+        };
     }
     if get {
         return rows
@@ -150,23 +195,42 @@ fn check_filter(f: &Value, depth: usize) -> Result<(), SimError> {
     Ok(())
 }
 
-fn matches(row: &Value, f: &Value) -> bool {
+fn matches(dialect: Dialect, row: &Value, f: &Value) -> Result<bool, SimError> {
     let Some(items) = f.as_array() else {
-        return false;
+        return Ok(false);
     };
     if items.len() == 2 && items[0] == "OR" {
         let Some(branches) = items[1].as_array() else {
-            return false;
+            return Ok(false);
         };
-        return branches.iter().any(|b| match b.as_array() {
-            Some(inner) if inner.first().is_some_and(Value::is_array) => {
-                inner.iter().all(|c| matches(row, c))
+        for b in branches {
+            let hit = match b.as_array() {
+                Some(inner) if dialect == Dialect::Core && inner.len() != 3 => {
+                    return Err(SimError::Exception {
+                        class: "ValueError",
+                        text: format!("Invalid filter {}", py_repr(b)),
+                    });
+                }
+                Some(inner) if inner.first().is_some_and(Value::is_array) => {
+                    let mut all = true;
+                    for c in inner {
+                        if !matches(dialect, row, c)? {
+                            all = false;
+                            break;
+                        }
+                    }
+                    all
+                }
+                _ => matches(dialect, row, b)?,
+            };
+            if hit {
+                return Ok(true);
             }
-            _ => matches(row, b),
-        });
+        }
+        return Ok(false);
     }
     let (Some(field), Some(op)) = (items[0].as_str(), items[1].as_str()) else {
-        return false;
+        return Ok(false);
     };
     let target = &items[2];
     let path = split_path(field);
@@ -177,7 +241,127 @@ fn matches(row: &Value, f: &Value) -> bool {
     } else {
         target.clone()
     };
-    values.into_iter().any(|v| op_matches(v, op, &target))
+    if values.is_empty() && dialect == Dialect::Core {
+        return Ok(core_none_matches(op, &target));
+    }
+    Ok(values.into_iter().any(|v| op_matches(v, op, &target)))
+}
+
+/// CORE's operators on a missing key, which its `get` reads as `None`.
+fn core_none_matches(op: &str, target: &Value) -> bool {
+    match op {
+        "=" => target.is_null(),
+        "!=" => !target.is_null(),
+        "in" => contains(target, &Value::Null),
+        "nin" => !contains(target, &Value::Null),
+        _ => false,
+    }
+}
+
+/// Python's `repr` of a JSON value as the middleware holds it.
+pub fn py_repr(v: &Value) -> String {
+    match v {
+        Value::Null => "None".into(),
+        Value::Bool(true) => "True".into(),
+        Value::Bool(false) => "False".into(),
+        Value::Number(n) => n.to_string(),
+        Value::String(s) => super::render::py_repr_str(s),
+        Value::Array(items) => format!(
+            "[{}]",
+            items.iter().map(py_repr).collect::<Vec<_>>().join(", ")
+        ),
+        Value::Object(m) => format!(
+            "{{{}}}",
+            m.iter()
+                .map(|(k, v)| format!("{}: {}", super::render::py_repr_str(k), py_repr(v)))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    }
+}
+
+/// The attributes the filters name, walked as the middleware's `filter_getattrs` walks them:
+/// a two-item entry is taken for an `OR` and its second item walked next, a three-item one
+/// names its first item, anything else is `ValueError: Invalid filter.`. (So an `OR` of
+/// single-condition lists, or of three conditions, fails there although `filter_list` would
+/// take it.)
+pub fn getattrs(filters: Option<&Value>) -> Result<Vec<String>, SimError> {
+    let invalid = || SimError::Exception {
+        class: "ValueError",
+        text: "Invalid filter.".into(),
+    };
+    let mut attrs = Vec::new();
+    let mut stack: Vec<&Value> = match filters {
+        Some(Value::Array(f)) => f.iter().collect(),
+        _ => Vec::new(),
+    };
+    while let Some(f) = stack.pop() {
+        let Some(items) = f.as_array() else {
+            return Err(invalid());
+        };
+        match items.len() {
+            2 => stack.push(&items[1]),
+            3 => match &items[0] {
+                Value::String(s) => attrs.push(s.clone()),
+                Value::Array(_) | Value::Object(_) => {
+                    let kind = if items[0].is_array() { "list" } else { "dict" };
+                    return Err(SimError::Exception {
+                        class: "TypeError",
+                        text: format!("unhashable type: '{kind}'"),
+                    });
+                }
+                other => attrs.push(py_repr(other)),
+            },
+            _ => return Err(invalid()),
+        }
+    }
+    Ok(attrs)
+}
+
+/// Maps one condition (field, operator, value) to the key prefixes of the rows it can match.
+pub type Narrow = dyn Fn(&str, &str, &Value) -> Option<Vec<String>>;
+
+/// Key prefixes one of which every row the filters can match has (`None`: any row may),
+/// from the first top-level condition `narrow` can say something of. `narrow` maps one
+/// condition (field, operator, value) to prefixes. Lets a query look only at the rows of
+/// a key range; the filters themselves still decide.
+pub fn key_prefixes(filters: Option<&Value>, narrow: &Narrow) -> Option<Vec<String>> {
+    filters?
+        .as_array()?
+        .iter()
+        .find_map(|f| prefixes_of(f, narrow))
+}
+
+fn prefixes_of(f: &Value, narrow: &Narrow) -> Option<Vec<String>> {
+    let items = f.as_array()?;
+    if items.len() == 2 && items[0] == "OR" {
+        let mut out = Vec::new();
+        for b in items[1].as_array()? {
+            let p = match b.as_array() {
+                Some(inner) if inner.first().is_some_and(Value::is_array) => {
+                    inner.iter().find_map(|c| prefixes_of(c, narrow))
+                }
+                _ => prefixes_of(b, narrow),
+            }?;
+            out.extend(p);
+        }
+        return Some(out);
+    }
+    if items.len() != 3 {
+        return None;
+    }
+    narrow(items[0].as_str()?, items[1].as_str()?, &items[2])
+}
+
+/// CORE's `select`: the listed top-level keys a row has, in the order listed.
+fn select_keys(row: &Value, select: &[Value]) -> Value {
+    let mut out = Map::new();
+    for s in select.iter().filter_map(Value::as_str) {
+        if let Some(v) = row.get(s) {
+            out.insert(s.to_string(), v.clone());
+        }
+    }
+    Value::Object(out)
 }
 
 fn iso_to_ms(v: &Value) -> Option<Value> {

@@ -281,6 +281,67 @@ pub fn generate(out: &Path, spec: &FleetSpec) -> Result<Generated, Problem> {
     Ok(Generated { states, config })
 }
 
+/// Writes a system with `datasets` datasets (`tank/dsNNNNN`) of `per_dataset` snapshots each
+/// (`auto-...`, hourly, the newest an hour before the system's "now") to `state_file`, seeded
+/// as a system without a fixture at `version` is. The state is built in memory rather than
+/// read from a fixture, so 200,000 snapshots take seconds; for tests and benchmarks of large
+/// systems.
+pub fn write_large_system(
+    state_file: &Path,
+    version: &str,
+    datasets: usize,
+    per_dataset: usize,
+) -> Result<(), Problem> {
+    use super::state::{Dataset, SeedRecord, Snapshot};
+    let hostname = state_file
+        .file_stem()
+        .and_then(|s| s.to_str())
+        .unwrap_or("truenas");
+    let mut st = super::fixture::load("{}", hostname, Some(version))?;
+    st.seeded_from = Some(SeedRecord {
+        fixture_sha256: None,
+        version: Some(version.to_string()),
+    });
+    let now = st.now_secs() - st.now_secs().rem_euclid(3600);
+    let first_txg = st.txg + 1;
+    let mut snapshots = std::collections::BTreeMap::new();
+    let mut added = vec![("tank".to_string(), Dataset::filesystem(now, first_txg))];
+    for d in 0..datasets {
+        let ds = format!("tank/ds{:05}", d + 1);
+        added.push((ds.clone(), Dataset::filesystem(now, first_txg)));
+        for k in 0..per_dataset {
+            let at = now - 3600 * (per_dataset - k) as i64;
+            let name = DateTime::<Utc>::from_timestamp(at, 0)
+                .unwrap_or_default()
+                .format("auto-%Y-%m-%d_%H-%M")
+                .to_string();
+            snapshots.insert(
+                format!("{ds}@{name}"),
+                Snapshot {
+                    dataset: ds.clone(),
+                    name,
+                    creation: at,
+                    createtxg: first_txg + k as u64,
+                    used: 0,
+                    referenced: 98304,
+                    user_properties: Default::default(),
+                    holds: Default::default(),
+                },
+            );
+        }
+    }
+    st.txg = first_txg + per_dataset as u64;
+    st.datasets.extend(added);
+    st.snapshots = snapshots.into();
+    if let Some(dir) = state_file.parent()
+        && !dir.as_os_str().is_empty()
+    {
+        crate::files::create_dir_private(dir)
+            .map_err(|e| super::state_problem(state_file, &e.to_string()))?;
+    }
+    super::write_state(state_file, &st)
+}
+
 /// Where the generated config's embedded simulator keeps a system's state.
 fn embedded_state(out: &Path, system: &str) -> PathBuf {
     out.join(".zfleet")

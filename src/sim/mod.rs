@@ -1,14 +1,14 @@
 //! A simulated TrueNAS: state, middleware methods, midclt-compatible output, jobs and time.
 //!
 //! One system's state lives in one JSON file (a fleet is a directory of them,
-//! `<dir>/<system>.json`). [`midclt`] runs one `midclt` command line against such a file under
-//! an exclusive lock and prints exactly what the real `midclt` of that system's version would
-//! print. The simulator reads the wire (argv with JSON arguments) and validates with its own
+//! `<dir>/<system>.json`), kept in memory by [`store`] for the life of the process. [`midclt`]
+//! runs one `midclt` command line against such a system and prints exactly what the real
+//! `midclt` of that system's version would print. The simulator reads the wire (argv with JSON arguments) and validates with its own
 //! rules, written from the middleware's; it shares no API types with the client.
 //!
 //! What the engine (clock, jobs, replication, SSH server) builds on:
 //! - [`with_state`] (locked read-modify-write), [`load`] (lock-free read of any fleet
-//!   member), [`write_state`], [`find_system_file`] (fleet member by hostname/address);
+//!   member, parsed again only when its file changed), [`write_state`], [`find_system_file`] (fleet member by hostname/address);
 //! - [`state::SimState`]: `now()` (frozen or real time plus `clock.offset_secs`),
 //!   `add_job` / `finish_job` / `fail_job`, `extensions` for the engine's own data;
 //!   replications keep their last run in `ReplicationTask::job` and zettarepl's view in
@@ -37,13 +37,13 @@ pub mod reset;
 pub mod scheduler;
 pub mod seed;
 pub mod server;
+pub mod shared;
 pub mod shell;
 pub mod state;
+pub mod store;
 pub mod version;
 pub mod zettarepl;
 
-use std::fs::{File, OpenOptions};
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use serde_json::Value;
@@ -81,14 +81,15 @@ pub struct MidcltOutput {
 const DAEMON_DOWN: &str = "Failed to run middleware call. Daemon not running?\n";
 
 /// Runs one midclt invocation (argv as midclt receives it, e.g. `["call","system.version"]`)
-/// against the system whose state is in `state_file`, under an exclusive file lock; persists
-/// changes. Prints exactly what real midclt prints for that system's version.
+/// against the system whose state is in `state_file`; persists changes under the state's
+/// lock. Prints exactly what real midclt prints for that system's version.
 pub fn midclt(state_file: &Path, argv: &[String]) -> MidcltOutput {
     // The engine (faults, clock, jobs) looks first, outside the state lock.
     if let Some(out) = ENGINE_HOOK.get_or_init(|| jobs::before_midclt)(state_file, argv) {
         return out;
     }
-    let outcome = with_state(state_file, |state| run_argv(state, state_file, argv));
+    // A read runs on this process's shared copy of the state, beside other reads.
+    let outcome = store::read_or_write(state_file, |state| run_argv(state, state_file, argv));
     match outcome {
         Ok(Ran::Done(out)) => out,
         Ok(Ran::Follow(id)) => follow_job(state_file, id),
@@ -114,65 +115,28 @@ impl From<MidcltOutput> for Ran {
     }
 }
 
-/// Loads the state under an exclusive lock, runs `f`, and saves the state afterwards.
+/// Loads the state under an exclusive lock, runs `f` on it, and saves it if `f` changed it.
 /// Other processes (the SSH server, the clock) use this too.
 pub fn with_state<R>(state_file: &Path, f: impl FnOnce(&mut SimState) -> R) -> Result<R, Problem> {
-    let _lock = lock(state_file)?;
-    let mut state = load(state_file)?;
-    let before = serde_json::to_value(&state).ok();
-    let r = f(&mut state);
-    // Write only when something changed: reads must not touch the file.
-    if serde_json::to_value(&state).ok() != before {
-        save(state_file, &state)?;
-    }
-    Ok(r)
+    store::with_state(state_file, f)
 }
 
-/// Reads a state file without locking (for looking at other systems of the fleet; writes are
-/// atomic renames, so a reader sees a whole file).
+/// Reads a state without locking (for looking at other systems of the fleet; writes are
+/// atomic renames, so a reader sees a whole file). The file is parsed again only when it
+/// changed since this process last read or wrote it.
 pub fn load(state_file: &Path) -> Result<SimState, Problem> {
-    let text = std::fs::read_to_string(state_file)
-        .map_err(|e| state_problem(state_file, &e.to_string()))?;
-    serde_json::from_str(&text).map_err(|e| state_problem(state_file, &e.to_string()))
+    store::current(state_file).map(|st| SimState::clone(&st))
 }
 
+/// Writes a whole state; the caller holds its [`lock`].
 pub(crate) fn save(state_file: &Path, state: &SimState) -> Result<(), Problem> {
-    let text = serde_json::to_string_pretty(state)
-        .map_err(|e| state_problem(state_file, &e.to_string()))?;
-    let tmp = tmp_path(state_file);
-    let write = || -> std::io::Result<()> {
-        // The state holds the fixture's keys and credentials: 0600 whatever the umask.
-        let _ = std::fs::remove_file(&tmp);
-        let mut f = crate::files::create_new_private(&tmp)?;
-        f.write_all(text.as_bytes())?;
-        f.write_all(b"\n")?;
-        f.sync_all()?;
-        std::fs::rename(&tmp, state_file)
-    };
-    write().map_err(|e| state_problem(state_file, &e.to_string()))
+    store::save(state_file, state.clone())
 }
 
-fn tmp_path(state_file: &Path) -> PathBuf {
-    let mut name = state_file.file_name().unwrap_or_default().to_os_string();
-    name.push(".tmp");
-    state_file.with_file_name(name)
-}
-
-/// Takes the exclusive lock of a state file (a `.lock` file beside it, so the state file
-/// itself can be replaced atomically).
-pub(crate) fn lock(state_file: &Path) -> Result<File, Problem> {
-    let mut name = state_file.file_name().unwrap_or_default().to_os_string();
-    name.push(".lock");
-    let path = state_file.with_file_name(name);
-    let file = OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(&path)
-        .map_err(|e| state_problem(state_file, &e.to_string()))?;
-    file.lock()
-        .map_err(|e| state_problem(state_file, &e.to_string()))?;
-    Ok(file)
+/// Takes the exclusive lock of a state file, for this process's threads and every other
+/// process alike.
+pub(crate) fn lock(state_file: &Path) -> Result<store::LockGuard, Problem> {
+    store::lock(state_file)
 }
 
 pub(crate) fn state_problem(state_file: &Path, why: &str) -> Problem {

@@ -10,20 +10,21 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+pub use super::shared::Shared;
 use super::version::Personality;
 
 /// One simulated system.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SimState {
     pub system: SystemIdentity,
     #[serde(default)]
     pub clock: Clock,
     /// Every dataset and zvol by full name (`tank/data`); a pool is its root dataset.
     #[serde(default)]
-    pub datasets: BTreeMap<String, Dataset>,
+    pub datasets: Shared<BTreeMap<String, Dataset>>,
     /// Every snapshot by full name (`tank/data@auto-2025-10-30_13-00`).
     #[serde(default)]
-    pub snapshots: BTreeMap<String, Snapshot>,
+    pub snapshots: Shared<BTreeMap<String, Snapshot>>,
     #[serde(default)]
     pub services: Vec<Service>,
     #[serde(default)]
@@ -67,7 +68,7 @@ fn default_txg() -> u64 {
     1000
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SystemIdentity {
     pub hostname: String,
     /// Full version as the fixture gives it (`25.10.1`, `24.04.2`, `13.0-U6.2`).
@@ -86,7 +87,7 @@ pub struct SystemIdentity {
 }
 
 /// The simulated clock: real time shifted by an offset, or frozen at a fixed instant.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Clock {
     /// Fixed "now" in epoch seconds; `None` follows the host clock.
     #[serde(default)]
@@ -96,7 +97,7 @@ pub struct Clock {
     pub offset_secs: i64,
 }
 
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct NextIds {
     #[serde(default = "one")]
     pub snapshot_task: u64,
@@ -143,7 +144,7 @@ pub struct PropValue {
     pub source: PropSource,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Dataset {
     #[serde(rename = "type")]
     pub kind: DatasetType,
@@ -194,7 +195,7 @@ impl Dataset {
     }
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Snapshot {
     pub dataset: String,
     /// The part after `@`.
@@ -227,7 +228,7 @@ pub enum ServiceState {
     Unknown,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Service {
     pub id: u64,
     pub service: String,
@@ -236,7 +237,7 @@ pub struct Service {
 }
 
 /// `ssh.config`, with the host keys as OpenSSH public key lines (`ssh-ed25519 AAAA...`).
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SshConfig {
     pub tcpport: u16,
     #[serde(default)]
@@ -274,7 +275,7 @@ impl Default for SshConfig {
     }
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct User {
     pub id: u64,
     pub uid: u32,
@@ -324,7 +325,7 @@ impl CredentialType {
 }
 
 /// A keychain credential; `attributes` as the middleware stores them (JSON object).
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Credential {
     pub id: u64,
     pub name: String,
@@ -415,7 +416,7 @@ pub enum TaskStateKind {
     Hold,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SnapshotTask {
     pub id: u64,
     pub dataset: String,
@@ -466,7 +467,7 @@ pub enum RetentionPolicy {
 
 /// A replication task row: field names and order as `replication.query` returns them;
 /// `ssh_credentials` and `periodic_snapshot_tasks` hold ids.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ReplicationTask {
     pub id: u64,
     pub name: String,
@@ -560,7 +561,7 @@ impl Default for JobProgress {
 }
 
 /// A row of `core.get_jobs`; the engine moves `state` and `progress` along.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Job {
     pub id: u64,
     pub method: String,
@@ -610,8 +611,8 @@ impl SimState {
                 boottime: 0,
             },
             clock: Clock::default(),
-            datasets: BTreeMap::new(),
-            snapshots: BTreeMap::new(),
+            datasets: Shared::default(),
+            snapshots: Shared::default(),
             services: Vec::new(),
             ssh: SshConfig::default(),
             users: Vec::new(),

@@ -30,6 +30,7 @@ impl EmbeddedTransport {
         let fixture = sim.fixture.clone();
         let version = sim.version.clone();
         let seeded = state_file.clone();
+        let _slot = call_slots().acquire().await;
         tokio::task::spawn_blocking(move || {
             sim_seed(&seeded, fixture.as_deref(), version.as_deref())
         })
@@ -59,28 +60,45 @@ impl EmbeddedTransport {
         let count = argvs.len();
         let waves = count.div_ceil(super::script::REMOTE_PARALLEL).max(1) as u32;
         let limit = self.call_timeout.saturating_mul(waves);
-        // The calls of a wave run at once, as the batch script runs them on a real system.
-        let work = tokio::task::spawn_blocking(move || {
+        // The calls of a wave start at once, as the batch script starts them on a real
+        // system: the wave waits the injected midclt start once, without holding a thread,
+        // then each call runs on a thread of the runtime's blocking pool (a call never
+        // waits for a job: the argv has no `-j`).
+        let work = async move {
+            let batch = crate::sim::faults::batch(&state_file);
             let mut outputs = Vec::with_capacity(argvs.len());
-            for wave in argvs.chunks(super::script::REMOTE_PARALLEL) {
-                std::thread::scope(|scope| {
-                    let running: Vec<_> = wave
-                        .iter()
-                        .map(|argv| scope.spawn(|| sim_midclt(&state_file, argv)))
-                        .collect();
-                    for call in running {
-                        outputs.push(call.join().unwrap_or_else(|_| RawOutput {
+            let mut argvs = argvs.into_iter().peekable();
+            while argvs.peek().is_some() {
+                if !batch.midclt_latency.is_zero() {
+                    tokio::time::sleep(batch.midclt_latency).await;
+                }
+                let running: Vec<_> = argvs
+                    .by_ref()
+                    .take(super::script::REMOTE_PARALLEL)
+                    .map(|argv| {
+                        let state_file = state_file.clone();
+                        tokio::spawn(async move {
+                            let _slot = call_slots().acquire().await;
+                            tokio::task::spawn_blocking(move || sim_midclt(&state_file, &argv))
+                                .await
+                        })
+                    })
+                    .collect();
+                for call in running {
+                    outputs.push(match call.await {
+                        Ok(Ok(out)) => out,
+                        _ => RawOutput {
                             stdout: String::new(),
                             stderr: "the simulator failed on this call".into(),
                             exit: 1,
-                        }));
-                    }
-                });
+                        },
+                    });
+                }
             }
-            outputs
-        });
+            Ok::<_, TransportError>(outputs)
+        };
         match tokio::time::timeout(limit, work).await {
-            Ok(done) => done.map_err(|e| failed(format!("the simulator stopped: {e}"))),
+            Ok(done) => done,
             Err(_) => Err(TransportError {
                 kind: TransportErrorKind::Timeout,
                 message: format!(
@@ -90,6 +108,18 @@ impl EmbeddedTransport {
             }),
         }
     }
+}
+
+/// How many simulated calls compute at once in this process. Their waits (the injected
+/// latency) happen before they take a slot, so calls still start together; what the slots
+/// bound is threads, each of which costs memory of its own when a hundred systems answer at
+/// once.
+fn call_slots() -> &'static tokio::sync::Semaphore {
+    static SLOTS: std::sync::OnceLock<tokio::sync::Semaphore> = std::sync::OnceLock::new();
+    SLOTS.get_or_init(|| {
+        let cores = std::thread::available_parallelism().map_or(2, usize::from);
+        tokio::sync::Semaphore::new(cores.max(2) * 2)
+    })
 }
 
 /// Seeds the state once; a state seeded from another fixture or version is refused with

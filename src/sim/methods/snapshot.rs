@@ -1,5 +1,7 @@
 //! `zfs.snapshot.*` (≤25.04, private on 25.10) and `pool.snapshot.*` (25.10): api doc §8.
 
+use std::ops::Bound;
+
 use serde_json::{Map, Value, json};
 
 use super::schema::{Check, F, Spec, Ty, bool_, list, str_, validate_obj};
@@ -154,11 +156,230 @@ fn extra(options: Option<&Value>) -> (Option<Vec<String>>, bool) {
     (props, holds)
 }
 
+/// `zfs.snapshot.query` (and 25.10's `pool.snapshot.query`, which passes its arguments to
+/// it), following the middleware's `plugins/zfs_/snapshot.py` (SCALE) and `plugins/zfs.py`
+/// (CORE 13):
+///
+/// - Every row has `dataset` (the part before `@`), `pool`, `name`, `id`, `snapshot_name`,
+///   `type` and `createtxg` on every SCALE version (py-libzfs `snapshots_serialized`), and
+///   `dataset` on CORE's full rows (`ZFSSnapshot.asdict`).
+/// - SCALE walks the filters with `filter_getattrs` before anything else (see
+///   [`filter::getattrs`]: an `OR` whose branches are lists of conditions fails there).
+/// - Fast path (SCALE): `select == ["name"]` or `count`, and filters on `name`, `pool` and
+///   `dataset` only. A top-level `dataset`/`pool` condition with `=` or `in` is not filtered
+///   but chooses where libzfs looks (`dataset`: that dataset alone; `pool`: recursively; the
+///   last such condition wins); the rest go through `filter_list` with the options, `select`
+///   included. No filters with `count` counts every snapshot.
+/// - Fast path (CORE): `select == ["name"]` or `count`, and filters on `name` and `pool`
+///   only: rows are `{name, pool}` from `zfs list -s name`, filtered with the options.
+/// - Otherwise `filter_list` runs without `select` on SCALE, which is then applied as
+///   top-level keys in the row's own order (dotted paths and aliases select nothing);
+///   CORE's `filter_list` applies `select` itself, top-level keys in the order asked.
+///
+/// No version answers a filtered query without applying `select`.
 pub fn query(ctx: &mut Ctx<'_>, args: Vec<Value>) -> MResult {
     check_arg_count(ctx.p, &args, 2)?;
-    let (props, holds) = extra(args.get(1));
-    // Snapshots in creation order, as `zfs list -t snapshot` sorts them per dataset.
-    let mut snaps: Vec<&Snapshot> = ctx.state.snapshots.values().collect();
+    let filters = args.first();
+    let options = args.get(1);
+    filter::check(filters, options)?;
+    let opt = |k: &str| options.and_then(|o| o.get(k));
+    let names_only = opt("select") == Some(&json!(["name"]));
+    let counting = opt("count").is_some_and(|c| !matches!(c, Value::Null | Value::Bool(false)));
+    if ctx.p.is_core() {
+        return query_core(ctx.state, filters, options, names_only || counting);
+    }
+    let attrs = filter::getattrs(filters)?;
+    if (names_only || counting)
+        && attrs
+            .iter()
+            .all(|a| matches!(a.as_str(), "name" | "pool" | "dataset"))
+    {
+        return query_names(ctx.state, filters, options, counting);
+    }
+    let (props, holds) = extra(options);
+    let rows = candidates(ctx.state, filters)
+        .into_iter()
+        .map(|s| render(ctx.state, s, props.as_deref(), holds))
+        .collect();
+    let select = opt("select").and_then(Value::as_array).cloned();
+    let mut rest = options.cloned().unwrap_or_else(|| json!({}));
+    if let Some(o) = rest.as_object_mut() {
+        o.remove("select");
+    }
+    let result = filter::query(rows, filters, Some(&rest))?;
+    Ok(match select {
+        Some(select) if !select.is_empty() => top_level_select(result, &select),
+        _ => result,
+    })
+}
+
+/// SCALE's `{k: v for k, v in item.items() if k in select}` over a list or one row.
+fn top_level_select(result: Value, select: &[Value]) -> Value {
+    let pick = |row: Value| match row {
+        Value::Object(m) => Value::Object(
+            m.into_iter()
+                .filter(|(k, _)| select.iter().any(|s| s.as_str() == Some(k)))
+                .collect(),
+        ),
+        other => other,
+    };
+    match result {
+        Value::Array(rows) => Value::Array(rows.into_iter().map(pick).collect()),
+        Value::Object(_) => pick(result),
+        other => other,
+    }
+}
+
+/// SCALE's fast path for names and counts.
+fn query_names(
+    st: &SimState,
+    filters: Option<&Value>,
+    options: Option<&Value>,
+    counting: bool,
+) -> MResult {
+    let list: &[Value] = filters.and_then(Value::as_array).map_or(&[], Vec::as_slice);
+    if list.is_empty() && counting {
+        return Ok(json!(visible(st.snapshots.values()).count()));
+    }
+    let mut roots: Option<Vec<Value>> = None;
+    let mut recursive = true;
+    let mut rest = Vec::new();
+    for f in list {
+        let items = f.as_array().map_or(&[][..], Vec::as_slice);
+        let pushed = match items {
+            [field, op, value] if (field == "pool" || field == "dataset") && op == "=" => {
+                Some(vec![value.clone()])
+            }
+            [field, op, value] if (field == "pool" || field == "dataset") && op == "in" => {
+                Some(value.as_array().cloned().unwrap_or_default())
+            }
+            _ => None,
+        };
+        match pushed {
+            Some(r) => {
+                if items[0] == "dataset" {
+                    recursive = false;
+                }
+                roots = Some(r);
+            }
+            None => rest.push(f.clone()),
+        }
+    }
+    let snaps: Vec<&Snapshot> = match roots {
+        None => candidates(st, Some(&Value::Array(rest.clone()))),
+        Some(roots) => {
+            let mut out = Vec::new();
+            for root in roots.iter().filter_map(Value::as_str) {
+                out.extend(under(st, root, recursive));
+            }
+            out
+        }
+    };
+    let rows = snaps.into_iter().map(name_row).collect();
+    filter::query(rows, Some(&Value::Array(rest)), options)
+}
+
+/// The snapshots libzfs finds from one dataset (or snapshot) name, in the simulator's order.
+fn under<'a>(st: &'a SimState, root: &str, recursive: bool) -> Vec<&'a Snapshot> {
+    if root.contains('@') {
+        return st.snapshots.get(root).into_iter().collect();
+    }
+    let mut prefixes = vec![format!("{root}@")];
+    if recursive {
+        prefixes.push(format!("{root}/"));
+    }
+    let mut out: Vec<&Snapshot> = visible(by_prefixes(st, &prefixes).into_iter()).collect();
+    sort_snapshots(&mut out);
+    out
+}
+
+/// A row of `snapshots_serialized(['name'])`.
+fn name_row(s: &Snapshot) -> Value {
+    let full = s.full_name();
+    json!({
+        "properties": {},
+        "pool": s.dataset.split('/').next().unwrap_or(""),
+        "name": full,
+        "type": "SNAPSHOT",
+        "snapshot_name": s.name,
+        "dataset": s.dataset,
+        "id": full,
+        "createtxg": s.createtxg.to_string(),
+    })
+}
+
+/// CORE 13's `zfs.snapshot.query`.
+fn query_core(
+    st: &SimState,
+    filters: Option<&Value>,
+    options: Option<&Value>,
+    names_or_count: bool,
+) -> MResult {
+    let dialect = filter::Dialect::Core;
+    let has_filters = filters
+        .and_then(Value::as_array)
+        .is_some_and(|f| !f.is_empty());
+    if names_or_count {
+        let attrs = if has_filters {
+            filter::getattrs(filters)?
+        } else {
+            Vec::new()
+        };
+        if attrs.iter().all(|a| a == "name" || a == "pool") {
+            let order = options.and_then(|o| o.get("order_by"));
+            let by_name =
+                order.is_none_or(|o| o == &json!([]) || o == &json!(["name"]) || o.is_null());
+            let mut snaps: Vec<&Snapshot> = visible(st.snapshots.values()).collect();
+            if !by_name {
+                sort_snapshots(&mut snaps);
+            }
+            let rows = snaps
+                .into_iter()
+                .map(|s| {
+                    let full = s.full_name();
+                    json!({"name": full, "pool": s.dataset.split('/').next().unwrap_or("")})
+                })
+                .collect();
+            return filter::query_in(dialect, rows, filters, options);
+        }
+    }
+    let (props, holds) = extra(options);
+    // A malformed `OR` branch raises only when a row reaches it: look at every row then.
+    let snaps = if core_or_well_formed(filters) {
+        candidates(st, filters)
+    } else {
+        let mut all: Vec<&Snapshot> = visible(st.snapshots.values()).collect();
+        sort_snapshots(&mut all);
+        all
+    };
+    let rows = snaps
+        .into_iter()
+        .map(|s| render(st, s, props.as_deref(), holds))
+        .collect();
+    filter::query_in(dialect, rows, filters, options)
+}
+
+/// Whether every `OR` branch is one condition, as CORE's `filter_list` requires.
+fn core_or_well_formed(filters: Option<&Value>) -> bool {
+    fn ok(f: &Value) -> bool {
+        match f.as_array() {
+            Some(items) if items.len() == 2 && items[0] == "OR" => items[1]
+                .as_array()
+                .is_some_and(|b| b.iter().all(|x| x.as_array().is_some_and(|c| c.len() == 3))),
+            _ => true,
+        }
+    }
+    filters
+        .and_then(Value::as_array)
+        .is_none_or(|f| f.iter().all(ok))
+}
+
+fn visible<'a>(snaps: impl Iterator<Item = &'a Snapshot>) -> impl Iterator<Item = &'a Snapshot> {
+    snaps.filter(|s| !super::dataset::is_internal(&s.dataset))
+}
+
+/// Snapshots in creation order, as `zfs list -t snapshot` sorts them per dataset.
+fn sort_snapshots(snaps: &mut [&Snapshot]) {
     snaps.sort_by(|a, b| {
         (a.dataset.as_str(), a.createtxg, a.name.as_str()).cmp(&(
             b.dataset.as_str(),
@@ -166,12 +387,65 @@ pub fn query(ctx: &mut Ctx<'_>, args: Vec<Value>) -> MResult {
             b.name.as_str(),
         ))
     });
-    let rows = snaps
-        .into_iter()
-        .filter(|s| !super::dataset::is_internal(&s.dataset))
-        .map(|s| render(ctx.state, s, props.as_deref(), holds))
-        .collect();
-    filter::query(rows, args.first(), args.get(1))
+}
+
+/// The snapshots a query may match, found by name range when a filter pins the dataset,
+/// pool or name (snapshots are kept sorted by full name, so those are ranges); every
+/// snapshot otherwise. The filters still decide which of them match.
+fn candidates<'a>(st: &'a SimState, filters: Option<&Value>) -> Vec<&'a Snapshot> {
+    let mut snaps: Vec<&Snapshot> = match filter::key_prefixes(filters, &narrow) {
+        Some(prefixes) => visible(by_prefixes(st, &prefixes).into_iter()).collect(),
+        None => visible(st.snapshots.values()).collect(),
+    };
+    sort_snapshots(&mut snaps);
+    snaps
+}
+
+/// Every snapshot whose full name starts with one of `prefixes`, each once.
+fn by_prefixes<'a>(st: &'a SimState, prefixes: &[String]) -> Vec<&'a Snapshot> {
+    let mut prefixes: Vec<&str> = prefixes.iter().map(String::as_str).collect();
+    prefixes.sort_unstable();
+    // A prefix that extends another adds nothing.
+    prefixes.dedup_by(|longer, shorter| longer.starts_with(*shorter));
+    let mut out = Vec::new();
+    for p in prefixes {
+        out.extend(
+            st.snapshots
+                .range::<str, _>((Bound::Included(p), Bound::Unbounded))
+                .take_while(|(k, _)| k.starts_with(p))
+                .map(|(_, s)| s),
+        );
+    }
+    out
+}
+
+/// The name prefixes one condition restricts snapshots to.
+fn narrow(field: &str, op: &str, value: &Value) -> Option<Vec<String>> {
+    let strings = |v: &Value| -> Option<Vec<String>> {
+        Some(
+            v.as_array()?
+                .iter()
+                .filter_map(Value::as_str)
+                .map(String::from)
+                .collect(),
+        )
+    };
+    let one = |v: &Value| v.as_str().map(|s| vec![s.to_string()]);
+    let values = match op {
+        "=" => one(value)?,
+        "in" => strings(value)?,
+        "^" if field != "pool" => one(value)?,
+        _ => return None,
+    };
+    Some(match (field, op) {
+        ("dataset", "^") | ("name" | "id", _) => values,
+        ("dataset", _) => values.into_iter().map(|d| format!("{d}@")).collect(),
+        ("pool", _) => values
+            .into_iter()
+            .flat_map(|p| [format!("{p}@"), format!("{p}/")])
+            .collect(),
+        _ => return None,
+    })
 }
 
 pub fn get_instance(ctx: &mut Ctx<'_>, args: Vec<Value>) -> MResult {

@@ -1,0 +1,293 @@
+//! Snapshot queries per dataset, as the reconciler makes them, on every simulated version:
+//! what the middleware's `zfs.snapshot.query` (`pool.snapshot.query` on 25.10) and its
+//! `filter_list` make of `=`, `^`, `in` and `OR`, and how fast a large system answers.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+const VERSIONS: [&str; 6] = ["13.0", "13.3", "24.04", "24.10", "25.04", "25.10"];
+
+const FIXTURE: &str = r#"
+hostname: nas1
+datasets:
+  tank:
+    children:
+      data:
+        children:
+          child: {}
+      database: {}
+snapshots:
+  - tank/data@a
+  - tank/data@b
+  - tank/data/child@c
+  - tank/database@d
+"#;
+
+fn system(dir: &Path, version: &str) -> PathBuf {
+    let fixture = dir.join("fixture.yaml");
+    std::fs::write(&fixture, FIXTURE).expect("fixture");
+    let state = dir.join(format!("nas-{version}.json"));
+    zfleet::sim::seed(&state, Some(&fixture), Some(version)).expect("seed");
+    state
+}
+
+fn method(version: &str) -> &'static str {
+    if version == "25.10" {
+        "pool.snapshot.query"
+    } else {
+        "zfs.snapshot.query"
+    }
+}
+
+fn query(state: &Path, version: &str, filters: Value, options: Value) -> (i32, String, String) {
+    let argv = vec![
+        "call".to_string(),
+        method(version).to_string(),
+        filters.to_string(),
+        options.to_string(),
+    ];
+    let out = zfleet::sim::midclt(state, &argv);
+    (out.exit, out.stdout, out.stderr)
+}
+
+fn names(state: &Path, version: &str, filters: Value) -> Vec<String> {
+    let (exit, stdout, stderr) = query(state, version, filters, json!({"select": ["name"]}));
+    assert_eq!(exit, 0, "{version}: {stderr}");
+    let rows: Vec<Value> = serde_json::from_str(&stdout).expect("json");
+    rows.iter()
+        .map(|r| {
+            assert_eq!(r.as_object().map(|o| o.len()), Some(1), "{version}: {r}");
+            r["name"].as_str().expect("name").to_string()
+        })
+        .collect()
+}
+
+#[test]
+fn one_dataset_its_children_and_a_list() {
+    let dir = tempfile::tempdir().expect("tmp");
+    for v in VERSIONS {
+        let state = system(dir.path(), v);
+        assert_eq!(
+            names(&state, v, json!([["dataset", "=", "tank/data"]])),
+            ["tank/data@a", "tank/data@b"],
+            "{v}"
+        );
+        assert_eq!(
+            names(
+                &state,
+                v,
+                json!([[
+                    "OR",
+                    [
+                        ["dataset", "=", "tank/data"],
+                        ["dataset", "^", "tank/data/"]
+                    ]
+                ]])
+            ),
+            ["tank/data@a", "tank/data@b", "tank/data/child@c"],
+            "{v}"
+        );
+        assert_eq!(
+            names(
+                &state,
+                v,
+                json!([["dataset", "in", ["tank/data", "tank/database"]]])
+            ),
+            ["tank/data@a", "tank/data@b", "tank/database@d"],
+            "{v}"
+        );
+        assert_eq!(
+            names(&state, v, json!([["name", "^", "tank/data@"]])),
+            ["tank/data@a", "tank/data@b"],
+            "{v}"
+        );
+        // Whole rows name their dataset on every version.
+        let (exit, stdout, stderr) = query(
+            &state,
+            v,
+            json!([["dataset", "=", "tank/data/child"]]),
+            json!({}),
+        );
+        assert_eq!(exit, 0, "{v}: {stderr}");
+        let rows: Vec<Value> = serde_json::from_str(&stdout).expect("json");
+        assert_eq!(rows.len(), 1, "{v}");
+        assert_eq!(rows[0]["dataset"], "tank/data/child", "{v}");
+        assert_eq!(rows[0]["name"], "tank/data/child@c", "{v}");
+    }
+}
+
+#[test]
+fn or_of_condition_lists_fails_in_filter_getattrs_on_scale() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let nested = json!([[
+        "OR",
+        [
+            [["dataset", "=", "tank/data"]],
+            [["dataset", "^", "tank/data/"]]
+        ]
+    ]]);
+    for v in ["24.04", "24.10", "25.04", "25.10"] {
+        let state = system(dir.path(), v);
+        for options in [json!({"select": ["name"]}), json!({})] {
+            let (exit, stdout, stderr) = query(&state, v, nested.clone(), options);
+            assert_eq!((exit, stdout.as_str()), (1, ""), "{v}");
+            assert!(stderr.starts_with("Invalid filter.\n"), "{v}: {stderr}");
+            assert!(
+                stderr.ends_with("ValueError: Invalid filter.\n"),
+                "{v}: {stderr}"
+            );
+        }
+        // Three single conditions: the branch list itself is taken for a condition.
+        let three = json!([[
+            "OR",
+            [
+                ["dataset", "=", "x"],
+                ["dataset", "=", "y"],
+                ["dataset", "=", "tank/data"]
+            ]
+        ]]);
+        let (exit, _, stderr) = query(&state, v, three, json!({}));
+        assert_eq!(exit, 1, "{v}");
+        assert!(
+            stderr.starts_with("unhashable type: 'list'\n"),
+            "{v}: {stderr}"
+        );
+    }
+}
+
+#[test]
+fn core_takes_only_single_conditions_as_or_branches() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let nested = json!([[
+        "OR",
+        [
+            [["dataset", "=", "tank/data"]],
+            [["dataset", "^", "tank/data/"]]
+        ]
+    ]]);
+    for v in ["13.0", "13.3"] {
+        let state = system(dir.path(), v);
+        let (exit, _, stderr) = query(&state, v, nested.clone(), json!({}));
+        assert_eq!(exit, 1, "{v}");
+        assert!(
+            stderr.starts_with("Invalid filter [['dataset', '=', 'tank/data']]\n"),
+            "{v}: {stderr}"
+        );
+        // Names only: `filter_getattrs` looks first, as on SCALE.
+        let (exit, _, stderr) = query(&state, v, nested.clone(), json!({"select": ["name"]}));
+        assert_eq!(exit, 1, "{v}");
+        assert!(stderr.starts_with("Invalid filter.\n"), "{v}: {stderr}");
+        // Three single conditions are fine on CORE's full rows.
+        let three = json!([[
+            "OR",
+            [
+                ["dataset", "=", "x"],
+                ["dataset", "=", "y"],
+                ["dataset", "=", "tank/data"]
+            ]
+        ]]);
+        let (exit, stdout, stderr) = query(&state, v, three, json!({}));
+        assert_eq!(exit, 0, "{v}: {stderr}");
+        assert_eq!(
+            serde_json::from_str::<Value>(&stdout)
+                .expect("json")
+                .as_array()
+                .map(Vec::len),
+            Some(2)
+        );
+        // A missing key reads as None: `!=` matches it.
+        let (exit, stdout, _) = query(
+            &state,
+            v,
+            json!([["nope", "!=", 1]]),
+            json!({"count": true}),
+        );
+        assert_eq!((exit, stdout.as_str()), (0, "4\n"), "{v}");
+    }
+    let state = system(dir.path(), "25.10");
+    let (exit, stdout, _) = query(
+        &state,
+        "25.10",
+        json!([["nope", "!=", 1]]),
+        json!({"count": true}),
+    );
+    assert_eq!((exit, stdout.as_str()), (0, "0\n"));
+}
+
+#[test]
+fn scale_applies_select_after_the_filters_as_top_level_keys() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let state = system(dir.path(), "25.10");
+    let (exit, stdout, stderr) = query(
+        &state,
+        "25.10",
+        json!([["id", "=", "tank/data@a"]]),
+        json!({"select": ["snapshot_name", "dataset", "properties.used"]}),
+    );
+    assert_eq!(exit, 0, "{stderr}");
+    // The row's own key order; a dotted path selects nothing.
+    assert_eq!(
+        stdout,
+        "[{\"snapshot_name\": \"a\", \"dataset\": \"tank/data\"}]\n"
+    );
+}
+
+fn median(mut v: Vec<Duration>) -> Duration {
+    v.sort();
+    v[v.len() / 2]
+}
+
+fn timed(state: &Path, filters: &Value) -> Duration {
+    let argv = vec![
+        "call".to_string(),
+        "pool.snapshot.query".to_string(),
+        filters.to_string(),
+        json!({"select": ["name"]}).to_string(),
+    ];
+    let started = Instant::now();
+    let out = zfleet::sim::midclt(state, &argv);
+    let took = started.elapsed();
+    assert_eq!(out.exit, 0, "{}", out.stderr);
+    assert_eq!(out.stdout.matches("\"name\"").count(), 1000);
+    took
+}
+
+#[test]
+fn a_dataset_of_a_large_system_is_queried_as_fast_as_on_a_small_one() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let big = dir.path().join("big.json");
+    let small = dir.path().join("small.json");
+    let started = Instant::now();
+    zfleet::sim::fleetgen::write_large_system(&big, "25.10", 200, 1000).expect("big");
+    assert!(
+        started.elapsed() < Duration::from_secs(60),
+        "{:?}",
+        started.elapsed()
+    );
+    zfleet::sim::fleetgen::write_large_system(&small, "25.10", 1, 1000).expect("small");
+    for filters in [
+        json!([["dataset", "=", "tank/ds00001"]]),
+        json!([[
+            "OR",
+            [
+                ["dataset", "=", "tank/ds00001"],
+                ["dataset", "^", "tank/ds00001/"]
+            ]
+        ]]),
+    ] {
+        let mut t = Vec::new();
+        for state in [&small, &big] {
+            timed(state, &filters);
+            t.push(median((0..15).map(|_| timed(state, &filters)).collect()));
+        }
+        // The bar is 1.5×; a shared test machine gets some slack.
+        assert!(
+            t[1] < t[0] * 2,
+            "{filters}: 1,000 in {:?}, 200,000 in {:?}",
+            t[0],
+            t[1]
+        );
+    }
+}
