@@ -362,7 +362,7 @@ fn a_new_ssh_replication_to_an_unreadable_target_is_a_problem_of_its_system() {
     assert_eq!(scoped.codes(), ["zfleet::check::no_connection"]);
     assert!(
         scoped.stderr.contains(
-            "× nas1: replication media-offsite: nas1 needs an SSH connection to backup, which could not be\n  │ read: the connection cannot be planned\n"
+            "× nas1: replication media-offsite: nas1 needs an SSH connection to backup, which could not be\n  │ read: the connection cannot be planned\n  help: fix what keeps zfleet from reading backup (`zfleet systems` says what), then plan again\n"
         ),
         "{}",
         scoped.stderr
