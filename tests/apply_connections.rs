@@ -129,6 +129,30 @@ nas1 (TrueNAS 25.10.1)
         apply.stderr
     );
 
+    // The host key is scanned from nas1 before the connection is made, and the connection
+    // is proven before any task uses it.
+    let calls: Vec<String> = f
+        .traced_methods("nas1")
+        .into_iter()
+        .filter(|m| m.starts_with("keychaincredential.") || m.starts_with("replication."))
+        .filter(|m| !m.ends_with(".query") || m.starts_with("keychaincredential."))
+        .collect();
+    let scan = calls
+        .iter()
+        .position(|m| m == "keychaincredential.remote_ssh_host_key_scan")
+        .expect("host key scanned");
+    assert_eq!(
+        calls[scan..],
+        [
+            "keychaincredential.remote_ssh_host_key_scan",
+            "keychaincredential.setup_ssh_connection",
+            "keychaincredential.query",
+            "replication.list_datasets",
+            "replication.create",
+            "replication.run",
+        ],
+        "{calls:?}"
+    );
     // On nas1: a generated key pair and a connection pinning backup's host key.
     let keys = keychain(&f, "nas1");
     let pair = keys
