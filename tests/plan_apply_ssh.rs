@@ -156,19 +156,20 @@ Apply: 5 done, 0 failed, 0 skipped.
     f.assert_trace_valid(30);
 }
 
-/// The connection to nas1 dropped during apply: at the snapshot tasks' creation (3rd exec
-/// on the connection) and at the ownership records after every create (5th). Apply
-/// reports it and fails; once the network is back, apply again converges with no task
-/// made twice.
+/// The connection to nas1 dropped during apply: at the snapshot tasks' creation (7th exec
+/// on the connection, after the plan's read, the lock's read, write and read back, and
+/// the state check) and at the ownership records after every create (9th). Apply reports
+/// it and fails; the lock it could not give back is broken with `--break-lock`; once the
+/// network is back, apply again converges with no task made twice.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_dropped_connection_mid_apply_then_a_rerun_converges() {
     for (drop_after, failed_line) in [
         (
-            "3",
+            "7",
             "✗ nas1: create snapshot task data-hourly — failed\n    nas1: pool.snapshottask.create: the connection to root@127.0.0.1:",
         ),
         (
-            "5",
+            "9",
             "✓ nas1: create replication media-offsite — done\n✗ nas1: pool.dataset.update: the connection to root@127.0.0.1:",
         ),
     ] {
@@ -209,7 +210,9 @@ async fn a_dropped_connection_mid_apply_then_a_rerun_converges() {
         })
         .await
         .expect("join");
-        run(&f, &["apply", "--yes"]).await.expect(0);
+        run(&f, &["apply", "--yes", "--break-lock", "nas1"])
+            .await
+            .expect(0);
         let again = run(&f, &["plan", "--detailed-exitcode"]).await;
         again.expect(0);
         assert_eq!(

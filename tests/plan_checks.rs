@@ -9,7 +9,7 @@ mod request_schemas;
 use fleet::{Fleet, STANDARD_CONFIG, standard};
 
 /// The codes the checks fleet raises, in the order plan reports them.
-const CHECK_CODES: [&str; 13] = [
+const CHECK_CODES: [&str; 15] = [
     "zfleet::check::dataset_missing",
     "zfleet::check::ssh_disabled",
     "zfleet::check::no_snapshots",
@@ -23,7 +23,17 @@ const CHECK_CODES: [&str; 13] = [
     "zfleet::check::readonly_source",
     "zfleet::check::dataset_type",
     "zfleet::check::task_in_use",
+    "zfleet::check::adopt_ambiguous",
+    "zfleet::check::retention",
 ];
+
+/// Calls that change nothing: reads and the retention previews.
+fn is_read(method: &str) -> bool {
+    method.ends_with(".query")
+        || method.starts_with("system.")
+        || method == "ssh.config"
+        || method.ends_with("_will_change_retention_for")
+}
 
 fn checks() -> Fleet {
     Fleet::from_data("checks", "chk")
@@ -46,7 +56,7 @@ fn every_live_check_reports_its_code_and_fails_the_plan() {
     );
     assert!(
         run.stdout
-            .ends_with("\nPlan: 10 to add, 1 to change, 0 to delete.\n"),
+            .ends_with("\nPlan: 10 to add, 4 to change, 0 to delete.\n"),
         "{}",
         run.stdout
     );
@@ -55,7 +65,7 @@ fn every_live_check_reports_its_code_and_fails_the_plan() {
     let doc: serde_json::Value = serde_json::from_str(&json.stdout).expect("json");
     assert_eq!(
         doc["summary"],
-        serde_json::json!({"add": 10, "change": 1, "delete": 0, "errors": 12, "warnings": 1, "unknown_systems": 0})
+        serde_json::json!({"add": 10, "change": 4, "delete": 0, "errors": 13, "warnings": 2, "unknown_systems": 0})
     );
     let codes: Vec<&str> = doc["diagnostics"]
         .as_array()
@@ -72,7 +82,7 @@ fn every_check_code_is_exercised_or_known_unreachable() {
     let registered: Vec<&str> = zfleet::plan::CODES.iter().map(|c| c.code).collect();
     for code in &registered {
         assert!(
-            CHECK_CODES.contains(code) || *code == "zfleet::check::adopt_ambiguous",
+            CHECK_CODES.contains(code),
             "{code} has no case in tests/data/plan/checks"
         );
     }
@@ -109,9 +119,7 @@ fn apply_refuses_a_plan_with_errors_and_changes_nothing() {
         .flat_map(|s| f.traced_methods(s))
         .collect();
     assert!(
-        methods
-            .iter()
-            .all(|m| m.ends_with(".query") || m.starts_with("system.") || m == "ssh.config"),
+        methods.iter().all(|m| is_read(m)),
         "only reads: {methods:?}"
     );
 }
@@ -139,6 +147,7 @@ ok (TrueNAS 25.10.1)
 Plan: 1 to add, 0 to change, 0 to delete.
 "
     );
+    let src_before = (f.snapshot_tasks("src"), f.records("src"));
     let apply = f.zfleet(&["apply", "--yes", "--system", "o*"]);
     apply.expect(0);
     assert!(
@@ -149,12 +158,12 @@ Plan: 1 to add, 0 to change, 0 to delete.
         apply.stdout
     );
     assert_eq!(f.snapshot_tasks("ok").len(), 1);
-    assert!(f.snapshot_tasks("src").len() == 1, "src untouched");
-    assert!(
-        f.traced_methods("src")
-            .iter()
-            .all(|m| m.ends_with(".query") || m.starts_with("system.") || m == "ssh.config")
+    assert_eq!(
+        (f.snapshot_tasks("src"), f.records("src")),
+        src_before,
+        "src untouched"
     );
+    assert!(f.traced_methods("src").iter().all(|m| is_read(m)));
 
     let none = f.zfleet(&["plan", "--system", "zz*"]);
     none.expect(1);
@@ -349,13 +358,22 @@ fn a_new_ssh_replication_to_an_unreadable_target_is_a_problem_of_its_system() {
     f.zfleet(&["plan"]).expect(0);
     f.faults("backup", &["--stop-middleware"]);
     let scoped = f.zfleet(&["plan", "--system", "nas1"]);
-    assert!(
-        !scoped.stdout.contains("ssh_credentials          null"),
-        "{}",
-        scoped.stdout
-    );
     scoped.expect(1);
+    assert_eq!(scoped.codes(), ["zfleet::check::no_connection"]);
+    assert!(
+        scoped.stderr.contains(
+            "× nas1: replication media-offsite: nas1 needs an SSH connection to backup, which could not be\n  │ read: the connection cannot be planned\n  help: fix what keeps zfleet from reading backup (`zfleet systems` says what), then plan again\n"
+        ),
+        "{}",
+        scoped.stderr
+    );
     let apply = f.zfleet(&["apply", "--yes", "--system", "nas1"]);
     apply.expect(1);
-    assert!(!apply.stdout.contains("— failed"), "{}", apply.stdout);
+    assert_eq!(
+        apply.codes(),
+        ["zfleet::check::no_connection", "zfleet::apply::blocked"]
+    );
+    assert!(!apply.stdout.contains("Apply:"), "{}", apply.stdout);
+    assert!(f.snapshot_tasks("nas1").is_empty());
+    assert!(f.replications("nas1").is_empty());
 }

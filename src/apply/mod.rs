@@ -235,12 +235,38 @@ async fn still_current<R: Runner>(client: &Client<R>, plan: &SystemPlan) -> Resu
     let Some(then) = &plan.state else {
         return Err("the plan does not know this system's state".into());
     };
-    let inv =
-        crate::inventory::read_scoped(client, &crate::inventory::SnapshotScope::Below(vec![]))
-            .await
-            .map_err(|p| p.message)?;
+    // The digest leaves snapshots out, so the one-time snapshots to take are looked at
+    // here: another apply may have taken them since (and would be duplicated).
+    let planned: Vec<(&str, &str)> = plan
+        .actions
+        .iter()
+        .filter_map(|a| match (&a.subject, a.op) {
+            (
+                Subject::Snapshot {
+                    dataset,
+                    naming_schema,
+                    ..
+                },
+                Op::Create,
+            ) => Some((dataset.as_str(), naming_schema.as_str())),
+            _ => None,
+        })
+        .collect();
+    let scope = crate::inventory::SnapshotScope::Below(
+        planned.iter().map(|(ds, _)| ds.to_string()).collect(),
+    );
+    let inv = crate::inventory::read_scoped(client, &scope)
+        .await
+        .map_err(|p| p.message)?;
     let now = crate::plan::digest::StateDigest::of(&inv);
-    let moved = then.moved(&now);
+    let mut moved = then.moved(&now);
+    let taken = planned.iter().any(|(ds, schema)| {
+        inv.snapshots_of(ds)
+            .any(|name| crate::model::naming::parse(schema, name).is_some())
+    });
+    if taken {
+        moved.push("one-time snapshots");
+    }
     if moved.is_empty() {
         Ok(())
     } else {

@@ -243,7 +243,7 @@ fn replication(
             )
             .system(&d.runs_on)
             .object(object.clone())
-            .help(format!("fix what keeps zfleet from reading {remote} (its own problem says), then plan again")),
+            .help(format!("fix what keeps zfleet from reading {remote} (`zfleet systems` says what), then plan again")),
         );
     }
     if d.remote.is_some()
