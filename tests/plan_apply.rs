@@ -717,9 +717,6 @@ Apply: 6 done, 2 failed, 0 skipped.
 }
 
 #[test]
-#[ignore = "a pull replication's ownership is recorded on its target dataset, which does not \
-            exist before the first run: the pending mark's pool.dataset.update fails with \
-            ENOENT and nothing on the target system is applied, on every run"]
 fn a_pull_replication_into_a_new_target_is_created() {
     const NAS1_HOST_KEY: &str =
         "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKxkBNbOoqL3lTnNmFbE8ZcF0f4v9cXz3HnJ3Jmn9z2W";

@@ -152,10 +152,7 @@ pub async fn acquire<R: Runner>(
                 if h.token != me.token && now().saturating_sub(h.since) < STALE_AFTER.as_secs() =>
             {
                 if started.elapsed() >= wait {
-                    return Err(format!(
-                        "locked by {} (a dead apply's lock expires after an hour; `zfleet apply --break-lock SYSTEM` removes it)",
-                        h.describe()
-                    ));
+                    return Err(format!("locked by {}", h.describe()));
                 }
                 tokio::time::sleep(Duration::from_millis(500)).await;
                 continue;

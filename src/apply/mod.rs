@@ -196,7 +196,7 @@ async fn lock_all<R: Runner + 'static>(
                         Ok(())
                     }
                     Err(e) if e.starts_with("locked by") => {
-                        Err(format!("still {e} after waiting {waited}s"))
+                        Err(format!("{e}, still after waiting {waited}s (a dead apply's lock expires after an hour; `zfleet apply --break-lock SYSTEM` removes it)"))
                     }
                     Err(e) => Err(e),
                 })
