@@ -940,7 +940,8 @@ fn connections(
                 continue;
             };
             let have = key_set(u.sshpubkey.as_deref().unwrap_or(""));
-            if key_set(&public).is_subset(&have) {
+            // A key pair whose public key is not a key SSH can use cannot be authorised.
+            if key_set(&public).is_subset(&have) || !is_ssh_key(&public) {
                 continue;
             }
             if authorised.insert((remote.clone(), login.clone(), conn.name.clone())) {
@@ -1067,6 +1068,12 @@ fn connections(
         d.spec.ssh_credentials = Some(ConnRef { name, id: None });
     }
     out
+}
+
+/// Whether a `type base64 [comment]` line is a public key SSH can use.
+fn is_ssh_key(line: &str) -> bool {
+    let two: Vec<&str> = line.split_whitespace().take(2).collect();
+    russh::keys::PublicKey::from_openssh(&two.join(" ")).is_ok()
 }
 
 /// `SHA256:…` of a `type base64 [comment]` key line, as `ssh-keygen -lf` prints it.
