@@ -582,47 +582,18 @@ fn plan_system(config: &Config, inv: &Inventory, reps: &[DesiredRep<'_>]) -> Sys
             live.naming_schema,
             super::fields::show_schedule(&super::fields::live_schedule(&live.schedule))
         );
-        if let Some(name) = st_managed.get(&live.id) {
-            sp.actions.push(Action {
-                op: Op::Delete,
-                subject: Subject::SnapshotTask {
-                    name: Some(name.clone()),
-                    spec,
-                },
-                id: Some(live.id),
-                changes: vec![],
-                reason: Some("no longer in the config".into()),
-                anchor: None,
-                unrecord: st_records
-                    .get(&live.id)
-                    .map(|r| (r.dataset.clone(), r.key.clone()))
-                    .into_iter()
-                    .collect(),
-            });
-        } else if let Some(project) = ledger.theirs.get(&(Kind::SnapshotTask, live.id)) {
-            sp.unmanaged.push(Unmanaged {
-                kind: "snapshot task".into(),
-                id: live.id,
-                description: desc,
-                project: Some(project.clone()),
-            });
-        } else if prune && !bound_by_theirs(live.id) {
-            sp.actions.push(Action {
-                op: Op::Delete,
-                subject: Subject::SnapshotTask { name: None, spec },
-                id: Some(live.id),
-                changes: vec![],
-                reason: Some("not managed, and the system has `prune: true`".into()),
-                anchor: None,
-                unrecord: vec![],
-            });
-        } else {
-            sp.unmanaged.push(Unmanaged {
-                kind: "snapshot task".into(),
-                id: live.id,
-                description: desc,
-                project: None,
-            });
+        let left = Leftover {
+            kind: "snapshot task",
+            id: live.id,
+            managed: st_managed.get(&live.id).cloned(),
+            record: st_records.get(&live.id),
+            owner: ledger.theirs.get(&(Kind::SnapshotTask, live.id)),
+            prune: prune && !bound_by_theirs(live.id),
+            description: desc,
+        };
+        match left.decide(|name| Subject::SnapshotTask { name, spec }) {
+            Ok(action) => sp.actions.push(action),
+            Err(unmanaged) => sp.unmanaged.push(unmanaged),
         }
     }
 
@@ -781,47 +752,18 @@ fn plan_system(config: &Config, inv: &Inventory, reps: &[DesiredRep<'_>]) -> Sys
             l.source_datasets.join(", "),
             l.target_dataset
         );
-        if let Some(name) = rep_managed.get(&l.id) {
-            new_actions.push(Action {
-                op: Op::Delete,
-                subject: Subject::Replication {
-                    name: Some(name.clone()),
-                    spec,
-                },
-                id: Some(l.id),
-                changes: vec![],
-                reason: Some("no longer in the config".into()),
-                anchor: None,
-                unrecord: rep_records
-                    .get(&l.id)
-                    .map(|r| (r.dataset.clone(), r.key.clone()))
-                    .into_iter()
-                    .collect(),
-            });
-        } else if let Some(project) = ledger.theirs.get(&(Kind::Replication, l.id)) {
-            sp.unmanaged.push(Unmanaged {
-                kind: "replication".into(),
-                id: l.id,
-                description: desc,
-                project: Some(project.clone()),
-            });
-        } else if prune {
-            new_actions.push(Action {
-                op: Op::Delete,
-                subject: Subject::Replication { name: None, spec },
-                id: Some(l.id),
-                changes: vec![],
-                reason: Some("not managed, and the system has `prune: true`".into()),
-                anchor: None,
-                unrecord: vec![],
-            });
-        } else {
-            sp.unmanaged.push(Unmanaged {
-                kind: "replication".into(),
-                id: l.id,
-                description: desc,
-                project: None,
-            });
+        let left = Leftover {
+            kind: "replication",
+            id: l.id,
+            managed: rep_managed.get(&l.id).cloned(),
+            record: rep_records.get(&l.id),
+            owner: ledger.theirs.get(&(Kind::Replication, l.id)),
+            prune,
+            description: desc,
+        };
+        match left.decide(|name| Subject::Replication { name, spec }) {
+            Ok(action) => new_actions.push(action),
+            Err(unmanaged) => sp.unmanaged.push(unmanaged),
         }
     }
     sp.actions.extend(new_actions);
@@ -842,6 +784,57 @@ fn plan_system(config: &Config, inv: &Inventory, reps: &[DesiredRep<'_>]) -> Sys
     }
     sp.actions.sort_by_key(|a| a.subject.stage(a.op));
     sp
+}
+
+/// A live task the config does not ask for.
+struct Leftover<'a> {
+    kind: &'static str,
+    id: i64,
+    /// Its zfleet name, when this project manages it.
+    managed: Option<String>,
+    record: Option<&'a Record>,
+    /// The other project that manages it.
+    owner: Option<&'a String>,
+    /// The system prunes, and nothing forbids deleting this one.
+    prune: bool,
+    description: String,
+}
+
+impl Leftover<'_> {
+    /// Deleted (`Ok`) when this project manages it or the system prunes it; else listed
+    /// as not managed (`Err`).
+    fn decide(self, subject: impl FnOnce(Option<String>) -> Subject) -> Result<Action, Unmanaged> {
+        let delete = |name: Option<String>, reason: &str, unrecord| Action {
+            op: Op::Delete,
+            subject: subject(name),
+            id: Some(self.id),
+            changes: vec![],
+            reason: Some(reason.into()),
+            anchor: None,
+            unrecord,
+        };
+        match (self.managed, self.owner) {
+            (Some(name), _) => Ok(delete(
+                Some(name),
+                "no longer in the config",
+                self.record
+                    .map(|r| (r.dataset.clone(), r.key.clone()))
+                    .into_iter()
+                    .collect(),
+            )),
+            (None, None) if self.prune => Ok(delete(
+                None,
+                "not managed, and the system has `prune: true`",
+                vec![],
+            )),
+            (None, owner) => Err(Unmanaged {
+                kind: self.kind.into(),
+                id: self.id,
+                description: self.description,
+                project: owner.cloned(),
+            }),
+        }
+    }
 }
 
 /// Pending marks of `name` to remove once the task is recorded.

@@ -112,7 +112,7 @@ fn ssh(
         out.push(
             Problem::error(
                 c::SSH_DISABLED,
-                format!("the SSH service on {remote} is not enabled; {} connects to it over SSH from {}", object, d.runs_on),
+                format!("the SSH service is not enabled, and {} reaches this system over SSH for this replication", d.runs_on),
             )
             .system(remote)
             .object(object)
@@ -122,7 +122,7 @@ fn ssh(
         out.push(
             Problem::error(
                 c::SSH_STOPPED,
-                format!("the SSH service on {remote} is not running ({}); {} connects to it over SSH from {}", inv.ssh_service.state, object, d.runs_on),
+                format!("the SSH service is not running ({}), and {} reaches this system over SSH for this replication", inv.ssh_service.state, d.runs_on),
             )
             .system(remote)
             .object(object)
@@ -246,17 +246,20 @@ fn replication(
             .help(format!("fix what keeps zfleet from reading {remote} (`zfleet systems` says what), then plan again")),
         );
     }
+    // Elsewhere a missing connection is planned (or its own problem said why not); CORE
+    // has no `setup_ssh_connection` to make one with.
     if d.remote.is_some()
         && d.spec.ssh_credentials.is_none()
-        && let (Some(_), Some(remote)) = (
+        && let (Some(on), Some(remote)) = (
             run_inv,
             d.remote.as_ref().and_then(|r| fleet.get(r.as_str())),
         )
+        && on.version.personality == crate::client::version::Personality::Core13
     {
         out.push(
             Problem::error(
                 c::NO_CONNECTION,
-                format!("{} has no SSH connection that reaches {} (none stores one of its host keys)", d.runs_on, remote.system),
+                format!("no SSH connection here reaches {} (none stores one of its host keys), and zfleet cannot make one on TrueNAS CORE", remote.system),
             )
             .system(&d.runs_on)
             .object(object.clone())
@@ -549,12 +552,7 @@ fn tasks_in_use(fleet: &Fleet<'_>, plans: &[SystemPlan], out: &mut Vec<Problem>)
                     out.push(
                         Problem::error(
                             c::TASK_IN_USE,
-                            format!(
-                                "{} of {} is still used by enabled replication {}",
-                                a.subject.label(),
-                                sp.system,
-                                r.name
-                            ),
+                            format!("it is still used by enabled replication {}", r.name),
                         )
                         .system(&sp.system)
                         .object(a.subject.label())
@@ -661,7 +659,11 @@ pub fn retention(
             )
             .system(&sp.system)
             .object(a.subject.label())
-            .help("set `fixate_removal_date: true` (on the task for edits, on the system for deletions) to keep their current removal dates"),
+            .help(if spec.fixate_removal_date == Some(true) {
+                "as `fixate_removal_date: true` asks; without it the task would stop managing them"
+            } else {
+                "set `fixate_removal_date: true` (on the task for edits, on the system for deletions) to keep their current removal dates"
+            }),
         );
     }
     out
