@@ -43,6 +43,9 @@ pub struct SystemInfo {
     pub uptime_seconds: Option<f64>,
     #[serde(default)]
     pub system_product: Option<String>,
+    /// The system's clock when it answered.
+    #[serde(default)]
+    pub datetime: Option<Date>,
 }
 
 /// A ZFS property as `pool.dataset.query` returns it.

@@ -29,6 +29,9 @@ pub fn run(
         replication(config, d, fleet, plans, &mut out);
     }
     tasks_in_use(fleet, plans, &mut out);
+    for d in reps {
+        replication_retention(config, d, fleet, plans, &mut out);
+    }
     for sp in plans {
         for (name, ids) in &sp.ambiguous {
             let ids: Vec<String> = ids.iter().map(|i| format!("#{i}")).collect();
@@ -667,4 +670,188 @@ pub fn retention(
         );
     }
     out
+}
+
+/// Seconds of a TrueNAS lifetime unit.
+fn unit_seconds(unit: &str) -> i64 {
+    match unit {
+        "HOUR" => 3_600,
+        "DAY" => 86_400,
+        "WEEK" => 604_800,
+        "MONTH" => 2_592_000,
+        _ => 31_536_000,
+    }
+}
+
+/// The target snapshots a retention policy lets zettarepl destroy: SOURCE those the source
+/// lacks, CUSTOM those older than the lifetime, NONE nothing; the newest always stays.
+fn destroyed<'a>(
+    policy: &str,
+    lifetime: Option<&(i64, String)>,
+    target: &[(&'a str, chrono::NaiveDateTime)],
+    source: &BTreeSet<&str>,
+    now: chrono::NaiveDateTime,
+) -> BTreeSet<&'a str> {
+    let Some(((newest, _), older)) = target.split_last() else {
+        return BTreeSet::new();
+    };
+    older
+        .iter()
+        .filter(|(name, at)| {
+            name != newest
+                && match (policy, lifetime) {
+                    ("SOURCE", _) => !source.contains(name),
+                    ("CUSTOM", Some((v, unit))) => {
+                        *at < now - chrono::Duration::seconds(v.saturating_mul(unit_seconds(unit)))
+                    }
+                    _ => false,
+                }
+        })
+        .map(|(name, _)| *name)
+        .collect()
+}
+
+/// A retention change of a replication that lets TrueNAS destroy target snapshots it
+/// keeps today: a warning with the count and the oldest and newest names.
+fn replication_retention(
+    config: &Config,
+    d: &DesiredRep<'_>,
+    fleet: &Fleet<'_>,
+    plans: &[SystemPlan],
+    out: &mut Vec<Problem>,
+) {
+    let Some(sp) = plans.iter().find(|p| p.system == d.runs_on) else {
+        return;
+    };
+    let Some(action) = sp.actions.iter().find(|a| {
+        matches!(a.op, Op::Update | Op::Adopt)
+            && matches!(&a.subject, Subject::Replication { spec, .. } if spec.name == d.spec.name)
+    }) else {
+        return;
+    };
+    if !action
+        .changes
+        .iter()
+        .any(|c| c.field == "retention_policy" || c.field == "lifetime")
+    {
+        return;
+    }
+    let (Some(run), Some(target), Some(source)) = (
+        fleet.get(d.runs_on.as_str()),
+        fleet.get(d.rep.target.system.as_str()),
+        fleet.get(d.source.system.as_str()),
+    ) else {
+        return;
+    };
+    let Some(live) = run.replications.iter().find(|r| Some(r.id) == action.id) else {
+        return;
+    };
+    let Some(src) = d
+        .source
+        .datasets
+        .first()
+        .filter(|_| d.source.datasets.len() == 1)
+    else {
+        return;
+    };
+    let Some(now) = target.info.datetime.as_ref().map(|t| t.0.naive_utc()) else {
+        return;
+    };
+    let mut schemas: Vec<&str> = d.spec.schemas.iter().map(String::as_str).collect();
+    schemas.extend(
+        d.source
+            .snapshot_tasks
+            .iter()
+            .filter_map(|n| config.snapshot_tasks.get(n))
+            .map(|t| t.naming_schema.as_str()),
+    );
+    let mut on_target: Vec<(&str, chrono::NaiveDateTime)> = target
+        .snapshots_of(&d.rep.target.dataset)
+        .filter_map(|name| {
+            schemas
+                .iter()
+                .find_map(|s| naming::parse(s, name))
+                .map(|at| (name, at))
+        })
+        .collect();
+    on_target.sort_by_key(|(_, at)| *at);
+    let on_source: BTreeSet<&str> = source.snapshots_of(src).collect();
+    let old_lifetime = match (live.lifetime_value, &live.lifetime_unit) {
+        (Some(v), Some(u)) => Some((v, u.to_ascii_uppercase())),
+        _ => None,
+    };
+    let before = destroyed(
+        &live.retention_policy.to_ascii_uppercase(),
+        old_lifetime.as_ref(),
+        &on_target,
+        &on_source,
+        now,
+    );
+    let after = destroyed(
+        &d.spec.retention_policy,
+        d.spec.lifetime.as_ref(),
+        &on_target,
+        &on_source,
+        now,
+    );
+    let newly: Vec<&str> = on_target
+        .iter()
+        .map(|(n, _)| *n)
+        .filter(|n| after.contains(n) && !before.contains(n))
+        .collect();
+    let (Some(oldest), Some(newest)) = (newly.first(), newly.last()) else {
+        return;
+    };
+    out.push(
+        Problem::warning(
+            c::RETENTION,
+            format!(
+                "the new retention lets TrueNAS destroy {} on {} that it keeps now — {}: oldest {oldest}, newest {newest}",
+                crate::diag::count(newly.len(), "snapshot", "snapshots"),
+                d.rep.target.system,
+                d.rep.target.dataset
+            ),
+        )
+        .system(&d.runs_on)
+        .object(format!("replication {}", d.rep.name))
+        .help("they go at the replication's next run; keep the old retention until they are no longer needed elsewhere"),
+    );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(day: u32) -> chrono::NaiveDateTime {
+        chrono::NaiveDate::from_ymd_opt(2025, 10, day)
+            .and_then(|d| d.and_hms_opt(0, 0, 0))
+            .expect("date")
+    }
+
+    #[test]
+    fn a_shorter_custom_lifetime_destroys_the_older_snapshots_but_never_the_newest() {
+        let target = [("a", at(1)), ("b", at(10)), ("c", at(20)), ("d", at(29))];
+        let none = BTreeSet::new();
+        let week = (1, "WEEK".to_string());
+        let month = (2, "MONTH".to_string());
+        let now = at(30);
+        assert_eq!(
+            destroyed("CUSTOM", Some(&month), &target, &none, now),
+            BTreeSet::new()
+        );
+        assert_eq!(
+            destroyed("CUSTOM", Some(&week), &target, &none, now),
+            BTreeSet::from(["a", "b", "c"])
+        );
+        // SOURCE: what the source no longer has; the newest stays even then.
+        let source = BTreeSet::from(["c"]);
+        assert_eq!(
+            destroyed("SOURCE", None, &target, &source, now),
+            BTreeSet::from(["a", "b"])
+        );
+        assert_eq!(
+            destroyed("NONE", None, &target, &none, now),
+            BTreeSet::new()
+        );
+    }
 }
