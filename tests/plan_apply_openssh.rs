@@ -159,21 +159,14 @@ fn create_edit_and_remove_over_openssh() {
     let Some(mut s) = served_fleet(CONFIG) else {
         return;
     };
-    let first = s.fleet.zfleet(&["plan", "--detailed-exitcode"]);
-    first.expect(2);
-    assert_eq!(first.stderr, "");
-    assert!(
-        first
-            .stdout
-            .ends_with("\nPlan: 5 to add, 0 to change, 0 to delete.\n"),
-        "{}",
-        first.stdout
-    );
     let apply = s.fleet.zfleet(&["apply", "--yes"]);
     apply.expect(0);
+    assert!(apply.codes().is_empty(), "{}", apply.stderr);
     assert!(
         apply.stdout.ends_with(
             "
+Plan: 5 to add, 0 to change, 0 to delete.
+
 ✓ backup: create snapshot backup/nas1@manual-%Y-%m-%d_%H-%M — done
 ✓ nas1: create snapshot task data-hourly — done
 ✓ nas1: create snapshot task media-daily — done
@@ -206,19 +199,11 @@ Apply: 5 done, 0 failed, 0 skipped.
         "schedule: daily, lifetime: 6 weeks",
     );
     s.set_config(&edited);
-    let plan = s.fleet.zfleet(&["plan", "--detailed-exitcode"]);
-    plan.expect(2);
-    assert!(
-        plan.stdout
-            .ends_with("\nPlan: 0 to add, 1 to change, 0 to delete.\n"),
-        "{}",
-        plan.stdout
-    );
     let apply = s.fleet.zfleet(&["apply", "--yes"]);
     apply.expect(0);
     assert!(
         apply.stdout.ends_with(
-            "\n✓ nas1: update snapshot task media-daily — done\nApply: 1 done, 0 failed, 0 skipped.\n"
+            "\nPlan: 0 to add, 1 to change, 0 to delete.\n\n✓ nas1: update snapshot task media-daily — done\nApply: 1 done, 0 failed, 0 skipped.\n"
         ),
         "{}",
         apply.stdout
@@ -246,7 +231,7 @@ Apply: 5 done, 0 failed, 0 skipped.
     apply.expect(0);
     assert!(
         apply.stdout.ends_with(
-            "\n✓ nas1: delete replication data-local — done\nApply: 1 done, 0 failed, 0 skipped.\n"
+            "\nPlan: 0 to add, 0 to change, 1 to delete.\n\n✓ nas1: delete replication data-local — done\nApply: 1 done, 0 failed, 0 skipped.\n"
         ),
         "{}",
         apply.stdout
