@@ -41,13 +41,16 @@ const NO_CHANGES: &str = "backup (TrueNAS 25.04.2): no changes\n\nnas1 (TrueNAS 
 /// The `midclt` of a system: the shim, unless the file `drop` is in the harness's files
 /// directory: then a create of a snapshot task is made, and its SSH session killed before
 /// the answer gets back (the network gone mid-apply). The creates of one wave run side by
-/// side; the pause lets each of them be made before the first kills the session's process
-/// group. The calls live on in their own groups, so each stops there itself.
+/// side; the pause lets each of them be made before the first kills the process group of
+/// its session's shell (which leads the session, so its group is the session id: other
+/// sessions to the same server are left alone). The calls live on in their own groups, so
+/// each stops there itself.
 const DROPPING_MIDCLT: &str = r#"#!/bin/sh
 if [ "$2" = pool.snapshottask.create ] && [ -e "@FILES@/drop" ]; then
   @SHIM@ "$@" >/dev/null
   sleep 2
-  kill -KILL -"$(cat "@CALLS@/../session.pid")"
+  read -r _ _ _ _ _ sid _ </proc/$$/stat
+  kill -KILL -"$sid"
   exit 137
 fi
 exec @SHIM@ "$@"
