@@ -123,6 +123,40 @@ pub fn fingerprint(pub_file: &Path) -> String {
         .to_string()
 }
 
+/// Runs sshd on `root`'s `sshd_config` and waits until it listens on `port`.
+fn spawn(root: &Path, port: u16) -> Child {
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(root.join("sshd.log"))
+        .expect("sshd.log");
+    let mut child = Command::new(SSHD)
+        .args(["-D", "-e", "-f"])
+        .arg(root.join("sshd_config"))
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(log)
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start {SSHD}: {e}"));
+
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        if TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            return child;
+        }
+        if let Ok(Some(status)) = child.try_wait() {
+            let log = std::fs::read_to_string(root.join("sshd.log")).unwrap_or_default();
+            panic!("sshd exited ({status}):\n{log}");
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let log = std::fs::read_to_string(root.join("sshd.log")).unwrap_or_default();
+            panic!("sshd did not listen on port {port}:\n{log}");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
 fn free_port() -> u16 {
     let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
     l.local_addr().expect("local addr").port()
@@ -209,32 +243,7 @@ impl Sshd {
             text.push('\n');
         }
         std::fs::write(&config, text).expect("sshd_config");
-        let log = std::fs::File::create(root.join("sshd.log")).expect("sshd.log");
-        let mut child = Command::new(SSHD)
-            .args(["-D", "-e", "-f"])
-            .arg(&config)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(log)
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot start {SSHD}: {e}"));
-
-        let deadline = Instant::now() + Duration::from_secs(20);
-        loop {
-            if TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                break;
-            }
-            if let Ok(Some(status)) = child.try_wait() {
-                let log = std::fs::read_to_string(root.join("sshd.log")).unwrap_or_default();
-                panic!("sshd exited ({status}):\n{log}");
-            }
-            if Instant::now() > deadline {
-                let _ = child.kill();
-                let log = std::fs::read_to_string(root.join("sshd.log")).unwrap_or_default();
-                panic!("sshd did not listen on port {port}:\n{log}");
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        let child = spawn(&root, port);
         Some(Sshd {
             dir,
             port,
@@ -247,6 +256,19 @@ impl Sshd {
             files_dir,
             child,
         })
+    }
+
+    /// Kills the server (sessions it started live on): connections are refused until
+    /// [`Sshd::restart`].
+    pub fn stop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// Starts the server again on the same port, with the same host key and config.
+    pub fn restart(&mut self) {
+        self.stop();
+        self.child = spawn(self.dir.path(), self.port);
     }
 
     /// The harness's temporary directory (sshd_config, logs, counters).
