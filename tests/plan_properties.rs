@@ -129,7 +129,11 @@ fn apply(rt: &tokio::runtime::Runtime, plan: &Plan, fleet: &[FleetEntry]) -> Vec
             Some((client, s.clone()))
         })
         .collect();
-    let outcomes = rt.block_on(zfleet::apply::apply_all(work, &plan.project, Arc::new(())));
+    let outcomes = rt.block_on(zfleet::apply::apply_all(
+        work,
+        &zfleet::apply::Options::new(&plan.project),
+        Arc::new(()),
+    ));
     let mut failures = Vec::new();
     for o in outcomes {
         if let Some(e) = &o.error {
