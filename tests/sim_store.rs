@@ -206,3 +206,43 @@ fn a_batch_with_midclt_latency_takes_about_one_latency() {
     let counters = zfleet::sim::faults::counters(dir.path()).expect("counters");
     assert_eq!(counters["nas1"].midclt, 8);
 }
+
+#[test]
+fn a_batch_of_an_embedded_system_waits_its_round_trip_once() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let state = large(dir.path(), "nas1", 1, 2);
+    zfleet::sim::faults::store(
+        dir.path(),
+        "nas1",
+        &zfleet::sim::faults::Faults {
+            rtt_ms: 300,
+            ..Default::default()
+        },
+    )
+    .expect("faults");
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let sim = SimSystem {
+        fixture: None,
+        version: Some("25.10".into()),
+        state_file: state.clone(),
+    };
+    // Two waves of calls, one round trip.
+    let calls: Vec<MidcltCall> = (0..20)
+        .map(|_| MidcltCall {
+            method: "system.version".into(),
+            args: Vec::new(),
+        })
+        .collect();
+    let (took, outputs) = rt.block_on(async {
+        let t = EmbeddedTransport::open(&sim, Duration::from_secs(30))
+            .await
+            .expect("open");
+        let started = Instant::now();
+        let outputs = t.midclt_batch(&calls).await.expect("batch");
+        (started.elapsed(), outputs)
+    });
+    assert_eq!(outputs.len(), 20);
+    assert!(outputs.iter().all(|o| o.stdout == "TrueNAS-25.10.1\n"));
+    assert!(took >= Duration::from_millis(300), "{took:?}");
+    assert!(took < Duration::from_millis(600), "20 calls took {took:?}");
+}

@@ -144,7 +144,7 @@ pub struct FaultsArgs {
     pub state: PathBuf,
     /// The simulated system.
     pub system: String,
-    /// Delay per SSH exec (one network round trip), in milliseconds.
+    /// Delay per round trip (an SSH exec, or a batch of an embedded system), in milliseconds.
     #[arg(long, default_value_t = 0)]
     pub rtt_ms: u64,
     /// Delay per midclt invocation, in milliseconds (the real one takes about 500).

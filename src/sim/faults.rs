@@ -37,7 +37,8 @@ pub const CODES: &[CodeInfo] = &[
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Faults {
-    /// Delay the SSH server adds before running each exec (one network round trip).
+    /// Delay the SSH server adds before running each exec, and the embedded transport before
+    /// each batch (one network round trip).
     pub rtt_ms: u64,
     /// Delay each `midclt` invocation takes before answering (the real one starts Python).
     pub midclt_ms: u64,
@@ -219,6 +220,8 @@ fn batches() -> std::sync::MutexGuard<'static, Batches> {
 /// A batch of calls on one system in this process (see [`batch`]).
 pub struct Batch {
     key: (PathBuf, String),
+    /// The system's round trip latency, which the batch waits once (it is one exec).
+    pub round_trip: Duration,
     /// The system's midclt latency, which the batch waits once per wave itself.
     pub midclt_latency: Duration,
 }
@@ -232,6 +235,7 @@ pub fn batch(state_file: &Path) -> Batch {
     batches().entry(key.clone()).or_default().0 += 1;
     Batch {
         key,
+        round_trip: Duration::from_millis(faults.rtt_ms),
         midclt_latency: Duration::from_millis(faults.midclt_ms),
     }
 }

@@ -66,6 +66,10 @@ impl EmbeddedTransport {
         // waits for a job: the argv has no `-j`).
         let work = async move {
             let batch = crate::sim::faults::batch(&state_file);
+            // A batch is one exec over SSH: one round trip.
+            if !batch.round_trip.is_zero() {
+                tokio::time::sleep(batch.round_trip).await;
+            }
             let mut outputs = Vec::with_capacity(argvs.len());
             let mut argvs = argvs.into_iter().peekable();
             while argvs.peek().is_some() {
