@@ -515,22 +515,15 @@ fn plan_system(config: &Config, inv: &Inventory, reps: &[DesiredRep<'_>]) -> Sys
                 if can_fixate && t.fixate_removal_date && !changes.is_empty() {
                     spec.fixate_removal_date = Some(true);
                 }
-                let record = st_records.get(&id);
-                let anchor_moves = record.is_some_and(|r| Some(&r.dataset) != anchor.as_ref());
-                let op = if reason.is_some() {
-                    Op::Adopt
-                } else {
-                    Op::Update
-                };
-                if op == Op::Update && changes.is_empty() && !anchor_moves {
+                let Some((op, unrecord)) = matched(
+                    st_records.get(&id),
+                    anchor.as_ref(),
+                    reason.is_some(),
+                    changes.is_empty(),
+                    pending_of(&ledger, Kind::SnapshotTask, &t.name),
+                ) else {
                     continue;
-                }
-                let mut unrecord: Vec<(String, String)> = record
-                    .filter(|_| anchor_moves)
-                    .map(|r| (r.dataset.clone(), r.key.clone()))
-                    .into_iter()
-                    .collect();
-                unrecord.extend(pending_of(&ledger, Kind::SnapshotTask, &t.name));
+                };
                 sp.actions.push(Action {
                     op,
                     subject: Subject::SnapshotTask {
@@ -697,22 +690,15 @@ fn plan_system(config: &Config, inv: &Inventory, reps: &[DesiredRep<'_>]) -> Sys
                 };
                 let live = RepSpec::from_live(l, task_name, conn_name);
                 let changes = diff(&live.fields(Some(version)), &want);
-                let record = rep_records.get(&id);
-                let anchor_moves = record.is_some_and(|r| Some(&r.dataset) != anchor.as_ref());
-                let op = if reason.is_some() {
-                    Op::Adopt
-                } else {
-                    Op::Update
-                };
-                if op == Op::Update && changes.is_empty() && !anchor_moves {
+                let Some((op, unrecord)) = matched(
+                    rep_records.get(&id),
+                    anchor.as_ref(),
+                    reason.is_some(),
+                    changes.is_empty(),
+                    pending_of(&ledger, Kind::Replication, &d.spec.name),
+                ) else {
                     continue;
-                }
-                let mut unrecord: Vec<(String, String)> = record
-                    .filter(|_| anchor_moves)
-                    .map(|r| (r.dataset.clone(), r.key.clone()))
-                    .into_iter()
-                    .collect();
-                unrecord.extend(pending_of(&ledger, Kind::Replication, &d.spec.name));
+                };
                 new_actions.push(Action {
                     op,
                     subject: Subject::Replication {
@@ -835,6 +821,29 @@ impl Leftover<'_> {
             }),
         }
     }
+}
+
+/// What to do with a live task matched to a desired one: adopt it (taken over now),
+/// update it (fields differ, or its record must move to `anchor`), or nothing (`None`).
+/// Also the ownership properties to remove afterwards: a record that moves, and `pending`.
+fn matched(
+    record: Option<&Record>,
+    anchor: Option<&String>,
+    adopting: bool,
+    unchanged: bool,
+    pending: Vec<(String, String)>,
+) -> Option<(Op, Vec<(String, String)>)> {
+    let moves = record.is_some_and(|r| Some(&r.dataset) != anchor);
+    if !adopting && unchanged && !moves {
+        return None;
+    }
+    let mut unrecord: Vec<(String, String)> = record
+        .filter(|_| moves)
+        .map(|r| (r.dataset.clone(), r.key.clone()))
+        .into_iter()
+        .collect();
+    unrecord.extend(pending);
+    Some((if adopting { Op::Adopt } else { Op::Update }, unrecord))
 }
 
 /// Pending marks of `name` to remove once the task is recorded.
