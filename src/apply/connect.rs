@@ -27,15 +27,10 @@ pub struct Made {
 }
 
 async fn one<R: Runner>(client: &Client<R>, call: MidcltCall) -> Result<Value, String> {
-    let method = call.method.clone();
-    let reply = client
-        .batch(&[call])
+    client
+        .call(&call.method, call.args)
         .await
-        .map_err(|e| e.to_string())?
-        .pop()
-        .ok_or("no answer")?
-        .map_err(|e| client.error(&method, e).to_string())?;
-    Ok(reply.value())
+        .map_err(|e| e.to_string())
 }
 
 /// Appends `key` to the authorized keys of user `user_id` unless it is there already.

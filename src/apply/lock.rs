@@ -95,14 +95,11 @@ fn write_call(ds: &str, value: Option<&Holder>) -> MidcltCall {
 }
 
 async fn current<R: Runner>(client: &Client<R>, ds: &str) -> Result<Option<Holder>, String> {
-    let reply = client
-        .batch(&[read_call(ds)])
+    let call = read_call(ds);
+    let v = client
+        .call(&call.method, call.args)
         .await
-        .map_err(|e| e.to_string())?
-        .pop()
-        .ok_or("no answer")?
-        .map_err(|e| client.error("pool.dataset.query", e).to_string())?;
-    let v = reply.value();
+        .map_err(|e| e.to_string())?;
     let prop = v
         .get(0)
         .and_then(|d| d.get("user_properties"))
@@ -125,13 +122,11 @@ async fn current<R: Runner>(client: &Client<R>, ds: &str) -> Result<Option<Holde
 }
 
 async fn write<R: Runner>(client: &Client<R>, ds: &str, h: Option<&Holder>) -> Result<(), String> {
+    let call = write_call(ds, h);
     client
-        .batch(&[write_call(ds, h)])
+        .call(&call.method, call.args)
         .await
-        .map_err(|e| e.to_string())?
-        .pop()
-        .ok_or("no answer")?
-        .map_err(|e| client.error("pool.dataset.update", e).to_string())?;
+        .map_err(|e| e.to_string())?;
     Ok(())
 }
 

@@ -86,15 +86,10 @@ fn jobs(
 }
 
 async fn call<R: Runner>(client: &Client<R>, c: MidcltCall) -> Result<serde_json::Value, String> {
-    let method = c.method.clone();
     client
-        .batch(&[c])
+        .call(&c.method, c.args)
         .await
-        .map_err(|e| e.to_string())?
-        .pop()
-        .ok_or("no answer")?
-        .map(|r| r.value())
-        .map_err(|e| client.error(&method, e).to_string())
+        .map_err(|e| e.to_string())
 }
 
 async fn wait_for_snapshot<R: Runner>(

@@ -30,14 +30,10 @@ pub fn snapshot_task_fields(t: &SnapshotTaskInput) -> Vec<Field> {
             ),
         ),
         Field::plain("naming_schema", &t.naming_schema),
-        schedule_field("schedule", &schedule_of(&t.schedule)),
+        schedule_field("schedule", &live_schedule(&t.schedule)),
         Field::plain("allow_empty", t.allow_empty),
         Field::plain("enabled", t.enabled),
     ]
-}
-
-fn schedule_of(s: &crate::client::Schedule) -> TnSchedule {
-    live_schedule(s)
 }
 
 /// A live snapshot task in the input shape.
