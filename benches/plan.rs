@@ -170,7 +170,8 @@ struct PlanRow {
     trips: u64,
 }
 
-/// `runs` plans starting from `saved`; checks every system plans `creates` creates.
+/// `runs` plans of the fleet in the state `saved`, after a first one; checks every system
+/// plans `creates` creates.
 fn plan_runs(
     rt: &tokio::runtime::Runtime,
     fleet: &Fleet,
@@ -180,8 +181,11 @@ fn plan_runs(
 ) -> PlanRow {
     let mut times = Vec::new();
     let mut trips = 0;
+    // A plan changes nothing: one restore, and a first untimed plan in which the simulator
+    // parses the restored state files (a real system does not parse its state per plan).
+    restore(&fleet.states, saved);
+    rt.block_on(plan_once(&fleet.config));
     for _ in 0..runs {
-        restore(&fleet.states, saved);
         let (took, plan, _, t) = rt.block_on(plan_once(&fleet.config));
         for s in &plan.systems {
             assert_eq!(s.count(Op::Create), creates, "{}", s.system);
@@ -243,7 +247,16 @@ fn apply_runs(rt: &tokio::runtime::Runtime, fleet: &mut Fleet, runs: usize) -> P
 fn fleets(rt: &tokio::runtime::Runtime) {
     const TASKS: usize = 100;
     let mut rows = Vec::new();
-    for (n, runs) in [(1usize, 5usize), (10, 3), (100, 3)] {
+    // `ZFLEET_BENCH_SYSTEMS=1,10` measures those fleet sizes alone (for profiling).
+    let sizes: Vec<(usize, usize)> = match std::env::var("ZFLEET_BENCH_SYSTEMS") {
+        Ok(list) => list
+            .split(',')
+            .filter_map(|n| n.trim().parse().ok())
+            .map(|n| (n, if n == 1 { 5 } else { 3 }))
+            .collect(),
+        Err(_) => vec![(1, 5), (10, 3), (100, 3)],
+    };
+    for (n, runs) in sizes {
         let started = Instant::now();
         let mut fleet = build(n, TASKS, SNAPSHOTS, TASKS);
         let built = started.elapsed();
@@ -362,6 +375,12 @@ fn main() {
         .enable_all()
         .build()
         .expect("runtime");
-    fleets(&rt);
-    snapshots(&rt);
+    // `ZFLEET_BENCH_PART=fleets` or `snapshots` runs one part alone.
+    let part = std::env::var("ZFLEET_BENCH_PART").unwrap_or_default();
+    if part.is_empty() || part == "fleets" {
+        fleets(&rt);
+    }
+    if part.is_empty() || part == "snapshots" {
+        snapshots(&rt);
+    }
 }

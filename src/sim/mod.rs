@@ -102,8 +102,45 @@ pub fn midclt(state_file: &Path, argv: &[String]) -> MidcltOutput {
     }
 }
 
+/// Runs the invocations of one wave, the calls a batch starts at once on a system, as the
+/// middleware serialises them: in order, on one copy of the state, written once if any of
+/// them changed it. The engine looks before each of them, as before a lone invocation.
+/// Outputs in the order of `argvs`.
+pub fn midclt_wave(state_file: &Path, argvs: &[Vec<String>]) -> Vec<MidcltOutput> {
+    let hook = ENGINE_HOOK.get_or_init(|| jobs::before_midclt);
+    // A call whose output a fault replaces never reaches the middleware.
+    let faulted: Vec<Option<MidcltOutput>> =
+        argvs.iter().map(|argv| hook(state_file, argv)).collect();
+    let outcome = store::read_or_write(state_file, |state| {
+        argvs
+            .iter()
+            .zip(&faulted)
+            .map(|(argv, f)| f.is_none().then(|| run_argv(state, state_file, argv)))
+            .collect::<Vec<_>>()
+    });
+    let ran = match outcome {
+        Ok(ran) => ran,
+        Err(_) => vec![None; argvs.len()],
+    };
+    faulted
+        .into_iter()
+        .zip(ran)
+        .map(|(f, r)| match (f, r) {
+            (Some(out), _) => out,
+            (None, Some(Ran::Done(out))) => out,
+            (None, Some(Ran::Follow(id))) => follow_job(state_file, id),
+            (None, None) => MidcltOutput {
+                stdout: String::new(),
+                stderr: DAEMON_DOWN.into(),
+                exit: 1,
+            },
+        })
+        .collect()
+}
+
 /// What one invocation did under the lock: printed its output, or started a job that
 /// `-j` has to follow.
+#[derive(Clone)]
 enum Ran {
     Done(MidcltOutput),
     Follow(u64),

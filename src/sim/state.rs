@@ -599,6 +599,34 @@ fn yes() -> bool {
 }
 
 impl SimState {
+    /// The snapshots of one dataset (not of its children), in name order: a range of the
+    /// table, which is sorted by full name, so a system of many datasets is not walked whole.
+    pub fn snapshots_of_dataset<'a>(&'a self, dataset: &str) -> impl Iterator<Item = &'a Snapshot> {
+        let prefix = format!("{dataset}@");
+        self.snapshots
+            .range::<str, _>((
+                std::ops::Bound::Included(prefix.as_str()),
+                std::ops::Bound::Unbounded,
+            ))
+            .take_while(move |(k, _)| k.starts_with(&prefix))
+            .map(|(_, s)| s)
+            .filter(move |s| s.dataset == dataset)
+    }
+
+    /// The snapshots of a dataset and of every dataset below it: two ranges of the table.
+    pub fn snapshots_in_tree<'a>(&'a self, dataset: &str) -> impl Iterator<Item = &'a Snapshot> {
+        let below = format!("{dataset}/");
+        let children = self
+            .snapshots
+            .range::<str, _>((
+                std::ops::Bound::Included(below.as_str()),
+                std::ops::Bound::Unbounded,
+            ))
+            .take_while(move |(k, _)| k.starts_with(&below))
+            .map(|(_, s)| s);
+        self.snapshots_of_dataset(dataset).chain(children)
+    }
+
     /// A system with nothing but its identity, the SSH service (stopped) and root.
     pub fn empty(hostname: &str, version: &str, timezone: &str) -> SimState {
         SimState {

@@ -139,7 +139,7 @@ fn matches_any(schemas: &[String], task: &ReplicationTask, name: &str) -> bool {
 
 /// Snapshots of a dataset, oldest first.
 fn snapshots_of<'a>(st: &'a SimState, ds: &str) -> Vec<&'a Snapshot> {
-    let mut v: Vec<&Snapshot> = st.snapshots.values().filter(|s| s.dataset == ds).collect();
+    let mut v: Vec<&Snapshot> = st.snapshots_of_dataset(ds).collect();
     v.sort_by_key(|s| (s.creation, s.createtxg));
     v
 }

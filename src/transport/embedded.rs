@@ -62,8 +62,9 @@ impl EmbeddedTransport {
         let limit = self.call_timeout.saturating_mul(waves);
         // The calls of a wave start at once, as the batch script starts them on a real
         // system: the wave waits the injected midclt start once, without holding a thread,
-        // then each call runs on a thread of the runtime's blocking pool (a call never
-        // waits for a job: the argv has no `-j`).
+        // then the simulator runs the wave on a thread of the runtime's blocking pool, one
+        // state copy and at most one write for all its calls (a call never waits for a
+        // job: the argv has no `-j`).
         let work = async move {
             let batch = crate::sim::faults::batch(&state_file);
             // A batch is one exec over SSH: one round trip.
@@ -76,27 +77,24 @@ impl EmbeddedTransport {
                 if !batch.midclt_latency.is_zero() {
                     tokio::time::sleep(batch.midclt_latency).await;
                 }
-                let running: Vec<_> = argvs
+                let wave: Vec<Vec<String>> = argvs
                     .by_ref()
                     .take(super::script::REMOTE_PARALLEL)
-                    .map(|argv| {
-                        let state_file = state_file.clone();
-                        tokio::spawn(async move {
-                            let _slot = call_slots().acquire().await;
-                            tokio::task::spawn_blocking(move || sim_midclt(&state_file, &argv))
-                                .await
-                        })
-                    })
                     .collect();
-                for call in running {
-                    outputs.push(match call.await {
-                        Ok(Ok(out)) => out,
-                        _ => RawOutput {
-                            stdout: String::new(),
-                            stderr: "the simulator failed on this call".into(),
-                            exit: 1,
-                        },
-                    });
+                let size = wave.len();
+                let state_file = state_file.clone();
+                let _slot = call_slots().acquire().await;
+                let ran = tokio::task::spawn_blocking(move || {
+                    crate::sim::midclt_wave(&state_file, &wave)
+                })
+                .await;
+                match ran {
+                    Ok(outs) => outputs.extend(outs.into_iter().map(raw)),
+                    Err(_) => outputs.extend((0..size).map(|_| RawOutput {
+                        stdout: String::new(),
+                        stderr: "the simulator failed on this call".into(),
+                        exit: 1,
+                    })),
                 }
             }
             Ok::<_, TransportError>(outputs)
@@ -143,8 +141,7 @@ fn sim_seed(
     })
 }
 
-fn sim_midclt(state_file: &Path, argv: &[String]) -> RawOutput {
-    let o = crate::sim::midclt(state_file, argv);
+fn raw(o: crate::sim::MidcltOutput) -> RawOutput {
     RawOutput {
         stdout: o.stdout,
         stderr: o.stderr,

@@ -200,11 +200,7 @@ fn children_sizes(st: &SimState, name: &str) -> u64 {
 }
 
 fn snapshots_size(st: &SimState, name: &str) -> u64 {
-    st.snapshots
-        .values()
-        .filter(|s| s.dataset == name)
-        .map(|s| s.used)
-        .sum()
+    st.snapshots_of_dataset(name).map(|s| s.used).sum()
 }
 
 /// One dataset entry; `children` filled recursively when asked.

@@ -1102,10 +1102,10 @@ pub fn count_eligible_manual_snapshots(ctx: &mut Ctx<'_>, args: Vec<Value>) -> M
         .and_then(|r| regex::Regex::new(&format!("^(?:{r})$")).ok());
     let mut total = 0;
     let mut eligible = 0;
-    for s in sys.snapshots.values() {
-        if !datasets.contains(&s.dataset) {
-            continue;
-        }
+    let mut datasets = datasets;
+    datasets.sort_unstable();
+    datasets.dedup();
+    for s in datasets.iter().flat_map(|ds| sys.snapshots_of_dataset(ds)) {
         total += 1;
         let ok = match &regex {
             Some(r) => r.is_match(&s.name),

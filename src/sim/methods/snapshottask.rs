@@ -571,8 +571,7 @@ fn owned_snapshots(st: &SimState, task: &SnapshotTask) -> BTreeSet<String> {
         let under = |root: &str| ds == root || ds.starts_with(&format!("{root}/"));
         under(&task.dataset) && !task.exclude.iter().any(|e| under(e))
     };
-    st.snapshots
-        .values()
+    st.snapshots_in_tree(&task.dataset)
         .filter(|s| in_tree(&s.dataset))
         .filter(|s| {
             super::schema::naming::parse(&task.naming_schema, &s.name)
