@@ -158,32 +158,55 @@ async fn run_one<R: Runner>(
         .replication_run(job.id)
         .await
         .map_err(|e| e.to_string())?;
-    let name = job.name.clone();
-    let waited = tokio::time::timeout(
-        limit,
-        client.wait_job(id, |j| {
-            let percent = j
-                .progress
-                .percent
-                .map(|p| format!("{p:.0}% "))
-                .unwrap_or_default();
-            let what = j
-                .progress
-                .description
-                .clone()
-                .filter(|d| !d.trim().is_empty())
-                .unwrap_or_else(|| j.state.clone());
-            report.stage(system, &format!("replication {name}: {percent}{what}"));
-        }),
-    )
-    .await;
-    match waited {
-        Ok(Ok(_)) => Ok(()),
-        Ok(Err(e)) => Err(e.to_string()),
+    let what = format!("replication {}", job.name);
+    match tokio::time::timeout(limit, follow(client, system, &what, id, report)).await {
+        Ok(r) => r,
         Err(_) => Err(format!(
             "job {id} did not finish within {}s; it goes on on the system",
             limit.as_secs()
         )),
+    }
+}
+
+/// What a job's progress line says: `40% Sending 2 of 5: …`, or its state when TrueNAS
+/// gives no description.
+pub fn job_line(j: &crate::client::Job) -> String {
+    let percent = j
+        .progress
+        .percent
+        .map(|p| format!("{p:.0}% "))
+        .unwrap_or_default();
+    let what = j
+        .progress
+        .description
+        .clone()
+        .filter(|d| !d.trim().is_empty())
+        .unwrap_or_else(|| j.state.clone());
+    format!("{percent}{what}")
+}
+
+/// Follows job `id` to its end, telling `report` each change as `{what}: {progress}`.
+/// `Err` is the job's own error for a FAILED or ABORTED job (TrueNAS's text, e.g.
+/// `[EFAULT] Task is not enabled`), or why it could not be followed.
+pub async fn follow<R: Runner>(
+    client: &Client<R>,
+    system: &str,
+    what: &str,
+    id: i64,
+    report: &dyn Report,
+) -> Result<(), String> {
+    let waited = client
+        .wait_job(id, |j| {
+            report.stage(system, &format!("{what}: {}", job_line(j)))
+        })
+        .await;
+    match waited {
+        Ok(_) => Ok(()),
+        Err(crate::client::ClientError {
+            error: crate::client::ApiError::JobFailed { error, .. },
+            ..
+        }) => Err(error),
+        Err(e) => Err(e.to_string()),
     }
 }
 
