@@ -372,3 +372,15 @@ fn snapshot_refuses_an_existing_name_a_missing_or_read_only_dataset() {
         ["tank/data@manual-2025-10-30_13-30"]
     );
 }
+
+#[test]
+fn a_snapshot_task_run_names_its_snapshot_on_versions_whose_state_does_not() {
+    let f = applied(STANDARD_CONFIG);
+    // Up to 25.04 a snapshot task's state has no `last_snapshot`.
+    let run = f.zfleet(&["run", "home-2404"]);
+    run.expect(0);
+    assert_eq!(
+        run.stdout,
+        "✓ v2404: snapshot task home-2404 — SUCCESS, took pool/home@auto-2025-10-30_13-30\n"
+    );
+}

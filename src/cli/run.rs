@@ -272,7 +272,7 @@ async fn wait(
                 }
             };
             match snaptask::wait(client, task, before, Duration::from_secs(1), 10, seen).await {
-                Ok(Ended::Taken(s)) => Outcome::Success(Some(format!("took {s}"))),
+                Ok(Ended::Taken(s)) => Outcome::Success(s.map(|s| format!("took {s}"))),
                 Ok(Ended::Existed(_)) => {
                     Outcome::Success(Some("its snapshot existed already".into()))
                 }

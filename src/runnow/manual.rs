@@ -69,7 +69,7 @@ pub fn check(
             format!("{dataset} is read-only (readonly=on); no snapshot was taken"),
         )
         .system(system)
-        .help("a read-only dataset is usually a replica: a snapshot taken there is newer than the source's, and the next incremental replication then fails or rolls it back; take it on the source"));
+        .help("a read-only dataset is usually a replica, where a snapshot of its own breaks the next incremental run; take it on the source"));
     }
     let taken = inv.snapshots.iter().find(|s| {
         s.split_once('@').is_some_and(|(d, n)| {

@@ -15,8 +15,8 @@ use crate::transport::Runner;
 /// How a snapshot task's run ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Ended {
-    /// The snapshot was taken (`pool/ds@name`).
-    Taken(String),
+    /// The snapshot was taken (`pool/ds@name`; `None` when it cannot be told which).
+    Taken(Option<String>),
     /// Its snapshot existed already: a success, as zettarepl itself counts a manual run
     /// whose snapshot exists (zettarepl.py `_run_periodic_snapshot_tasks`, "Periodic
     /// snapshot task was called manually, notifying replication task success anyway"; the
@@ -44,14 +44,9 @@ pub fn only_already_exists(error: &str) -> bool {
 }
 
 /// The finished state a run leaves, as [`Ended`]; `None` while it is not finished.
-fn ended(state: &TaskState, dataset: &str) -> Option<Ended> {
+fn ended(state: &TaskState) -> Option<Ended> {
     match state.state.as_str() {
-        "FINISHED" => Some(Ended::Taken(
-            state
-                .last_snapshot
-                .clone()
-                .unwrap_or_else(|| dataset.to_string()),
-        )),
+        "FINISHED" => Some(Ended::Taken(state.last_snapshot.clone())),
         "ERROR" => {
             let error = state.error.clone().unwrap_or_else(|| "ERROR".into());
             Some(if only_already_exists(&error) {
@@ -81,6 +76,31 @@ async fn read<R: Runner>(client: &Client<R>, id: i64) -> Result<SnapshotTask, St
         .ok_or_else(|| format!("snapshot task #{id} is gone"))
 }
 
+/// The newest snapshot of the task's dataset that its naming schema names.
+async fn newest<R: Runner>(client: &Client<R>, task: &SnapshotTask) -> Option<String> {
+    let ns = client
+        .known_version()
+        .map_or("zfs.snapshot", |v| v.snapshot_namespace());
+    let rows: Vec<crate::client::api::NameRow> = client
+        .call_as(
+            &format!("{ns}.query"),
+            vec![
+                json!([["dataset", "=", task.dataset]]),
+                json!({"select": ["name"]}),
+            ],
+        )
+        .await
+        .ok()?;
+    rows.into_iter()
+        .filter_map(|r| {
+            let (_, snap) = r.name.split_once('@')?;
+            let at = crate::model::naming::parse(&task.naming_schema, snap)?;
+            Some((at, r.name))
+        })
+        .max()
+        .map(|(_, name)| name)
+}
+
 /// Waits for the run started after the task showed `before`: the first finished state
 /// that differs from it. A state that never moves (a clock that stands still, so the same
 /// outcome twice) is taken as the run's after `settle` polls.
@@ -101,10 +121,14 @@ pub async fn wait<R: Runner>(
             seen(&last);
         }
         polls += 1;
-        if let Some(e) = ended(&now.state, &task.dataset)
+        if let Some(e) = ended(&now.state)
             && (now.state != *before || polls > settle)
         {
-            return Ok(e);
+            return Ok(match e {
+                // Up to 25.04 the state names no snapshot: the newest of the schema is it.
+                Ended::Taken(None) => Ended::Taken(newest(client, task).await),
+                e => e,
+            });
         }
         tokio::time::sleep(every).await;
     }
