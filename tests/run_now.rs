@@ -277,7 +277,19 @@ fn a_timeout_leaves_the_job_running_and_exits_124() {
 #[test]
 fn snapshot_takes_a_one_time_snapshot_named_by_the_schema() {
     let mut f = standard();
+    f.system(
+        "berlin",
+        "25.04",
+        &format!("timezone: Europe/Berlin\n{}", fleet::SMALL_FIXTURE),
+    );
     f.config("e2e", STANDARD_CONFIG);
+    // Named at the system's clock, in its timezone (13:30 UTC is 14:30 in Berlin).
+    let local = f.zfleet(&["snapshot", "berlin:pool/work"]);
+    local.expect(0);
+    assert_eq!(
+        local.stdout,
+        "✓ berlin: took pool/work@manual-2025-10-30_14-30\n"
+    );
     let run = f.zfleet(&["snapshot", "nas1:tank/data"]);
     run.expect(0);
     assert_eq!(
@@ -374,13 +386,21 @@ fn snapshot_refuses_an_existing_name_a_missing_or_read_only_dataset() {
 }
 
 #[test]
-fn a_snapshot_task_run_names_its_snapshot_on_versions_whose_state_does_not() {
+fn a_snapshot_task_run_names_its_snapshot_on_every_older_version() {
     let f = applied(STANDARD_CONFIG);
     // Up to 25.04 a snapshot task's state has no `last_snapshot`.
-    let run = f.zfleet(&["run", "home-2404"]);
-    run.expect(0);
-    assert_eq!(
-        run.stdout,
-        "✓ v2404: snapshot task home-2404 — SUCCESS, took pool/home@auto-2025-10-30_13-30\n"
-    );
+    for (system, task) in [
+        ("v2410", "home-2410"),
+        ("v2404", "home-2404"),
+        ("v133", "home-133"),
+    ] {
+        let run = f.zfleet(&["run", task]);
+        run.expect(0);
+        assert_eq!(
+            run.stdout,
+            format!(
+                "✓ {system}: snapshot task {task} — SUCCESS, took pool/home@auto-2025-10-30_13-30\n"
+            )
+        );
+    }
 }
