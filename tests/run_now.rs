@@ -404,3 +404,20 @@ fn a_snapshot_task_run_names_its_snapshot_on_every_older_version() {
         );
     }
 }
+
+#[test]
+fn an_unreachable_system_stops_the_run_everywhere() {
+    let config = edit(
+        STANDARD_CONFIG,
+        "    sources: [ { system: nas1, datasets: [tank/media], snapshot_tasks: [media-daily] } ]\n",
+        "    sources:\n      - { system: nas1, datasets: [tank/media], snapshot_tasks: [media-daily] }\n      - { system: v2410, datasets: [pool/home], snapshot_tasks: [home-2410] }\n",
+    );
+    let f = applied(&config);
+    f.faults("v2410", &["--stop-middleware"]);
+    let run = f.zfleet(&["run", "media-offsite"]);
+    run.expect(1);
+    assert_eq!(run.stdout, "");
+    assert_eq!(run.codes(), ["zfleet::api::middleware_down"]);
+    // nas1 could run its part, but a run is all or nothing.
+    assert_eq!(jobs(&f, "nas1"), Vec::<Value>::new());
+}
