@@ -25,6 +25,9 @@ use crate::transport::Transport;
 pub const EXIT_TIMEOUT: u8 = 124;
 
 #[derive(Debug, clap::Args)]
+#[command(
+    after_help = "Exit status: 0 every run ended in SUCCESS (with --no-wait: every run started); 1 a run failed, or nothing ran; 124 --timeout passed while runs went on."
+)]
 pub struct RunArgs {
     /// A replication or snapshot task of the config.
     pub name: String,
