@@ -1,7 +1,7 @@
 //! Runs after apply (`apply --run`, `run_on_apply: true`): a replication whose snapshot
 //! task is new first runs that task and waits until its snapshot exists (TrueNAS cannot
 //! replicate before there is one), then the replication runs and its job is followed to
-//! the end.
+//! the end. [`follow`] is the one way a job is followed, here and in `zfleet run`.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -170,7 +170,7 @@ async fn run_one<R: Runner>(
 
 /// What a job's progress line says: `40% Sending 2 of 5: …`, or its state when TrueNAS
 /// gives no description.
-pub fn job_line(j: &crate::client::Job) -> String {
+fn job_line(j: &crate::client::Job) -> String {
     let percent = j
         .progress
         .percent
