@@ -19,5 +19,6 @@ pub mod parallel;
 pub mod plan;
 pub mod progress;
 pub mod render;
+pub mod runnow;
 pub mod sim;
 pub mod transport;

@@ -1,7 +1,7 @@
 //! Runs after apply (`apply --run`, `run_on_apply: true`): a replication whose snapshot
 //! task is new first runs that task and waits until its snapshot exists (TrueNAS cannot
 //! replicate before there is one), then the replication runs and its job is followed to
-//! the end.
+//! the end. [`follow`] is the one way a job is followed, here and in `zfleet run`.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -158,32 +158,55 @@ async fn run_one<R: Runner>(
         .replication_run(job.id)
         .await
         .map_err(|e| e.to_string())?;
-    let name = job.name.clone();
-    let waited = tokio::time::timeout(
-        limit,
-        client.wait_job(id, |j| {
-            let percent = j
-                .progress
-                .percent
-                .map(|p| format!("{p:.0}% "))
-                .unwrap_or_default();
-            let what = j
-                .progress
-                .description
-                .clone()
-                .filter(|d| !d.trim().is_empty())
-                .unwrap_or_else(|| j.state.clone());
-            report.stage(system, &format!("replication {name}: {percent}{what}"));
-        }),
-    )
-    .await;
-    match waited {
-        Ok(Ok(_)) => Ok(()),
-        Ok(Err(e)) => Err(e.to_string()),
+    let what = format!("replication {}", job.name);
+    match tokio::time::timeout(limit, follow(client, system, &what, id, report)).await {
+        Ok(r) => r,
         Err(_) => Err(format!(
             "job {id} did not finish within {}s; it goes on on the system",
             limit.as_secs()
         )),
+    }
+}
+
+/// What a job's progress line says: `40% Sending 2 of 5: …`, or its state when TrueNAS
+/// gives no description.
+fn job_line(j: &crate::client::Job) -> String {
+    let percent = j
+        .progress
+        .percent
+        .map(|p| format!("{p:.0}% "))
+        .unwrap_or_default();
+    let what = j
+        .progress
+        .description
+        .clone()
+        .filter(|d| !d.trim().is_empty())
+        .unwrap_or_else(|| j.state.clone());
+    format!("{percent}{what}")
+}
+
+/// Follows job `id` to its end, telling `report` each change as `{what}: {progress}`.
+/// `Err` is the job's own error for a FAILED or ABORTED job (TrueNAS's text, e.g.
+/// `[EFAULT] Task is not enabled`), or why it could not be followed.
+pub async fn follow<R: Runner>(
+    client: &Client<R>,
+    system: &str,
+    what: &str,
+    id: i64,
+    report: &dyn Report,
+) -> Result<(), String> {
+    let waited = client
+        .wait_job(id, |j| {
+            report.stage(system, &format!("{what}: {}", job_line(j)))
+        })
+        .await;
+    match waited {
+        Ok(_) => Ok(()),
+        Err(crate::client::ClientError {
+            error: crate::client::ApiError::JobFailed { error, .. },
+            ..
+        }) => Err(error),
+        Err(e) => Err(e.to_string()),
     }
 }
 

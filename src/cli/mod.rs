@@ -4,6 +4,8 @@ pub mod apply;
 pub mod output;
 pub mod plan;
 pub mod reach;
+pub mod run;
+pub mod snapshot;
 pub mod systems;
 pub mod validate;
 
@@ -80,6 +82,11 @@ pub enum Command {
     Plan(plan::PlanArgs),
     /// Make every system match the config (asks first on a terminal; `--yes` otherwise).
     Apply(apply::ApplyArgs),
+    /// Run Now: a replication (on every system that runs it) or a snapshot task, followed
+    /// to its end.
+    Run(run::RunArgs),
+    /// Take a one-time manual snapshot now (as TrueCommand's Create Snapshot does).
+    Snapshot(snapshot::SnapshotArgs),
     /// The simulated TrueNAS: midclt-compatible command, SSH server, clock.
     #[command(subcommand)]
     Sim(crate::sim::cli::SimCommand),
@@ -99,6 +106,8 @@ pub fn main() -> ExitCode {
         Command::Systems(args) => systems::run(&args),
         Command::Plan(args) => plan::run(&args),
         Command::Apply(args) => apply::run(&args),
+        Command::Run(args) => run::run(&args),
+        Command::Snapshot(args) => snapshot::run(&args),
         Command::Sim(cmd) => crate::sim::cli::run(cmd),
         Command::Completions { shell } => {
             // Generated into memory: clap_complete panics on a failed write.
