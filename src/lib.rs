@@ -20,4 +20,5 @@ pub mod plan;
 pub mod progress;
 pub mod render;
 pub mod sim;
+pub mod status;
 pub mod transport;

@@ -4,6 +4,7 @@ pub mod apply;
 pub mod output;
 pub mod plan;
 pub mod reach;
+pub mod status;
 pub mod systems;
 pub mod validate;
 
@@ -80,6 +81,9 @@ pub enum Command {
     Plan(plan::PlanArgs),
     /// Make every system match the config (asks first on a terminal; `--yes` otherwise).
     Apply(apply::ApplyArgs),
+    /// Every snapshot task and replication of the fleet: state, last run, recovery point,
+    /// next run; `--check` for Nagios/Icinga.
+    Status(status::StatusArgs),
     /// The simulated TrueNAS: midclt-compatible command, SSH server, clock.
     #[command(subcommand)]
     Sim(crate::sim::cli::SimCommand),
@@ -99,6 +103,7 @@ pub fn main() -> ExitCode {
         Command::Systems(args) => systems::run(&args),
         Command::Plan(args) => plan::run(&args),
         Command::Apply(args) => apply::run(&args),
+        Command::Status(args) => status::run(&args),
         Command::Sim(cmd) => crate::sim::cli::run(cmd),
         Command::Completions { shell } => {
             // Generated into memory: clap_complete panics on a failed write.

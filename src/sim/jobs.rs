@@ -60,8 +60,9 @@ fn human(bytes: u64) -> String {
 
 /// One pass of the engine over one system. Returns the jobs that completed.
 pub fn tick(state_file: &Path) -> Result<Vec<u64>, Problem> {
-    let (dir, _) = faults::locate(state_file);
+    let (dir, system) = faults::locate(state_file);
     let fleet = clock::load(&dir);
+    let stalled = faults::load(&dir, &system).is_ok_and(|f| f.stall_jobs);
     let job_ms = fleet.as_ref().map_or(clock::DEFAULT_JOB_MS, |c| c.job_ms);
     let ready = super::with_state(state_file, |st| {
         if let Some(c) = &fleet {
@@ -70,7 +71,7 @@ pub fn tick(state_file: &Path) -> Result<Vec<u64>, Problem> {
         // Manual `pool.snapshottask.run`s first: they were asked for before this look.
         super::methods::snapshottask::run_queued(st);
         super::scheduler::run_due_for(st, state_file);
-        step_jobs(st, state_file, job_ms)
+        step_jobs(st, state_file, job_ms, stalled)
     })?;
     let mut done = Vec::new();
     for (job, task) in ready {
@@ -82,7 +83,7 @@ pub fn tick(state_file: &Path) -> Result<Vec<u64>, Problem> {
 
 /// Moves every unfinished replication job one look forward; returns `(job, task)` pairs
 /// ready to complete.
-fn step_jobs(st: &mut SimState, state_file: &Path, job_ms: u64) -> Vec<(u64, u64)> {
+fn step_jobs(st: &mut SimState, state_file: &Path, job_ms: u64, stalled: bool) -> Vec<(u64, u64)> {
     let mut book = st
         .extensions
         .get(EXT_KEY)
@@ -99,6 +100,10 @@ fn step_jobs(st: &mut SimState, state_file: &Path, job_ms: u64) -> Vec<(u64, u64
     let now = now_ms();
     let mut ready = Vec::new();
     for (job, task_id, state) in active {
+        // A stalled send: nothing moves until the fault is lifted.
+        if stalled && state == JobState::Running {
+            continue;
+        }
         let key = job.to_string();
         let rec = book
             .entry(key)
