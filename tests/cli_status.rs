@@ -387,7 +387,7 @@ fn check_unreachable_is_unknown() {
     let closed = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
     let port = closed.local_addr().expect("addr").port();
     drop(closed);
-    f.config("status", &format!("{FRESH_CONFIG}"));
+    f.config("status", FRESH_CONFIG);
     // The fresh system, and one nobody answers for.
     let text = std::fs::read_to_string(f.path().join("zfleet.yaml")).expect("config");
     let text = text.replacen(
@@ -500,6 +500,15 @@ impl Tmux {
         String::from_utf8_lossy(&out.stdout).into_owned()
     }
 
+    /// The screen with its colours, as SGR escapes.
+    fn screen_escaped(&self) -> String {
+        let out = std::process::Command::new("tmux")
+            .args(["-L", &self.socket, "capture-pane", "-p", "-e"])
+            .output()
+            .expect("tmux capture-pane");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
     fn keys(&self, keys: &str) {
         let status = std::process::Command::new("tmux")
             .args(["-L", &self.socket, "send-keys", keys])
@@ -565,6 +574,23 @@ fn status_on_a_terminal_fits_its_width() {
         assert!(line.chars().count() <= 120, "{line}");
     }
     golden("status_terminal.txt", &screen);
+    // States are coloured on a terminal: red for failures, green for success.
+    let colours = tmux.screen_escaped();
+    assert!(colours.contains("\x1b[31mERROR"), "{colours:?}");
+    assert!(colours.contains("\x1b[32mFINISHED"), "{colours:?}");
+
+    // NO_COLOR on the same terminal: the same text, no colour.
+    let plain = Tmux::start(
+        "plain",
+        &shell_command(&f, "status").replace(" HOME=", " NO_COLOR=1 HOME="),
+    );
+    let screen = plain.wait_for("the end of the run", |s| s.contains("exit "));
+    assert_eq!(normalise(&screen), normalise(&tmux.screen()));
+    let escaped = plain.screen_escaped();
+    assert!(
+        !escaped.contains("\x1b[31m") && !escaped.contains("\x1b[32m"),
+        "{escaped:?}"
+    );
 }
 
 #[test]
@@ -590,4 +616,41 @@ fn watch_redraws_in_place_until_ctrl_c() {
     tmux.keys("C-c");
     let end = tmux.wait_for("the end after Ctrl-C", |s| s.contains("exit "));
     assert!(end.contains("exit 0"), "{end}");
+}
+
+#[test]
+fn every_version_personality_after_apply() {
+    let mut f = fleet::standard();
+    f.config("std", fleet::STANDARD_CONFIG);
+    f.zfleet(&["apply", "--yes"]).expect(0);
+    let run = f.zfleet(&["status", "--json"]);
+    run.expect(0);
+    let doc: Value = serde_json::from_str(&run.stdout).expect("JSON");
+    let mut seen = Vec::new();
+    for s in doc["systems"].as_array().expect("systems") {
+        assert_eq!(s["status"], "ok", "{s}");
+        for t in s["tasks"].as_array().expect("tasks") {
+            assert_eq!(t["owner"], "managed", "{t}");
+            assert_eq!(t["state"], "PENDING", "{t}");
+            seen.push(format!(
+                "{}:{}",
+                s["name"].as_str().unwrap(),
+                t["name"].as_str().unwrap()
+            ));
+        }
+    }
+    seen.sort();
+    assert_eq!(
+        seen,
+        [
+            "nas1:data-hourly",
+            "nas1:data-local",
+            "nas1:media-daily",
+            "nas1:media-offsite",
+            "v133:home-133",
+            "v2404:home-2404",
+            "v2410:home-2410",
+        ]
+    );
+    f.assert_trace_valid(10);
 }

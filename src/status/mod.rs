@@ -115,13 +115,10 @@ pub async fn read_fleet(
             progress.update(
                 i,
                 match &r {
-                    Ok(s) => Phase::Done(format!(
-                        "{}",
-                        crate::diag::count(
-                            s.snapshot_tasks.len() + s.replications.len(),
-                            "task",
-                            "tasks"
-                        )
+                    Ok(s) => Phase::Done(crate::diag::count(
+                        s.snapshot_tasks.len() + s.replications.len(),
+                        "task",
+                        "tasks",
                     )),
                     Err(p) => Phase::Failed(p.code.to_string()),
                 },
