@@ -654,3 +654,65 @@ fn every_version_personality_after_apply() {
     );
     f.assert_trace_valid(10);
 }
+
+#[test]
+fn a_run_queued_behind_a_running_replication_waits_for_it() {
+    let mut f = Fleet::new();
+    f.system(
+        "nas1",
+        "25.10",
+        r#"datasets:
+  tank: { children: { data: {}, media: {}, local: { children: { data: {} } } } }
+replications:
+  - { name: data, direction: PUSH, transport: LOCAL, source_datasets: [tank/data],
+      target_dataset: tank/local/data, recursive: false, auto: false, retention_policy: NONE,
+      name_regex: ".*",
+      state: { state: RUNNING, datetime: 2025-10-30T13:29:00Z },
+      job: { state: RUNNING, percent: 10, description: "Sending 1 of 9: tank/data@a" } }
+  - { name: media, direction: PUSH, transport: LOCAL, source_datasets: [tank/media],
+      target_dataset: tank/local/data/media, recursive: false, auto: false,
+      retention_policy: NONE, name_regex: ".*" }
+"#,
+    )
+    .config("status", "");
+    seed(&f, "nas1");
+    f.faults("nas1", &["--stall-jobs"]);
+    // `media` writes below `data`'s target: zettarepl holds it back while `data` runs.
+    let job = f.call("nas1", "replication.run", &["2"]);
+    assert!(job.as_u64().is_some(), "{job}");
+    f.call("nas1", "core.get_jobs", &[]);
+    let state_of = |f: &Fleet, name: &str| -> (String, Option<String>) {
+        let run = f.zfleet(&["status", "--json"]);
+        let doc: Value = serde_json::from_str(&run.stdout).expect("JSON");
+        let t = doc["systems"][0]["tasks"]
+            .as_array()
+            .expect("tasks")
+            .iter()
+            .find(|t| t["name"] == name)
+            .expect("task")
+            .clone();
+        (
+            t["state"].as_str().unwrap_or_default().to_string(),
+            t["reason"].as_str().map(str::to_string),
+        )
+    };
+    assert_eq!(
+        state_of(&f, "media"),
+        (
+            "WAITING".to_string(),
+            Some("Waiting for another concurrent replication task to complete".to_string())
+        )
+    );
+    assert_eq!(state_of(&f, "data").0, "RUNNING");
+    // The stall lifted, `data` ends and `media` goes on.
+    f.faults("nas1", &[]);
+    let mut seen = Vec::new();
+    for _ in 0..6 {
+        let (state, _) = state_of(&f, "media");
+        if state != "WAITING" {
+            break;
+        }
+        seen.push(state);
+    }
+    assert!(seen.len() < 6, "still WAITING after six looks");
+}
