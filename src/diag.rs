@@ -35,6 +35,7 @@ pub fn all_codes() -> Vec<&'static CodeInfo> {
         crate::sim::fleet::CODES,
         crate::sim::seed::CODES,
         crate::cli::CODES,
+        crate::cli::status::CODES,
         crate::plan::CODES,
         crate::runnow::CODES,
     ]

@@ -21,7 +21,7 @@ use crate::progress::{Phase, Progress};
 use crate::transport::{ConnectOptions, MidcltCall, Runner, TransportError};
 
 /// What a progress line says a system is being reached at.
-fn target_of(system: &System) -> String {
+pub fn target_of(system: &System) -> String {
     match &system.kind {
         crate::model::SystemKind::Ssh(ssh) => match ssh.port {
             Some(port) => format!("{}:{port}", ssh.host),

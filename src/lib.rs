@@ -21,4 +21,5 @@ pub mod progress;
 pub mod render;
 pub mod runnow;
 pub mod sim;
+pub mod status;
 pub mod transport;

@@ -6,6 +6,7 @@ pub mod plan;
 pub mod reach;
 pub mod run;
 pub mod snapshot;
+pub mod status;
 pub mod systems;
 pub mod validate;
 
@@ -87,6 +88,9 @@ pub enum Command {
     Run(run::RunArgs),
     /// Take a one-time manual snapshot now (as TrueCommand's Create Snapshot does).
     Snapshot(snapshot::SnapshotArgs),
+    /// Every snapshot task and replication of the fleet: state, last run, recovery point,
+    /// next run; `--check` for Nagios/Icinga.
+    Status(status::StatusArgs),
     /// The simulated TrueNAS: midclt-compatible command, SSH server, clock.
     #[command(subcommand)]
     Sim(crate::sim::cli::SimCommand),
@@ -108,6 +112,7 @@ pub fn main() -> ExitCode {
         Command::Apply(args) => apply::run(&args),
         Command::Run(args) => run::run(&args),
         Command::Snapshot(args) => snapshot::run(&args),
+        Command::Status(args) => status::run(&args),
         Command::Sim(cmd) => crate::sim::cli::run(cmd),
         Command::Completions { shell } => {
             // Generated into memory: clap_complete panics on a failed write.

@@ -95,8 +95,13 @@ pub fn value(name: &str, fingerprint: Option<&str>) -> String {
 
 /// Every locally set zfleet property of the system, of every project.
 pub fn read(inv: &Inventory) -> Vec<Record> {
+    read_datasets(&inv.datasets)
+}
+
+/// [`read`] over a dataset list read by other means (status reads no inventory).
+pub fn read_datasets(datasets: &[crate::client::Dataset]) -> Vec<Record> {
     let mut out = Vec::new();
-    for ds in &inv.datasets {
+    for ds in datasets {
         for (k, v) in &ds.user_properties {
             if !k.starts_with(PREFIX) {
                 continue;

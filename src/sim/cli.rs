@@ -162,6 +162,9 @@ pub struct FaultsArgs {
     /// The middleware is not running: every midclt call fails to connect.
     #[arg(long)]
     pub stop_middleware: bool,
+    /// Running replications stall: their jobs stay RUNNING at their last progress.
+    #[arg(long)]
+    pub stall_jobs: bool,
 }
 
 #[derive(Debug, clap::Args)]
@@ -250,6 +253,7 @@ fn set_faults(args: FaultsArgs) -> Result<(), crate::diag::Problem> {
         fail: args.fail,
         timeout: args.timeout,
         stop_middleware: args.stop_middleware,
+        stall_jobs: args.stall_jobs,
     };
     faults::store(&args.state, &args.system, &f)
 }

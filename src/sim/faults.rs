@@ -51,6 +51,9 @@ pub struct Faults {
     pub timeout: Vec<String>,
     /// The middleware is not running: every midclt call fails to connect.
     pub stop_middleware: bool,
+    /// Running replications make no more progress (a stalled link): their jobs stay
+    /// RUNNING at the progress they last reported, as the middleware shows a stuck send.
+    pub stall_jobs: bool,
 }
 
 /// Use counts of one simulated system.

@@ -60,8 +60,9 @@ fn human(bytes: u64) -> String {
 
 /// One pass of the engine over one system. Returns the jobs that completed.
 pub fn tick(state_file: &Path) -> Result<Vec<u64>, Problem> {
-    let (dir, _) = faults::locate(state_file);
+    let (dir, system) = faults::locate(state_file);
     let fleet = clock::load(&dir);
+    let stalled = faults::load(&dir, &system).is_ok_and(|f| f.stall_jobs);
     let job_ms = fleet.as_ref().map_or(clock::DEFAULT_JOB_MS, |c| c.job_ms);
     let ready = super::with_state(state_file, |st| {
         if let Some(c) = &fleet {
@@ -70,7 +71,7 @@ pub fn tick(state_file: &Path) -> Result<Vec<u64>, Problem> {
         // Manual `pool.snapshottask.run`s first: they were asked for before this look.
         super::methods::snapshottask::run_queued(st);
         super::scheduler::run_due_for(st, state_file);
-        step_jobs(st, state_file, job_ms)
+        step_jobs(st, state_file, job_ms, stalled)
     })?;
     let mut done = Vec::new();
     for (job, task) in ready {
@@ -82,7 +83,7 @@ pub fn tick(state_file: &Path) -> Result<Vec<u64>, Problem> {
 
 /// Moves every unfinished replication job one look forward; returns `(job, task)` pairs
 /// ready to complete.
-fn step_jobs(st: &mut SimState, state_file: &Path, job_ms: u64) -> Vec<(u64, u64)> {
+fn step_jobs(st: &mut SimState, state_file: &Path, job_ms: u64, stalled: bool) -> Vec<(u64, u64)> {
     let mut book = st
         .extensions
         .get(EXT_KEY)
@@ -98,7 +99,11 @@ fn step_jobs(st: &mut SimState, state_file: &Path, job_ms: u64) -> Vec<(u64, u64
         .collect();
     let now = now_ms();
     let mut ready = Vec::new();
-    for (job, task_id, state) in active {
+    for &(job, task_id, state) in &active {
+        // A stalled send: nothing moves until the fault is lifted.
+        if stalled && state == JobState::Running {
+            continue;
+        }
         let key = job.to_string();
         let rec = book
             .entry(key)
@@ -115,6 +120,23 @@ fn step_jobs(st: &mut SimState, state_file: &Path, job_ms: u64) -> Vec<(u64, u64
             continue;
         }
         let running_looks = polls - 1;
+        if state == JobState::Waiting
+            && let Some(reason) = waiting_reason(st, &task, &active, job)
+        {
+            let now_s = st.now_secs();
+            if let Some(r) = st.replications.iter_mut().find(|r| r.id == task_id)
+                && r.state.state != TaskStateKind::Waiting
+            {
+                r.state = TaskState {
+                    state: TaskStateKind::Waiting,
+                    datetime: Some(now_s),
+                    reason: Some(reason),
+                    last_snapshot: r.state.last_snapshot.clone(),
+                    ..TaskState::default()
+                };
+            }
+            continue;
+        }
         if state == JobState::Waiting {
             // First look: plan against the target as it is now, to show progress.
             let preview = match zettarepl::resolve_target(state_file, st, &task) {
@@ -209,6 +231,38 @@ fn step_jobs(st: &mut SimState, state_file: &Path, job_ms: u64) -> Vec<(u64, u64
             .insert(EXT_KEY.into(), json!({ "jobs": Value::Object(book) }));
     }
     ready
+}
+
+/// Why a queued run cannot start yet: another replication of this system is running and
+/// writes to the same target tree. zettarepl delays such a task and the middleware's observer
+/// shows it WAITING with zettarepl's reason (zettarepl `zettarepl.py`
+/// `_cannot_spawn_replication_task_reason` / `_replication_tasks_can_run_in_parallel`;
+/// middleware `plugins/zettarepl.py`, `ReplicationTaskScheduled`). Only tasks of one
+/// direction over the same connection are compared, by their target datasets.
+fn waiting_reason(
+    st: &SimState,
+    task: &super::state::ReplicationTask,
+    active: &[(u64, u64, JobState)],
+    job: u64,
+) -> Option<String> {
+    use crate::model::dataset::is_same_or_below;
+    let same_host = |o: &super::state::ReplicationTask| {
+        o.transport == task.transport
+            && (o.transport == super::state::Transport::Local
+                || o.ssh_credentials == task.ssh_credentials)
+    };
+    let blocked = active
+        .iter()
+        .filter(|(j, _, s)| *j != job && *s == JobState::Running)
+        .filter_map(|(_, t, _)| st.replications.iter().find(|r| r.id == *t))
+        .any(|o| {
+            o.id != task.id
+                && o.direction == task.direction
+                && same_host(o)
+                && (is_same_or_below(&o.target_dataset, &task.target_dataset)
+                    || is_same_or_below(&task.target_dataset, &o.target_dataset))
+        });
+    blocked.then(|| "Waiting for another concurrent replication task to complete".to_string())
 }
 
 /// Runs a job to its end at once (for `zfleet sim advance` and tests).
