@@ -36,6 +36,7 @@ pub fn all_codes() -> Vec<&'static CodeInfo> {
         crate::sim::seed::CODES,
         crate::cli::CODES,
         crate::plan::CODES,
+        crate::import::CODES,
     ]
     .into_iter()
     .flatten()

@@ -1,6 +1,7 @@
 //! The command line: argument parsing and one module per command.
 
 pub mod apply;
+pub mod import;
 pub mod output;
 pub mod plan;
 pub mod reach;
@@ -80,6 +81,8 @@ pub enum Command {
     Plan(plan::PlanArgs),
     /// Make every system match the config (asks first on a terminal; `--yes` otherwise).
     Apply(apply::ApplyArgs),
+    /// Write config for the tasks that exist on the systems (`--adopt` to take them over).
+    Import(import::ImportArgs),
     /// The simulated TrueNAS: midclt-compatible command, SSH server, clock.
     #[command(subcommand)]
     Sim(crate::sim::cli::SimCommand),
@@ -99,6 +102,7 @@ pub fn main() -> ExitCode {
         Command::Systems(args) => systems::run(&args),
         Command::Plan(args) => plan::run(&args),
         Command::Apply(args) => apply::run(&args),
+        Command::Import(args) => import::run(&args),
         Command::Sim(cmd) => crate::sim::cli::run(cmd),
         Command::Completions { shell } => {
             // Generated into memory: clap_complete panics on a failed write.
