@@ -292,3 +292,148 @@ fn round_trip_25_04() {
 fn round_trip_25_10() {
     round_trip("25.10");
 }
+
+/// A small fleet for the golden output: one task of each kind, one replication the config
+/// cannot describe (`name_regex`), one whose other end is no system of the config.
+fn small_fleet() -> Fleet {
+    let mut f = Fleet::new();
+    let nas = format!(
+        r#"hostname: nas
+datasets:
+  tank: {{ children: {{ data: {{}}, media: {{}} }} }}
+services:
+  ssh: {{ enable: true, running: true }}
+ssh: {{ host_keys: ["{NAS_HOST_KEY}"] }}
+keychain:
+  - name: backup key
+    type: SSH_KEY_PAIR
+    attributes: {{ private_key: "{SECRET}", public_key: "{NAS_KEY} repl@nas" }}
+  - name: backup
+    type: SSH_CREDENTIALS
+    attributes: {{ host: 192.0.2.20, port: 22, username: root, private_key: 1, remote_host_key: "{BACKUP_HOST_KEY}" }}
+  - name: elsewhere
+    type: SSH_CREDENTIALS
+    attributes: {{ host: 203.0.113.9, port: 22, username: root, private_key: 1, remote_host_key: "{LAB_HOST_KEY}" }}
+snapshot_tasks:
+  - {{ dataset: tank/data, recursive: true, lifetime_value: 2, lifetime_unit: WEEK, schedule: {{ minute: "0" }} }}
+  - {{ dataset: tank/media, naming_schema: "media-%Y%m%d-%H%M", lifetime_value: 90, lifetime_unit: DAY, schedule: {{ minute: "30", hour: "1-5", begin: "01:00", end: "05:59" }} }}
+snapshots:
+  - tank/data@auto-2025-10-30_12-00
+  - tank/media@media-20251030-0130
+replications:
+  - {{ name: offsite, direction: PUSH, transport: SSH, ssh_credentials: backup, source_datasets: [tank/data], target_dataset: backup/nas/data, recursive: true, auto: true, schedule: {{ minute: "0", hour: "3" }}, retention_policy: CUSTOM, lifetime_value: 4, lifetime_unit: WEEK, periodic_snapshot_tasks: [1] }}
+  - {{ name: far away, direction: PUSH, transport: SSH, ssh_credentials: elsewhere, source_datasets: [tank/media], target_dataset: vault/media, recursive: false, auto: false, retention_policy: SOURCE, periodic_snapshot_tasks: [2] }}
+"#
+    );
+    let backup = format!(
+        r#"hostname: backup
+datasets:
+  backup: {{ children: {{ nas: {{}} }} }}
+services:
+  ssh: {{ enable: true, running: true }}
+ssh: {{ host_keys: ["{BACKUP_HOST_KEY}"] }}
+users:
+  - {{ username: root, uid: 0, home: /root, sshpubkey: "{NAS_KEY} repl@nas" }}
+keychain:
+  - name: nas key
+    type: SSH_KEY_PAIR
+    attributes: {{ public_key: "{BACKUP_KEY} repl@backup" }}
+  - name: nas
+    type: SSH_CREDENTIALS
+    attributes: {{ host: 192.0.2.10, port: 22, username: root, private_key: 1, remote_host_key: "{NAS_HOST_KEY}" }}
+replications:
+  - {{ name: pull by regex, direction: PULL, transport: SSH, ssh_credentials: nas, source_datasets: [tank/media], target_dataset: backup/nas/media, recursive: false, name_regex: "^media-.*", auto: true, schedule: {{ minute: "0" }}, retention_policy: SOURCE }}
+  - {{ name: pull with holds, direction: PULL, transport: SSH, ssh_credentials: nas, source_datasets: [tank/data], target_dataset: backup/nas/held, recursive: false, naming_schema: ["auto-%Y-%m-%d_%H-%M"], hold_pending_snapshots: true, auto: true, schedule: {{ minute: "0" }}, retention_policy: SOURCE }}
+  - {{ name: pull media, direction: PULL, transport: SSH, ssh_credentials: nas, source_datasets: [tank/media], target_dataset: backup/nas/media, recursive: false, naming_schema: ["media-%Y%m%d-%H%M"], auto: true, schedule: {{ minute: "0" }}, retention_policy: SOURCE }}
+"#
+    );
+    f.system("nas", "25.10", &nas)
+        .system("backup", "25.10", &backup)
+        .config("acme", "");
+    f
+}
+
+#[test]
+fn golden_output_of_a_small_fleet() {
+    let f = small_fleet();
+    let run = f.zfleet(&["import", "--adopt"]);
+    run.expect(0);
+    no_secret(&run);
+    // The first line says when; everything else is the same on every run.
+    let (when, rest) = run.stdout.split_once('\n').expect("lines");
+    assert!(
+        when.starts_with("# Imported by `zfleet import` on 20"),
+        "{when}"
+    );
+    assert!(when.ends_with(" UTC from:"), "{when}");
+    insta::assert_snapshot!("small_fleet", rest);
+    assert_eq!(
+        run.stderr,
+        "\
+left out: replication #1 \"pull by regex\" on backup: the config cannot say its name_regex as TrueNAS has it
+left out: replication #2 \"pull with holds\" on backup: written, it is not valid: Pull replication tasks can't hold pending snapshots because they don't do source retention
+left out: replication #3 \"pull media\" on backup: the key of its SSH connection is not authorised on nas, and plan would add it
+left out: replication #2 \"far away\" on nas: its SSH connection \"elsewhere\" reaches 203.0.113.9, which is no system of the config
+Imported 2 snapshot tasks and 1 replication from 2 systems; 4 left out.
+"
+    );
+    std::fs::write(f.path().join("imported.yaml"), &run.stdout).expect("write");
+    f.zfleet(&["validate", "-f", "imported.yaml"]).expect(0);
+    let run = f.zfleet(&["plan", "-f", "imported.yaml", "--json"]);
+    run.expect(0);
+    let plan: Value = serde_json::from_str(&run.stdout).expect("plan JSON");
+    assert_eq!(plan["summary"]["add"], 0, "{}", run.stdout);
+    assert_eq!(plan["summary"]["change"], 3, "{}", run.stdout);
+    assert_eq!(plan["summary"]["delete"], 0, "{}", run.stdout);
+}
+
+#[test]
+fn an_existing_file_is_replaced_only_with_force() {
+    let f = small_fleet();
+    let target = f.path().join("out.yaml");
+    std::fs::write(&target, "keep me\n").expect("write");
+    let run = f.zfleet(&["import", "-o", "out.yaml"]);
+    run.expect(1);
+    assert_eq!(run.stdout, "");
+    assert_eq!(run.codes(), ["zfleet::import::output_exists"]);
+    assert!(run.stderr.contains("out.yaml exists"), "{}", run.stderr);
+    assert_eq!(std::fs::read_to_string(&target).expect("read"), "keep me\n");
+
+    let run = f.zfleet(&["import", "-o", "out.yaml", "--force"]);
+    run.expect(0);
+    let text = std::fs::read_to_string(&target).expect("read");
+    assert!(text.contains("project: acme\n"), "{text}");
+    assert!(!text.contains(SECRET));
+    assert!(
+        run.stderr.ends_with(
+            "Imported 0 snapshot tasks and 0 replications from 2 systems into out.yaml; 7 left out.\n"
+        ),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn system_selects_whose_tasks_are_imported() {
+    let f = fleet("25.10");
+    let run = f.zfleet(&["import", "--adopt", "--system", "lab"]);
+    run.expect(0);
+    let tasks: Vec<&str> = run
+        .stdout
+        .lines()
+        .filter(|l| l.starts_with("  ") && !l.starts_with("   ") && l.ends_with(':'))
+        .collect();
+    assert_eq!(tasks, ["  lab-lab-stuff-hourly:", "  archive:"]);
+    assert!(
+        run.stdout.contains(
+            "    sources:\n      - { system: lab, datasets: [lab/stuff], naming_schema: hourly-%Y-%m-%d_%H-%M }\n    target: { system: backup, dataset: backup/archive }\n"
+        ),
+        "{}",
+        run.stdout
+    );
+
+    let run = f.zfleet(&["import", "--system", "nsa"]);
+    run.expect(1);
+    assert_eq!(run.stdout, "");
+    assert_eq!(run.codes(), ["zfleet::cli::no_such_system"]);
+}

@@ -332,6 +332,13 @@ fn replication(
     adopt: bool,
 ) -> Result<model::Replication, String> {
     use model::{Compression, Direction, Readonly, Retention, RunSchedule, Transport};
+    let unsayable = unsayable(r);
+    if !unsayable.is_empty() {
+        return Err(format!(
+            "the config cannot say its {} as TrueNAS has it",
+            unsayable.join(", ")
+        ));
+    }
     let direction = match r.direction.to_ascii_uppercase().as_str() {
         "PUSH" => Direction::Push,
         "PULL" => Direction::Pull,
@@ -442,6 +449,31 @@ fn replication(
         run_on_apply: false,
         adopt,
     })
+}
+
+/// Settings of a live replication that zfleet's config has no key for, where they are
+/// not TrueNAS's defaults (what `plan` would change back).
+fn unsayable(r: &client::Replication) -> Vec<&'static str> {
+    [
+        (
+            "name_regex",
+            r.name_regex.as_deref().is_some_and(|x| !x.is_empty()),
+        ),
+        ("replicate", r.replicate),
+        ("encryption", r.encryption),
+        ("restrict_schedule", r.restrict_schedule.is_some()),
+        ("only_matching_schedule", r.only_matching_schedule),
+        (
+            "lifetimes",
+            r.lifetimes.as_ref().is_some_and(|l| !l.is_empty()),
+        ),
+        ("large_block", !r.large_block),
+        ("embed", r.embed),
+        ("compressed", !r.compressed),
+    ]
+    .into_iter()
+    .filter_map(|(name, set)| set.then_some(name))
+    .collect()
 }
 
 /// Replication tasks of one name on several systems are one config replication with a
