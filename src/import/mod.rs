@@ -34,7 +34,7 @@ pub const CODES: &[CodeInfo] = &[
     },
     CodeInfo {
         code: INVALID,
-        summary: "the config import wrote outside its tasks does not read back (the `systems` section)",
+        summary: "the imported config does not hold: the `systems` section does not read back, or plan would still change it",
     },
 ];
 

@@ -85,7 +85,7 @@ mod tests {
     fn scalars_read_back_as_strings() {
         assert_eq!(scalar("tank/data"), "tank/data");
         assert_eq!(scalar("auto-%Y-%m-%d_%H-%M"), "auto-%Y-%m-%d_%H-%M");
-        assert_eq!(scalar("2 weeks"), "2 weeks");
+        assert_eq!(scalar("two weeks"), "two weeks");
         assert_eq!(scalar("yes"), "\"yes\"");
         assert_eq!(scalar("25.10"), "\"25.10\"");
         assert_eq!(scalar("0 * * * *"), "\"0 * * * *\"");
@@ -93,5 +93,58 @@ mod tests {
         assert_eq!(scalar("%Y"), "\"%Y\"");
         assert_eq!(scalar(""), "\"\"");
         assert_eq!(list(&["a", "b c"]), "[a, b c]");
+    }
+
+    #[test]
+    fn every_scalar_parses_back_to_its_text() {
+        use crate::config::node::{Kind, parse};
+        let texts = [
+            "tank/data",
+            "yes",
+            "No",
+            "null",
+            "~",
+            "25.10",
+            "1e3",
+            "0x1f",
+            "-x",
+            "a #b",
+            "a: b",
+            "[x]",
+            "{y}",
+            "*",
+            "&a",
+            "!t",
+            "'q'",
+            "\"d\"",
+            "%Y",
+            "@x",
+            "`x`",
+            "x ",
+            " x",
+            "multi\nline",
+            "tab\there",
+            "ümlaut",
+            "nas1-tank-data-hourly",
+        ];
+        for t in texts {
+            let doc = format!("k: {}\nl: {}\n", scalar(t), list(&[t, t]));
+            let root = parse(&doc).unwrap_or_else(|e| panic!("{t:?}: {}", e.message));
+            let Kind::Map(entries) = root.kind else {
+                panic!("{t:?}: not a mapping")
+            };
+            match &entries[0].1.kind {
+                Kind::Str(s) => assert_eq!(s, t),
+                other => panic!("{t:?} read back as {other:?}"),
+            }
+            match &entries[1].1.kind {
+                Kind::Seq(items) => {
+                    for i in items {
+                        assert!(matches!(&i.kind, Kind::Str(s) if s == t), "{t:?} in a list");
+                    }
+                }
+                other => panic!("{t:?} list read back as {other:?}"),
+            }
+        }
     }
 }
