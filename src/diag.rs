@@ -38,6 +38,7 @@ pub fn all_codes() -> Vec<&'static CodeInfo> {
         crate::cli::status::CODES,
         crate::plan::CODES,
         crate::runnow::CODES,
+        crate::import::CODES,
     ]
     .into_iter()
     .flatten()

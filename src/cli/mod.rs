@@ -1,6 +1,7 @@
 //! The command line: argument parsing and one module per command.
 
 pub mod apply;
+pub mod import;
 pub mod output;
 pub mod plan;
 pub mod reach;
@@ -91,6 +92,8 @@ pub enum Command {
     /// Every snapshot task and replication of the fleet: state, last run, recovery point,
     /// next run; `--check` for Nagios/Icinga.
     Status(status::StatusArgs),
+    /// Write config for the tasks that exist on the systems (`--adopt` to take them over).
+    Import(import::ImportArgs),
     /// The simulated TrueNAS: midclt-compatible command, SSH server, clock.
     #[command(subcommand)]
     Sim(crate::sim::cli::SimCommand),
@@ -113,6 +116,7 @@ pub fn main() -> ExitCode {
         Command::Run(args) => run::run(&args),
         Command::Snapshot(args) => snapshot::run(&args),
         Command::Status(args) => status::run(&args),
+        Command::Import(args) => import::run(&args),
         Command::Sim(cmd) => crate::sim::cli::run(cmd),
         Command::Completions { shell } => {
             // Generated into memory: clap_complete panics on a failed write.
