@@ -35,6 +35,8 @@ pub fn all_codes() -> Vec<&'static CodeInfo> {
         crate::sim::fleet::CODES,
         crate::sim::seed::CODES,
         crate::cli::CODES,
+        crate::cli::graph::CODES,
+        crate::cli::man::CODES,
         crate::plan::CODES,
     ]
     .into_iter()

@@ -13,6 +13,7 @@ pub mod client;
 pub mod config;
 pub mod diag;
 pub mod files;
+pub mod graph;
 pub mod inventory;
 pub mod model;
 pub mod parallel;

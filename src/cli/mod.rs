@@ -1,11 +1,14 @@
 //! The command line: argument parsing and one module per command.
 
 pub mod apply;
+pub mod graph;
+pub mod man;
 pub mod output;
 pub mod plan;
 pub mod reach;
 pub mod systems;
 pub mod validate;
+pub mod version;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -44,7 +47,7 @@ pub const CODES: &[CodeInfo] = &[
 #[derive(Debug, Parser)]
 #[command(
     name = "zfleet",
-    version,
+    version = version::text(),
     about = "ZFS snapshot and replication tasks across fleets of TrueNAS systems, as code"
 )]
 pub struct Cli {
@@ -85,6 +88,10 @@ pub enum Command {
     Sim(crate::sim::cli::SimCommand),
     /// Print shell completions.
     Completions { shell: clap_complete::Shell },
+    /// Draw the replication topology: systems, replications and their health (DOT, Mermaid, SVG).
+    Graph(graph::GraphArgs),
+    /// Print the manual page (roff), or write every page into a directory.
+    Man(man::ManArgs),
 }
 
 pub fn main() -> ExitCode {
@@ -107,6 +114,8 @@ pub fn main() -> ExitCode {
             output::write_out_bytes(&script);
             ExitCode::SUCCESS
         }
+        Command::Graph(args) => graph::run(&args),
+        Command::Man(args) => man::run(&args),
     }
 }
 
