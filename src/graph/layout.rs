@@ -44,6 +44,9 @@ pub struct Layout {
     pub nodes: Vec<Rect>,
     /// One per edge, in the order of the edges.
     pub labels: Vec<Rect>,
+    /// Per edge: its label is in the lane below the systems, and it leaves and enters
+    /// them at the bottom.
+    pub below: Vec<bool>,
     pub width: i64,
     pub height: i64,
 }
@@ -66,6 +69,7 @@ pub fn layout(nodes: &[Size], edges: &[(usize, usize)], labels: &[Size], top: i6
         return Layout {
             nodes: vec![],
             labels: vec![],
+            below: vec![],
             width: 2 * MARGIN,
             height: top + MARGIN,
         };
@@ -75,10 +79,19 @@ pub fn layout(nodes: &[Size], edges: &[(usize, usize)], labels: &[Size], top: i6
     let order = order_in_layers(&layer, depth, &edges, &forward);
 
     let size = |i: usize| labels.get(i).copied().unwrap_or(Size { w: 0, h: 0 });
+    // An edge back over two layers or more would cross the systems between its ends: its
+    // label goes in the lane below them all.
+    let below: Vec<bool> = edges
+        .iter()
+        .map(|&(a, b)| layer[a] >= layer[b] + 2)
+        .collect();
     let gap_of: Vec<usize> = edges
         .iter()
-        .map(|&(a, b)| {
-            if a == b {
+        .zip(&below)
+        .map(|(&(a, b), &low)| {
+            if low {
+                usize::MAX
+            } else if a == b {
                 layer[a]
             } else {
                 layer[a].min(layer[b])
@@ -200,6 +213,40 @@ pub fn layout(nodes: &[Size], edges: &[(usize, usize)], labels: &[Size], top: i6
             }
         }
     }
+    // The lane below: each label centred under its two ends, on the first row where it
+    // overlaps no other.
+    let lane_top = node_rects
+        .iter()
+        .chain(&label_rects)
+        .map(Rect::bottom)
+        .max()
+        .unwrap_or(top)
+        + 2 * LABEL_GAP;
+    let row_h = labels.iter().map(|l| l.h).max().unwrap_or(0) + LABEL_GAP;
+    let mut width = width;
+    let mut rows: Vec<Vec<Rect>> = Vec::new();
+    for e in (0..edges.len()).filter(|&e| below[e]) {
+        let (a, b) = edges[e];
+        let s = size(e);
+        let x = ((node_rects[a].cx() + node_rects[b].cx()) / 2 - s.w / 2).max(MARGIN);
+        let free = |r: &Vec<Rect>| {
+            r.iter()
+                .all(|o| x >= o.right() + LABEL_GAP || x + s.w + LABEL_GAP <= o.x)
+        };
+        let row = rows.iter().position(free).unwrap_or(rows.len());
+        if row == rows.len() {
+            rows.push(Vec::new());
+        }
+        let r = Rect {
+            x,
+            y: lane_top + row as i64 * row_h,
+            w: s.w,
+            h: s.h,
+        };
+        rows[row].push(r);
+        label_rects[e] = r;
+        width = width.max(r.right() + MARGIN);
+    }
     let height = node_rects
         .iter()
         .chain(&label_rects)
@@ -210,6 +257,7 @@ pub fn layout(nodes: &[Size], edges: &[(usize, usize)], labels: &[Size], top: i6
     Layout {
         nodes: node_rects,
         labels: label_rects,
+        below,
         width,
         height,
     }
@@ -226,7 +274,11 @@ fn layers(n: usize, edges: &[(usize, usize)]) -> (Vec<usize>, Vec<bool>) {
     let mut mark = vec![0u8; n];
     let mut forward = vec![false; edges.len()];
     let mut post: Vec<usize> = Vec::with_capacity(n);
-    for root in 0..n {
+    // Systems that only send are explored first, so a cycle is broken at the edge that
+    // leads back towards them.
+    let mut roots: Vec<usize> = (0..n).collect();
+    roots.sort_by_key(|&v| edges.iter().any(|&(a, b)| b == v && a != v));
+    for root in roots {
         if mark[root] != 0 {
             continue;
         }
@@ -372,6 +424,16 @@ mod tests {
         assert_no_overlap(&l);
         let again = place(4, &[(0, 1), (1, 0), (1, 1), (2, 2), (1, 2)]);
         assert_eq!(l, again);
+    }
+
+    #[test]
+    fn a_long_way_back_goes_below_the_systems_between() {
+        // 0 → 1 → 2 → 3, and 3 back to 1.
+        let l = place(4, &[(0, 1), (1, 2), (2, 3), (3, 1)]);
+        assert_eq!(l.below, vec![false, false, false, true]);
+        let lowest = l.nodes.iter().map(Rect::bottom).max().unwrap_or(0);
+        assert!(l.labels[3].y > lowest);
+        assert_no_overlap(&l);
     }
 
     #[test]

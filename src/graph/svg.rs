@@ -32,10 +32,22 @@ fn label_lines(t: &Topology, e: usize) -> [String; 3] {
     [e.replication.clone(), e.datasets.clone(), e.summary()]
 }
 
-#[derive(Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 enum Side {
     Left,
     Right,
+    Bottom,
+}
+
+impl Side {
+    /// The direction a curve leaves a box by this side.
+    fn outward(self) -> (i64, i64) {
+        match self {
+            Side::Left => (-1, 0),
+            Side::Right => (1, 0),
+            Side::Bottom => (0, 1),
+        }
+    }
 }
 
 pub fn render(t: &Topology) -> String {
@@ -147,11 +159,11 @@ fn edges(out: &mut String, t: &Topology, lay: &layout::Layout) {
     struct End {
         node: usize,
         side: Side,
-        /// Where the curve meets the label.
+        /// Where the curve meets the label, and the label's side there.
         at: (i64, i64),
         label_side: Side,
     }
-    let mut ends: Vec<[End; 2]> = Vec::new();
+    let mut ends: Vec<(usize, [End; 2])> = Vec::new();
     for (i, e) in t.edges.iter().enumerate() {
         let (Some(a), Some(b), Some(l)) = (
             lay.nodes.get(e.from),
@@ -160,15 +172,16 @@ fn edges(out: &mut String, t: &Topology, lay: &layout::Layout) {
         ) else {
             continue;
         };
-        let from_side = if l.cx() >= a.cx() {
-            Side::Right
-        } else {
-            Side::Left
+        let low = lay.below.get(i).copied().unwrap_or(false);
+        let from_side = match () {
+            _ if low => Side::Bottom,
+            _ if l.cx() >= a.cx() => Side::Right,
+            _ => Side::Left,
         };
-        let to_side = if l.cx() <= b.cx() {
-            Side::Left
-        } else {
-            Side::Right
+        let to_side = match () {
+            _ if low => Side::Bottom,
+            _ if l.cx() <= b.cx() => Side::Left,
+            _ => Side::Right,
         };
         let facing = |n: &Rect| {
             if n.cx() < l.cx() {
@@ -184,72 +197,93 @@ fn edges(out: &mut String, t: &Topology, lay: &layout::Layout) {
             (l.cy(), l.cy())
         };
         let xs = |s: Side| if s == Side::Left { l.x } else { l.right() };
-        ends.push([
-            End {
-                node: e.from,
-                side: from_side,
-                at: (xs(lf), yf),
-                label_side: lf,
-            },
-            End {
-                node: e.to,
-                side: to_side,
-                at: (xs(lt), yt),
-                label_side: lt,
-            },
-        ]);
+        ends.push((
+            i,
+            [
+                End {
+                    node: e.from,
+                    side: from_side,
+                    at: (xs(lf), yf),
+                    label_side: lf,
+                },
+                End {
+                    node: e.to,
+                    side: to_side,
+                    at: (xs(lt), yt),
+                    label_side: lt,
+                },
+            ],
+        ));
     }
-    // Ports: the ends on one side of one system, in the order of their labels' heights.
-    // (system, right side) → (height at the label, edge, which end).
-    type Ports = BTreeMap<(usize, bool), Vec<(i64, usize, usize)>>;
+    // Ports: the ends on one side of one system, in the order of where they meet their
+    // labels (top to bottom on the left and right, left to right at the bottom).
+    // (system, side) → (place at the label, edge, which end).
+    type Ports = BTreeMap<(usize, Side), Vec<(i64, usize, usize)>>;
     let mut sides: Ports = BTreeMap::new();
-    for (e, pair) in ends.iter().enumerate() {
+    for (e, pair) in &ends {
         for (k, end) in pair.iter().enumerate() {
+            let key = if end.side == Side::Bottom {
+                end.at.0
+            } else {
+                end.at.1
+            };
             sides
-                .entry((end.node, end.side == Side::Right))
+                .entry((end.node, end.side))
                 .or_default()
-                .push((end.at.1, e, k));
+                .push((key, *e, k));
         }
     }
     let mut port: BTreeMap<(usize, usize), (i64, i64)> = BTreeMap::new();
-    for ((node, right), mut list) in sides {
+    for ((node, side), mut list) in sides {
         list.sort();
         let Some(r) = lay.nodes.get(node) else {
             continue;
         };
         let count = list.len() as i64;
         for (i, (_, e, k)) in list.into_iter().enumerate() {
-            let y = r.y + r.h * (i as i64 + 1) / (count + 1);
-            port.insert((e, k), (if right { r.right() } else { r.x }, y));
+            let step = |len: i64| len * (i as i64 + 1) / (count + 1);
+            let at = match side {
+                Side::Left => (r.x, r.y + step(r.h)),
+                Side::Right => (r.right(), r.y + step(r.h)),
+                Side::Bottom => (r.x + step(r.w), r.bottom()),
+            };
+            port.insert((e, k), at);
         }
     }
-    for (e, pair) in ends.iter().enumerate() {
-        let (Some(&p), Some(&q)) = (port.get(&(e, 0)), port.get(&(e, 1))) else {
+    for (e, [f, to]) in &ends {
+        let (Some(&p), Some(&q), Some(edge)) =
+            (port.get(&(*e, 0)), port.get(&(*e, 1)), t.edges.get(*e))
+        else {
             continue;
         };
-        let edge = &t.edges[e];
-        let out_dir = |s: Side| if s == Side::Right { 1 } else { -1 };
-        let bend = |a: (i64, i64), b: (i64, i64)| ((b.0 - a.0).abs() / 2).max(36);
-        let [f, to] = pair;
         let (l1, l2) = (f.at, to.at);
-        let d1 = bend(p, l1);
-        let d2 = bend(l2, q);
+        let reach = |a: (i64, i64), b: (i64, i64)| {
+            ((b.0 - a.0).abs() / 2).max((b.1 - a.1).abs() / 2).max(36)
+        };
+        let d1 = reach(p, l1);
+        let d2 = reach(l2, q);
+        let c = |pt: (i64, i64), side: Side, d: i64| {
+            let (dx, dy) = side.outward();
+            (pt.0 + dx * d, pt.1 + dy * d)
+        };
+        let (c1, c2) = (c(p, f.side, d1), c(l1, f.label_side, d1));
+        let (c3, c4) = (c(l2, to.label_side, d2), c(q, to.side, d2));
         let path = format!(
             "M{},{} C{},{} {},{} {},{} M{},{} C{},{} {},{} {},{}",
             p.0,
             p.1,
-            p.0 + out_dir(f.side) * d1,
-            p.1,
-            l1.0 + out_dir(f.label_side) * d1,
-            l1.1,
+            c1.0,
+            c1.1,
+            c2.0,
+            c2.1,
             l1.0,
             l1.1,
             l2.0,
             l2.1,
-            l2.0 + out_dir(to.label_side) * d2,
-            l2.1,
-            q.0 + out_dir(to.side) * d2,
-            q.1,
+            c3.0,
+            c3.1,
+            c4.0,
+            c4.1,
             q.0,
             q.1
         );
