@@ -36,6 +36,8 @@ pub fn all_codes() -> Vec<&'static CodeInfo> {
         crate::sim::seed::CODES,
         crate::cli::CODES,
         crate::cli::status::CODES,
+        crate::cli::graph::CODES,
+        crate::cli::man::CODES,
         crate::plan::CODES,
         crate::runnow::CODES,
         crate::import::CODES,

@@ -14,6 +14,7 @@ pub mod config;
 pub mod diag;
 pub mod files;
 pub mod import;
+pub mod graph;
 pub mod inventory;
 pub mod model;
 pub mod parallel;

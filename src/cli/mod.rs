@@ -2,6 +2,8 @@
 
 pub mod apply;
 pub mod import;
+pub mod graph;
+pub mod man;
 pub mod output;
 pub mod plan;
 pub mod reach;
@@ -10,6 +12,7 @@ pub mod snapshot;
 pub mod status;
 pub mod systems;
 pub mod validate;
+pub mod version;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -48,7 +51,7 @@ pub const CODES: &[CodeInfo] = &[
 #[derive(Debug, Parser)]
 #[command(
     name = "zfleet",
-    version,
+    version = version::text(),
     about = "ZFS snapshot and replication tasks across fleets of TrueNAS systems, as code"
 )]
 pub struct Cli {
@@ -99,6 +102,10 @@ pub enum Command {
     Sim(crate::sim::cli::SimCommand),
     /// Print shell completions.
     Completions { shell: clap_complete::Shell },
+    /// Draw the replication topology: systems, replications and their health (DOT, Mermaid, SVG).
+    Graph(graph::GraphArgs),
+    /// Print the manual page (roff), or write every page into a directory.
+    Man(man::ManArgs),
 }
 
 pub fn main() -> ExitCode {
@@ -125,6 +132,8 @@ pub fn main() -> ExitCode {
             output::write_out_bytes(&script);
             ExitCode::SUCCESS
         }
+        Command::Graph(args) => graph::run(&args),
+        Command::Man(args) => man::run(&args),
     }
 }
 

@@ -23,6 +23,46 @@ pub enum Personality {
     V25_10,
 }
 
+impl Personality {
+    /// Every personality, oldest first.
+    pub const ALL: [Personality; 5] = [
+        Personality::Core13,
+        Personality::V24_04,
+        Personality::V24_10,
+        Personality::V25_04,
+        Personality::V25_10,
+    ];
+
+    /// The product and the release lines this personality drives, as TrueNAS names them.
+    pub fn releases(self) -> (Product, &'static [&'static str]) {
+        match self {
+            Personality::Core13 => (Product::Core, &["13.0", "13.3"]),
+            Personality::V24_04 => (Product::Scale, &["24.04"]),
+            Personality::V24_10 => (Product::Scale, &["24.10"]),
+            Personality::V25_04 => (Product::Truenas, &["25.04"]),
+            Personality::V25_10 => (Product::Truenas, &["25.10"]),
+        }
+    }
+}
+
+/// The supported releases in one line, grouped by product:
+/// `TrueNAS CORE 13.0, 13.3, TrueNAS SCALE 24.04, 24.10, TrueNAS 25.04, 25.10`.
+pub fn supported_releases() -> String {
+    let mut groups: Vec<(Product, Vec<&str>)> = Vec::new();
+    for p in Personality::ALL {
+        let (product, lines) = p.releases();
+        match groups.last_mut() {
+            Some((last, list)) if *last == product => list.extend_from_slice(lines),
+            _ => groups.push((product, lines.to_vec())),
+        }
+    }
+    groups
+        .iter()
+        .map(|(product, lines)| format!("{product} {}", lines.join(", ")))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// Which product line the system belongs to (`system.version` brand).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -221,6 +261,25 @@ mod tests {
                 "{raw}"
             );
         }
+    }
+
+    #[test]
+    fn every_listed_release_parses_to_its_personality() {
+        for p in Personality::ALL {
+            let (product, lines) = p.releases();
+            for line in lines {
+                let raw = match product {
+                    Product::Scale => format!("TrueNAS-SCALE-{line}.1"),
+                    _ => format!("TrueNAS-{line}.1"),
+                };
+                let v = Version::parse(&raw).unwrap_or_else(|e| panic!("{raw}: {e}"));
+                assert_eq!((v.personality, v.product), (p, product), "{raw}");
+            }
+        }
+        assert_eq!(
+            supported_releases(),
+            "TrueNAS CORE 13.0, 13.3, TrueNAS SCALE 24.04, 24.10, TrueNAS 25.04, 25.10"
+        );
     }
 
     #[test]
