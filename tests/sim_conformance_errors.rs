@@ -500,7 +500,10 @@ fn system_environment_and_product_name_exist_up_to_24_04() {
 /// with `SystemFeatureEnabledArgs.feature: Literal["DEDUP", "FIBRECHANNEL", "VM"]`.
 #[test]
 fn system_feature_enabled_per_version() {
-    assert_eq!(ok("13.3", &["call", "system.feature_enabled", "VM"]), "True");
+    assert_eq!(
+        ok("13.3", &["call", "system.feature_enabled", "VM"]),
+        "True"
+    );
     assert_eq!(
         ok("13.3", &["call", "system.feature_enabled", "JAILS"]),
         "True"
@@ -629,7 +632,8 @@ fn system_hostname_is_scale_only() {
 
 // --- keychaincredential.create per version ------------------------------------------------
 
-const KEY: &str = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKPfJWYisgodW5TMELzVqvQsoZY0gmGb+ss4sw52GI+K";
+const KEY: &str =
+    "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKPfJWYisgodW5TMELzVqvQsoZY0gmGb+ss4sw52GI+K";
 
 /// ran: keychain_create.py on 13.3-stable and stable/dragonfish (stable/electriceel's
 /// `_validate` is the same code). plugins/keychain.py `_validate` up to 24.10: the name's
@@ -791,6 +795,60 @@ fn keychain_missing_type() {
             v,
             &argv,
             Stderr::Exact("[EINVAL] keychain_credential_create.type: attribute required\n"),
+        );
+    }
+}
+
+// --- Jobs followed with -j ----------------------------------------------------------------
+
+/// Runs `argvs` in order on one fresh system; returns the last output.
+fn run_all(version: &str, argvs: &[&[&str]]) -> MidcltOutput {
+    let (_dir, state) = system(version);
+    let mut last = MidcltOutput::default();
+    for argv in argvs {
+        let argv: Vec<String> = argv.iter().map(|s| s.to_string()).collect();
+        last = sim::midclt(&state, &argv);
+    }
+    last
+}
+
+/// `midclt call -j` of a job that fails on a CallError: truenas_api_client `Job.result`
+/// (release/25.04.2, release/25.10.1) raises `ClientException(job['error'],
+/// trace={'formatted': job['exception'], ...})`, and `main` prints the error, then the
+/// traceback with `print`. plugins/replication.py `run` raises `CallError("Task is not
+/// enabled")` inside the job.
+#[test]
+fn a_failed_job_prints_its_error_then_its_traceback_and_a_blank_line() {
+    for v in ["25.04", "25.10"] {
+        let out = run_all(
+            v,
+            &[
+                &["call", "replication.update", "1", r#"{"enabled":false}"#],
+                &["call", "-j", "replication.run", "1"],
+            ],
+        );
+        assert_eq!((out.stdout.as_str(), out.exit), ("", 1), "{v}");
+        check_stderr(
+            v,
+            &out.stderr,
+            tb(
+                "[EFAULT] Task is not enabled",
+                "middlewared.service_exception.CallError: [EFAULT] Task is not enabled",
+            ),
+        );
+    }
+}
+
+/// A job that fails on a validation error (`get_instance`'s `InstanceNotFound` inside
+/// plugins/replication.py `run`): `Job.result` raises `ValidationErrors(exc_info['extra'])`,
+/// so midclt prints the validation line alone.
+#[test]
+fn a_job_failing_validation_prints_the_validation_line() {
+    for v in ["25.04", "25.10"] {
+        fails(
+            v,
+            &["call", "-j", "replication.run", "99"],
+            Stderr::Exact("[ENOENT] ALL: Replication 99 does not exist\n"),
         );
     }
 }

@@ -101,7 +101,10 @@ pub fn build_time(ctx: &mut Ctx<'_>, args: Vec<Value>) -> MResult {
 /// `SYSTEM_BOOT_ID`, a `uuid4()` string: stable for one boot of one system.
 pub fn boot_id(ctx: &mut Ctx<'_>, args: Vec<Value>) -> MResult {
     check_arg_count(ctx.p, &args, 0)?;
-    let seed = format!("boot {} {}", ctx.state.system.hostname, ctx.state.system.boottime);
+    let seed = format!(
+        "boot {} {}",
+        ctx.state.system.hostname, ctx.state.system.boottime
+    );
     let h = hex(&Sha1::digest(seed.as_bytes()));
     Ok(Value::from(format!(
         "{}-{}-4{}-a{}-{}",
@@ -116,7 +119,10 @@ pub fn boot_id(ctx: &mut Ctx<'_>, args: Vec<Value>) -> MResult {
 /// The SHA-256 hex digest of `/etc/hostid`: 64 hex digits, stable for the system.
 pub fn host_id(ctx: &mut Ctx<'_>, args: Vec<Value>) -> MResult {
     check_arg_count(ctx.p, &args, 0)?;
-    let first = hex(&Sha1::digest(format!("hostid {}", ctx.state.system.hostname)));
+    let first = hex(&Sha1::digest(format!(
+        "hostid {}",
+        ctx.state.system.hostname
+    )));
     let second = hex(&Sha1::digest(first.as_bytes()));
     Ok(Value::from(format!("{first}{}", &second[..24])))
 }
@@ -168,9 +174,9 @@ fn feature_error(p: Personality, features: &[&str], given: Option<&Value>) -> Si
         }
         _ => {
             let quoted: Vec<String> = features.iter().map(|f| format!("'{f}'")).collect();
-            let (last, rest) = quoted.split_last().map_or((String::new(), &[][..]), |(l, r)| {
-                (l.clone(), r)
-            });
+            let (last, rest) = quoted
+                .split_last()
+                .map_or((String::new(), &[][..]), |(l, r)| (l.clone(), r));
             SimError::one(
                 "feature",
                 format!("Input should be {} or {last}", rest.join(", ")),
