@@ -135,7 +135,7 @@ fn or_of_condition_lists_fails_in_filter_getattrs_on_scale() {
             assert_eq!((exit, stdout.as_str()), (1, ""), "{v}");
             assert!(stderr.starts_with("Invalid filter.\n"), "{v}: {stderr}");
             assert!(
-                stderr.ends_with("ValueError: Invalid filter.\n"),
+                stderr.ends_with("ValueError: Invalid filter.\n\n"),
                 "{v}: {stderr}"
             );
         }

@@ -1,5 +1,6 @@
 //! Errors a simulated method raises, and how `midclt` prints each kind on stderr.
 
+use super::render::py_repr_str;
 use super::version::Personality;
 
 /// One validation error: `[ERRNAME] attribute: message` (`ALL` when there is no attribute).
@@ -54,6 +55,13 @@ pub enum SimError {
     },
     /// Any other exception: `str(exc)` and a traceback naming its class.
     Exception { class: &'static str, text: String },
+    /// An exception whose `str()` is empty (`MatchNotFound()`): the middleware sends its
+    /// `repr` as the reason from 24.04 on and nothing on CORE; the traceback's last line is
+    /// the bare class.
+    Bare {
+        class: &'static str,
+        repr: &'static str,
+    },
     /// CORE 13's schema layer: the first error only, `[attribute] message`, with a traceback.
     CoreSchema { attr: String, msg: String },
     /// The method does not exist (text differs by version).
@@ -86,10 +94,12 @@ impl SimError {
         )])
     }
 
+    /// `get: true` with no match: `service_exception.MatchNotFound`, an `IndexError` raised
+    /// without arguments, on every version.
     pub fn match_not_found() -> SimError {
-        SimError::Exception {
-            class: "middlewared.utils.filter_list.MatchNotFound",
-            text: "MatchNotFound()".into(),
+        SimError::Bare {
+            class: "middlewared.service_exception.MatchNotFound",
+            repr: "MatchNotFound()",
         }
     }
 
@@ -106,63 +116,101 @@ impl SimError {
             }
             SimError::Call { errname, message } => {
                 let reason = format!("[{errname}] {message}");
-                let tb = traceback("middlewared.service_exception.CallError", &reason);
+                let tb = traceback(CALL_ERROR, &reason);
                 (format!("{reason}\n{tb}"), 1)
             }
             SimError::Exception { class, text } => {
                 let tb = traceback(class, text);
                 (format!("{text}\n{tb}"), 1)
             }
+            SimError::Bare { class, repr } => {
+                // main.py call_method: CORE sends `str(e)`, and midclt prints no empty
+                // reason; later versions send `str(e) or repr(e)`.
+                let tb = traceback_lines(CALL_FRAMES, class);
+                if p.is_core() {
+                    (tb, 1)
+                } else {
+                    (format!("{repr}\n{tb}"), 1)
+                }
+            }
             SimError::CoreSchema { attr, msg } => {
                 let reason = format!("[{attr}] {msg}");
                 let tb = traceback("middlewared.schema.Error", &reason);
                 (format!("{reason}\n{tb}"), 1)
             }
-            SimError::NoMethod { method } => {
-                if p.jsonrpc() {
-                    ("Method does not exist\n".into(), 1)
-                } else {
-                    let (service, name) = method.rsplit_once('.').unwrap_or(("", method));
-                    let reason = if known_service(service) {
-                        format!("[ENOMETHOD] Method {name:?} not found in {service:?}")
-                    } else {
-                        format!("[ENOMETHOD] Service {service:?} not found")
-                    };
-                    let reason = reason.replace('"', "'");
-                    let tb = traceback("middlewared.service_exception.CallError", &reason);
-                    (format!("{reason}\n{tb}"), 1)
-                }
-            }
+            SimError::NoMethod { method } => no_method(p, method),
             SimError::Usage { sub, message } => (usage(p, sub, message), 2),
         }
     }
 }
 
-/// Namespaces the simulated middleware knows (for ≤24.10's two not-found texts).
-fn known_service(service: &str) -> bool {
-    matches!(
-        service,
-        "system"
-            | "core"
-            | "pool.dataset"
-            | "pool.snapshottask"
-            | "pool.snapshot"
-            | "zfs.snapshot"
-            | "replication"
-            | "service"
-            | "ssh"
-            | "keychaincredential"
-            | "user"
-            | "pool"
-            | "zfs.dataset"
-    )
+/// `CallError`'s class as a traceback names it.
+const CALL_ERROR: &str = "middlewared.service_exception.CallError";
+
+/// A method that does not exist. 25.04+ answer JSON-RPC's `Method does not exist` with no
+/// traceback (api/base/server/ws_handler/rpc.py `process_message`); before, main.py
+/// `on_message` sends what utils/service/call.py `_method_lookup` raised.
+fn no_method(p: Personality, method: &str) -> (String, i32) {
+    if p.jsonrpc() {
+        return ("Method does not exist\n".into(), 1);
+    }
+    let (class, reason) = match method.rsplit_once('.') {
+        None => (CALL_ERROR, "[EBADMSG] Invalid method name".to_string()),
+        Some((service, _)) if !known_service(p, service) => (
+            CALL_ERROR,
+            format!("[ENOMETHOD] Service {} not found", py_repr_str(service)),
+        ),
+        Some((service, name)) => (
+            "middlewared.utils.service.call.MethodNotFoundError",
+            format!(
+                "[ENOMETHOD] Method {} not found in {}",
+                py_repr_str(name),
+                py_repr_str(service)
+            ),
+        ),
+    };
+    let tb = traceback_lines(LOOKUP_FRAMES, &format!("{class}: {reason}"));
+    (format!("{reason}\n{tb}"), 1)
 }
 
-/// A short Python-like traceback ending in `class: text`.
+/// The simulated namespaces that are services on `p` (up to 24.10; later versions look
+/// methods up by their full name). `pool.snapshot` is a service from 25.10 only, so on 24.x
+/// and CORE `pool.snapshot.query` names an unknown service, not an unknown method.
+fn known_service(p: Personality, service: &str) -> bool {
+    match service {
+        "pool.snapshot" => p >= Personality::V2510,
+        _ => matches!(
+            service,
+            "system"
+                | "core"
+                | "pool.dataset"
+                | "pool.snapshottask"
+                | "zfs.snapshot"
+                | "replication"
+                | "service"
+                | "ssh"
+                | "keychaincredential"
+                | "user"
+                | "pool"
+                | "zfs.dataset"
+        ),
+    }
+}
+
+/// Frames of a failed method call (main.py `call_method`).
+const CALL_FRAMES: &str = "  File \"/usr/lib/python3/dist-packages/middlewared/main.py\", line 211, in call_method\n    result = await self.middleware.call_with_audit(message['method'], serviceobj, methodobj, params, self)\n  File \"/usr/lib/python3/dist-packages/middlewared/main.py\", line 1529, in call_with_audit\n    result = await self._call(method, serviceobj, methodobj, params, app=app,\n  ...\n";
+
+/// Frames of a failed method lookup (main.py `on_message`, utils/service/call.py).
+const LOOKUP_FRAMES: &str = "  File \"/usr/lib/python3/dist-packages/middlewared/main.py\", line 367, in on_message\n    serviceobj, methodobj = self.middleware._method_lookup(message['method'])\n  File \"/usr/lib/python3/dist-packages/middlewared/utils/service/call.py\", line 26, in _method_lookup\n    ...\n";
+
+/// A Python traceback ending in `class: text`, as midclt prints it: `print()` of
+/// `format_exception()`'s text, which already ends in a newline, so a blank line follows.
 pub fn traceback(class: &str, text: &str) -> String {
-    format!(
-        "Traceback (most recent call last):\n  File \"/usr/lib/python3/dist-packages/middlewared/main.py\", line 211, in call_method\n    result = await self.middleware.call_with_audit(message['method'], serviceobj, methodobj, params, self)\n  File \"/usr/lib/python3/dist-packages/middlewared/main.py\", line 1529, in call_with_audit\n    result = await self._call(method, serviceobj, methodobj, params, app=app,\n  ...\n{class}: {text}\n"
-    )
+    traceback_lines(CALL_FRAMES, &format!("{class}: {text}"))
+}
+
+fn traceback_lines(frames: &str, last: &str) -> String {
+    format!("Traceback (most recent call last):\n{frames}{last}\n\n")
 }
 
 /// argparse's usage block and error line for `midclt` / `midclt call`.

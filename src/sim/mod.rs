@@ -270,14 +270,9 @@ fn follow_job(state_file: &Path, id: u64) -> MidcltOutput {
                 };
             }
             JobState::Failed | JobState::Aborted => {
-                let mut stderr = job.error.clone().unwrap_or_default();
-                stderr.push('\n');
-                if let Some(exc) = &job.exception {
-                    stderr.push_str(exc);
-                }
                 return MidcltOutput {
                     stdout: String::new(),
-                    stderr,
+                    stderr: job_failure(job),
                     exit: 1,
                 };
             }
@@ -296,6 +291,53 @@ fn follow_job(state_file: &Path, id: u64) -> MidcltOutput {
         stdout: render::midclt_stdout(&Value::from(id)),
         stderr: String::new(),
         exit: 0,
+    }
+}
+
+/// What midclt prints for a failed job (its client's `Job.result`): a validation failure
+/// as one line per error of `exc_info.extra`; anything else as the error, then the
+/// traceback, which `print()` follows with a blank line.
+fn job_failure(job: &state::Job) -> String {
+    let exc_info = job.exc_info.as_ref();
+    if exc_info.and_then(|e| e.get("type")).and_then(Value::as_str) == Some("VALIDATION") {
+        let errors = exc_info
+            .and_then(|e| e.get("extra"))
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default();
+        return errors
+            .iter()
+            .map(|e| {
+                let attr = e.get(0).and_then(Value::as_str).filter(|a| !a.is_empty());
+                let msg = e.get(1).and_then(Value::as_str).unwrap_or("");
+                let errname = errname(e.get(2).and_then(Value::as_u64));
+                format!("[{errname}] {}: {msg}\n", attr.unwrap_or("ALL"))
+            })
+            .collect();
+    }
+    let mut stderr = job.error.clone().unwrap_or_default();
+    stderr.push('\n');
+    if let Some(exc) = &job.exception {
+        stderr.push_str(exc);
+        stderr.push('\n');
+    }
+    stderr
+}
+
+/// Python's `errno.errorcode` for the errnos simulated jobs fail with.
+fn errname(n: Option<u64>) -> &'static str {
+    match n {
+        Some(1) => "EPERM",
+        Some(2) => "ENOENT",
+        Some(4) => "EINTR",
+        Some(5) => "EIO",
+        Some(13) => "EACCES",
+        Some(14) => "EFAULT",
+        Some(17) => "EEXIST",
+        Some(22) => "EINVAL",
+        Some(110) => "ETIMEDOUT",
+        Some(111) => "ECONNREFUSED",
+        _ => "EUNKNOWN",
     }
 }
 

@@ -112,6 +112,13 @@ fn validate_entry(
                 let msg = match (layer, obj.get("type")) {
                     (Layer::Pydantic, None) => "Field required".to_string(),
                     (Layer::Pydantic, _) => "Input tag '{}' found using 'type' does not match any of the expected tags: 'SSH_KEY_PAIR', 'SSH_CREDENTIALS'".replace("{}", obj.get("type").and_then(Value::as_str).unwrap_or("")),
+                    // CORE's `@accepts` raises its first error as a schema error.
+                    (Layer::Core, None) => {
+                        return Err(SimError::CoreSchema {
+                            attr: "type".into(),
+                            msg: "attribute required".into(),
+                        });
+                    }
                     (_, None) => "attribute required".into(),
                     (_, Some(_)) => "Invalid type".into(),
                 };
@@ -157,26 +164,71 @@ fn validate_entry(
     Ok((name, kind, attrs))
 }
 
-/// The plugin's checks; fills a missing public key from the private one.
+/// `_ensure_unique`'s error when another credential has this name.
+fn name_taken(st: &SimState, prefix: &str, id: Option<u64>, name: &str) -> Option<VErr> {
+    st.keychain
+        .iter()
+        .any(|k| k.name == name && Some(k.id) != id)
+        .then(|| {
+            VErr::new(
+                format!("{prefix}.name"),
+                "Object with this name already exists",
+            )
+        })
+}
+
+/// Up to 24.10 the type and attribute checks run in plugins/keychain.py `_validate`, after
+/// the name's uniqueness and reported with it; the `@accepts` errors before them come
+/// alone. From 25.04 pydantic checks everything first.
+fn with_name_error(
+    ctx: &Ctx<'_>,
+    prefix: &str,
+    data: Option<&Value>,
+    id: Option<u64>,
+    e: SimError,
+) -> SimError {
+    // CORE checks the attributes in `_validate` (validators.py `validate_attributes`), so its
+    // first error is a validation error there, not a schema error.
+    let e = match e {
+        SimError::CoreSchema { attr, msg } if attr.starts_with("attributes.") => {
+            SimError::Validation(vec![VErr::new(format!("{prefix}.{attr}"), msg)])
+        }
+        other => other,
+    };
+    let SimError::Validation(errs) = e else {
+        return e;
+    };
+    let in_validate = |v: &VErr| {
+        let attr = v.attr.as_deref().unwrap_or("");
+        attr.starts_with(&format!("{prefix}.attributes."))
+            || (attr == format!("{prefix}.type") && v.msg == "Invalid type")
+    };
+    let name = data.and_then(|d| d.get("name")).and_then(Value::as_str);
+    match name.and_then(|n| name_taken(ctx.state, prefix, id, n)) {
+        Some(taken)
+            if ctx.p.layer(Family::Keychain) != Layer::Pydantic && errs.iter().all(in_validate) =>
+        {
+            SimError::Validation(std::iter::once(taken).chain(errs).collect())
+        }
+        _ => SimError::Validation(errs),
+    }
+}
+
+/// The plugin's checks; fills a missing public key from the private one. A taken name
+/// stops them on every version (`verrors.check()` before the type's own checks).
 fn check_attrs(
     st: &SimState,
+    p: Personality,
     prefix: &str,
     id: Option<u64>,
     name: &str,
     kind: CredentialType,
     attrs: &mut Map<String, Value>,
 ) -> Vec<VErr> {
-    let mut errs = Vec::new();
-    if st
-        .keychain
-        .iter()
-        .any(|k| k.name == name && Some(k.id) != id)
-    {
-        errs.push(VErr::new(
-            format!("{prefix}.name"),
-            "Object with this name already exists",
-        ));
+    if let Some(taken) = name_taken(st, prefix, id, name) {
+        return vec![taken];
     }
+    let mut errs = Vec::new();
     match kind {
         CredentialType::SshKeyPair => {
             let private = attrs
@@ -212,7 +264,11 @@ fn check_attrs(
             match (&public, &derived) {
                 (None, None) if private.is_none() => errs.push(VErr::new(
                     format!("{prefix}.attributes.public_key"),
-                    "You must specify a key",
+                    if p >= Personality::V2504 {
+                        "You must specify a key"
+                    } else {
+                        "You must specify at least public key"
+                    },
                 )),
                 (None, Some(d)) => {
                     attrs.insert("public_key".into(), json!(format!("{d}\n")));
@@ -235,20 +291,9 @@ fn check_attrs(
                 _ => {}
             }
         }
-        CredentialType::SshCredentials => {
-            let kp = attrs.get("private_key").and_then(Value::as_u64);
-            let ok = kp.is_some_and(|i| {
-                st.keychain
-                    .iter()
-                    .any(|k| k.id == i && k.kind == CredentialType::SshKeyPair)
-            });
-            if !ok {
-                errs.push(VErr::new(
-                    format!("{prefix}.attributes.private_key"),
-                    "SSH Key Pair not found",
-                ));
-            }
-        }
+        // `SSHCredentials` has no checks of its own on any version: a `private_key` id that
+        // names no key pair is stored as given.
+        CredentialType::SshCredentials => {}
     }
     errs
 }
@@ -261,8 +306,9 @@ pub fn first_two(key: &str) -> String {
 pub fn create(ctx: &mut Ctx<'_>, args: Vec<Value>) -> MResult {
     check_arg_count(ctx.p, &args, 1)?;
     let prefix = "keychain_credential_create";
-    let (name, kind, mut attrs) = validate_entry(ctx, prefix, args.first(), None)?;
-    let errs = check_attrs(ctx.state, prefix, None, &name, kind, &mut attrs);
+    let (name, kind, mut attrs) = validate_entry(ctx, prefix, args.first(), None)
+        .map_err(|e| with_name_error(ctx, prefix, args.first(), None, e))?;
+    let errs = check_attrs(ctx.state, ctx.p, prefix, None, &name, kind, &mut attrs);
     if !errs.is_empty() {
         return Err(SimError::Validation(errs));
     }
@@ -283,8 +329,9 @@ pub fn update(ctx: &mut Ctx<'_>, args: Vec<Value>) -> MResult {
     let prefix = "keychain_credentials_update";
     let id = validate_id(ctx.p.layer(Family::Keychain), "id", args.first())?;
     let existing = find(ctx.state, id)?.clone();
-    let (name, kind, mut attrs) = validate_entry(ctx, prefix, args.get(1), Some(&existing))?;
-    let errs = check_attrs(ctx.state, prefix, Some(id), &name, kind, &mut attrs);
+    let (name, kind, mut attrs) = validate_entry(ctx, prefix, args.get(1), Some(&existing))
+        .map_err(|e| with_name_error(ctx, prefix, args.get(1), Some(id), e))?;
+    let errs = check_attrs(ctx.state, ctx.p, prefix, Some(id), &name, kind, &mut attrs);
     if !errs.is_empty() {
         return Err(SimError::Validation(errs));
     }

@@ -62,7 +62,15 @@ pub fn call(ctx: &mut Ctx<'_>, method: &str, args: Vec<Value>) -> MResult {
         "system.version_short" if p.has_version_short() => system::version_short(ctx, args),
         "system.info" => system::info(ctx, args),
         "system.product_type" => system::product_type(ctx, args),
-        "system.hostname" => system::hostname(ctx, args),
+        // plugins/system/info.py: SCALE only (CORE has no `system.hostname`).
+        "system.hostname" if !p.is_core() => system::hostname(ctx, args),
+        "system.boot_id" => system::boot_id(ctx, args),
+        "system.host_id" => system::host_id(ctx, args),
+        "system.build_time" => system::build_time(ctx, args),
+        "system.feature_enabled" => system::feature_enabled(ctx, args),
+        // plugins/system.py (13.3), plugins/system/product.py (24.04); gone from 24.10.
+        "system.environment" if p <= Personality::V2404 => system::environment(ctx, args),
+        "system.product_name" if p <= Personality::V2404 => system::product_name(ctx, args),
         "system.ready" => system::ready(ctx, args),
         "system.state" => system::sys_state(ctx, args),
         "core.ping" => core::ping(ctx, args),

@@ -21,8 +21,41 @@ fn render(s: &Service) -> Value {
 
 pub fn query(ctx: &mut Ctx<'_>, args: Vec<Value>) -> MResult {
     check_arg_count(ctx.p, &args, 2)?;
-    let rows = ctx.state.services.iter().map(render).collect();
+    // plugins/service.py `service_extend_context` (SCALE): `extra.include_state: false`
+    // skips asking each service, and `service_extend` fills `UNKNOWN` with no pids. CORE's
+    // `query` always asks.
+    let skip_state = !ctx.p.is_core()
+        && args
+            .get(1)
+            .and_then(|o| o.get("extra"))
+            .and_then(|e| e.get("include_state"))
+            .is_some_and(|v| !py_truthy(v));
+    let rows = ctx
+        .state
+        .services
+        .iter()
+        .map(|s| {
+            let mut row = render(s);
+            if skip_state && let Some(m) = row.as_object_mut() {
+                m.insert("state".into(), json!("UNKNOWN"));
+                m.insert("pids".into(), json!([]));
+            }
+            row
+        })
+        .collect();
     filter::query(rows, args.first(), args.get(1))
+}
+
+/// Python's truth of a JSON value (`not value`).
+fn py_truthy(v: &Value) -> bool {
+    match v {
+        Value::Null => false,
+        Value::Bool(b) => *b,
+        Value::Number(n) => n.as_f64().is_some_and(|f| f != 0.0),
+        Value::String(s) => !s.is_empty(),
+        Value::Array(a) => !a.is_empty(),
+        Value::Object(o) => !o.is_empty(),
+    }
 }
 
 pub fn get_instance(ctx: &mut Ctx<'_>, args: Vec<Value>) -> MResult {

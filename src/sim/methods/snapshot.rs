@@ -15,7 +15,7 @@ use crate::sim::version::{Family, Layer, Personality};
 pub fn call(ctx: &mut Ctx<'_>, method: &str, name: &str, args: Vec<Value>) -> MResult {
     match name {
         "query" => query(ctx, args),
-        "get_instance" => get_instance(ctx, args),
+        "get_instance" => get_instance(ctx, method, args),
         "create" => create(ctx, method, args),
         "delete" => delete(ctx, method, args),
         _ => Err(SimError::NoMethod {
@@ -448,7 +448,7 @@ fn narrow(field: &str, op: &str, value: &Value) -> Option<Vec<String>> {
     })
 }
 
-pub fn get_instance(ctx: &mut Ctx<'_>, args: Vec<Value>) -> MResult {
+pub fn get_instance(ctx: &mut Ctx<'_>, method: &str, args: Vec<Value>) -> MResult {
     check_arg_count(ctx.p, &args, 2)?;
     let Some(id) = args.first().and_then(Value::as_str) else {
         return Err(SimError::one("id", "Not a string"));
@@ -456,10 +456,16 @@ pub fn get_instance(ctx: &mut Ctx<'_>, args: Vec<Value>) -> MResult {
     let (props, holds) = extra(args.get(1));
     match ctx.state.snapshots.get(id) {
         Some(s) => Ok(render(ctx.state, s, props.as_deref(), holds)),
-        None => Err(SimError::Validation(vec![VErr::all(
-            format!("{id} not found"),
-            "ENOENT",
-        )])),
+        // service/crud_service.py `get_instance`: the query found nothing (libzfs skips a
+        // name it cannot open), so `InstanceNotFound` names the service class.
+        None => Err(SimError::not_found(
+            if method.starts_with("pool.") {
+                "PoolSnapshot"
+            } else {
+                "ZFSSnapshot"
+            },
+            id,
+        )),
     }
 }
 
@@ -566,16 +572,18 @@ fn create(ctx: &mut Ctx<'_>, method: &str, args: Vec<Value>) -> MResult {
         };
         return Err(SimError::one(attr, "Invalid snapshot name"));
     }
+    // zfs_/snapshot.py `create` (plugins/zfs.py on CORE): py-libzfs `get_dataset` raises
+    // `Dataset <name> not found`; libzfs says `dataset already exists`, which SCALE alone
+    // turns into EEXIST.
     if !ctx.state.datasets.contains_key(&dataset) {
-        return Err(SimError::call(
-            "ENOENT",
-            format!("Failed to snapshot {dataset}@{name}: dataset does not exist"),
-        ));
+        return Err(SimError::efault(format!(
+            "Failed to snapshot {dataset}@{name}: Dataset {dataset} not found"
+        )));
     }
     let full = format!("{dataset}@{name}");
     if ctx.state.snapshots.contains_key(&full) {
         return Err(SimError::call(
-            "EEXIST",
+            if ctx.p.is_core() { "EFAULT" } else { "EEXIST" },
             format!("Failed to snapshot {full}: dataset already exists"),
         ));
     }
@@ -724,11 +732,15 @@ fn delete(ctx: &mut Ctx<'_>, method: &str, args: Vec<Value>) -> MResult {
         Some(o) => validate_obj(&spec, Some(o))?,
         None => Map::new(),
     };
+    // py-libzfs `get_snapshot` fails first: CORE passes its text on as a CallError, SCALE
+    // as `InstanceNotFound`.
     let Some(snap) = ctx.state.snapshots.get(&id).cloned() else {
-        return Err(SimError::Validation(vec![VErr::all(
-            "could not find any snapshots to destroy; check snapshot names.",
-            "ENOENT",
-        )]));
+        let text = format!("Snapshot {id} not found");
+        return Err(if ctx.p.is_core() {
+            SimError::efault(text)
+        } else {
+            SimError::Validation(vec![VErr::all(text, "ENOENT")])
+        });
     };
     ctx.state.snapshots.remove(&id);
     if opts
