@@ -174,6 +174,8 @@ def old_replication_cases(branch):
             netcat_active_side_port_max=70000, retries=0)), a),
         case("repl_source_missing", s, replication(without(REPL_OK, "source_datasets")), a),
         case("repl_source_empty", s, replication(with_(REPL_OK, source_datasets=[])), a),
+        case("repl_empty_object", f"{branch}:src/middlewared/middlewared/schema/dict_schema.py::Dict.get_defaults",
+             replication({}), a),
         case("repl_tasks_duplicate", v + "Unique.__call__",
              replication(with_(REPL_OK, periodic_snapshot_tasks=[1, 1])), a),
         case("repl_exclude_index", p, replication(with_(

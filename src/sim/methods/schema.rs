@@ -3,10 +3,37 @@
 //! checks only after a clean first pass) and pydantic models (model field order, `Field
 //! required`, unknown keys last, validators as `Value error, ...`).
 
+use std::cell::Cell;
+
 use serde_json::{Map, Value};
 
 use crate::sim::errors::{SimError, VErr};
-use crate::sim::version::Layer;
+use crate::sim::version::{Layer, Personality};
+
+thread_local! {
+    /// The release whose words the old schema layer uses for the call being answered
+    /// (`validators.py` `Range` and `Cron.validate` were reworded in 24.10).
+    static RELEASE: Cell<Personality> = const { Cell::new(Personality::V2510) };
+}
+
+/// Sets the release whose wording validation uses until the guard is dropped.
+pub fn wording_of(p: Personality) -> WordingGuard {
+    WordingGuard(RELEASE.with(|r| r.replace(p)))
+}
+
+/// Puts the previous release's wording back.
+pub struct WordingGuard(Personality);
+
+impl Drop for WordingGuard {
+    fn drop(&mut self) {
+        RELEASE.with(|r| r.set(self.0));
+    }
+}
+
+/// 24.04 and CORE's "greater or equal than"; 24.10 reworded it "greater than or equal to".
+fn old_wording() -> bool {
+    RELEASE.with(|r| r.get()) <= Personality::V2404
+}
 
 /// A field's type, with the constraints that produce distinct error texts.
 #[derive(Debug, Clone)]
@@ -208,6 +235,11 @@ pub fn validate_obj(
             });
         }
     };
+    if spec.layer != Layer::Pydantic
+        && let Some(e) = old_time_fatal(spec.fields, &obj)
+    {
+        return Err(e);
+    }
     let out = match spec.layer {
         Layer::Pydantic => pyd_dict(spec.prefix, spec.fields, &obj, spec.update, &mut errs),
         Layer::Old | Layer::Core => {
@@ -487,6 +519,40 @@ fn join(path: &str, name: &str) -> String {
 
 // ---------- old @accepts schema ----------
 
+/// The old layer's `Time.clean` (schema/string_schema.py; CORE's schema.py alike) raises a plain `ValueError` that
+/// `Dict.clean` does not catch: a bad `HH:MM` anywhere in the arguments fails the whole call
+/// with a traceback instead of a validation error. Keys are cleaned in input order.
+fn old_time_fatal(fields: &[F], obj: &Map<String, Value>) -> Option<SimError> {
+    for (k, v) in obj {
+        let Some(f) = fields.iter().find(|f| f.name == k) else {
+            continue;
+        };
+        match (&f.ty, v) {
+            (Ty::Dict(sub), Value::Object(m)) => {
+                if let Some(e) = old_time_fatal(sub, m) {
+                    return Some(e);
+                }
+            }
+            _ if f.check == Check::Time => {
+                // `Str.clean` turns an integer into its text first.
+                let text = match v {
+                    Value::String(s) => s.clone(),
+                    Value::Number(n) if n.is_i64() || n.is_u64() => n.to_string(),
+                    _ => continue,
+                };
+                if let Err(msg) = parse_hhmm(&text) {
+                    return Some(SimError::Exception {
+                        class: "ValueError",
+                        text: msg,
+                    });
+                }
+            }
+            _ => {}
+        }
+    }
+    None
+}
+
 fn old_dict(
     path: &str,
     fields: &[F],
@@ -522,6 +588,12 @@ fn old_dict(
         if f.required {
             errs.push(VErr::new(join(path, f.name), "attribute required"));
         } else if let Some(d) = &f.default {
+            // The default goes through `clean` too: a non-empty list whose default is `[]`
+            // fails there, in attribute order (schema/list_schema.py `List.clean`).
+            if let Err(e) = old_list_size(&join(path, f.name), &f.ty, d) {
+                errs.push(e);
+                continue;
+            }
             out.insert(f.name.into(), d.clone());
         }
     }
@@ -533,6 +605,10 @@ fn old_dict(
                 continue;
             }
             let at = join(path, f.name);
+            if let Check::Cron { begin_end } = f.check {
+                errs.extend(old_cron(&at, v, begin_end));
+                continue;
+            }
             if let Err(e) = old_values(&at, f, v) {
                 errs.push(e);
             }
@@ -603,6 +679,10 @@ fn old_type(at: &str, ty: &Ty, v: &Value, errs: &mut Vec<VErr>) -> Option<Value>
                 errs.push(VErr::new(at, "Not a list"));
                 return None;
             };
+            if let Err(e) = old_list_size(at, ty, v) {
+                errs.push(e);
+                return None;
+            }
             let mut out = Vec::new();
             for (i, it) in items.iter().enumerate() {
                 let mut sub = Vec::new();
@@ -652,20 +732,10 @@ fn old_type(at: &str, ty: &Ty, v: &Value, errs: &mut Vec<VErr>) -> Option<Value>
 fn old_values(at: &str, f: &F, v: &Value) -> Result<(), VErr> {
     match &f.ty {
         Ty::Int { min, max } => {
-            if let Some(i) = v.as_i64() {
-                if let Some(m) = min
-                    && i < *m
-                {
-                    return Err(VErr::new(
-                        at,
-                        format!("Should be greater or equal than {m}"),
-                    ));
-                }
-                if let Some(m) = max
-                    && i > *m
-                {
-                    return Err(VErr::new(at, format!("Should be lower or equal than {m}")));
-                }
+            if let Some(i) = v.as_i64()
+                && (min.is_some_and(|m| i < m) || max.is_some_and(|m| i > m))
+            {
+                return Err(VErr::new(at, range_text(*min, *max)));
             }
         }
         Ty::List {
@@ -682,7 +752,7 @@ fn old_values(at: &str, f: &F, v: &Value) -> Result<(), VErr> {
                     if items[..i].contains(a) {
                         return Err(VErr::new(
                             at,
-                            format!("Duplicate values are not allowed: {}", py_scalar(a)),
+                            format!("Duplicate values are not allowed: {}", py_repr(a)),
                         ));
                     }
                 }
@@ -705,9 +775,108 @@ fn old_values(at: &str, f: &F, v: &Value) -> Result<(), VErr> {
     run_check(f.check, v, Layer::Old).map_err(|m| VErr::new(at, m))
 }
 
-fn py_scalar(v: &Value) -> String {
+/// `List(empty=False)`: an empty list fails while being cleaned.
+fn old_list_size(at: &str, ty: &Ty, v: &Value) -> Result<(), VErr> {
+    match (ty, v.as_array()) {
+        (Ty::List { min_items, .. }, Some(items)) if items.len() < *min_items => {
+            Err(VErr::new(at, "Empty value not allowed"))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// The old layer's `Cron.validate` (schema/dict_schema.py): the cron syntax, then the
+/// window's order, then whether the schedule fires inside it — each adds its message, so a
+/// window that ends before it begins reports both of the last two.
+fn old_cron(at: &str, v: &Value, begin_end: bool) -> Vec<VErr> {
+    let Some(m) = v.as_object() else {
+        return Vec::new();
+    };
+    let get = |k: &str| m.get(k).and_then(Value::as_str).unwrap_or("*").to_string();
+    let mut errs = Vec::new();
+    let fields = [
+        get("minute"),
+        get("hour"),
+        get("dom"),
+        get("month"),
+        get("dow"),
+    ];
+    let syntax_ok = match cron_check(&fields) {
+        Ok(()) => true,
+        Err(e) => {
+            errs.push(VErr::new(
+                at,
+                format!("Please ensure fields match cron syntax - {e}"),
+            ));
+            false
+        }
+    };
+    if !begin_end {
+        return errs;
+    }
+    let begin = parse_hhmm(&get_or(m, "begin", "00:00")).unwrap_or(0);
+    let end = parse_hhmm(&get_or(m, "end", "23:59")).unwrap_or(1439);
+    if begin > end {
+        errs.push(VErr::new(
+            at,
+            if old_wording() {
+                "Begin time should be less or equal than end time"
+            } else {
+                "Begin time should be less than or equal to end time"
+            },
+        ));
+    }
+    if syntax_ok && !schedule_hits_window(&fields[0], &fields[1], begin, end) {
+        errs.push(VErr::new(
+            at,
+            "Specified schedule does not match specified time interval",
+        ));
+    }
+    errs
+}
+
+/// `validators.py` `Range`: one text for both bounds, worded by release.
+fn range_text(min: Option<i64>, max: Option<i64>) -> String {
+    let old = old_wording();
+    match (min, max) {
+        (Some(a), Some(b)) => format!("Should be between {a} and {b}"),
+        (None, Some(b)) if old => format!("Should be less or equal than {b}"),
+        (None, Some(b)) => format!("Should be less than or equal to {b}"),
+        (Some(a), None) if old => format!("Should be greater or equal than {a}"),
+        (Some(a), None) => format!("Should be greater than or equal to {a}"),
+        (None, None) => "Should be ".into(),
+    }
+}
+
+/// Python's `repr` of a JSON scalar (`Unique` quotes the duplicate with `{item!r}`).
+fn py_repr(v: &Value) -> String {
     match v {
-        Value::String(s) => s.clone(),
+        Value::String(s) => {
+            let quote = if s.contains('\'') && !s.contains('"') {
+                '"'
+            } else {
+                '\''
+            };
+            let mut out = String::from(quote);
+            for c in s.chars() {
+                match c {
+                    '\\' => out.push_str("\\\\"),
+                    '\n' => out.push_str("\\n"),
+                    '\t' => out.push_str("\\t"),
+                    '\r' => out.push_str("\\r"),
+                    c if c == quote => {
+                        out.push('\\');
+                        out.push(c);
+                    }
+                    c => out.push(c),
+                }
+            }
+            out.push(quote);
+            out
+        }
+        Value::Bool(true) => "True".into(),
+        Value::Bool(false) => "False".into(),
+        Value::Null => "None".into(),
         other => other.to_string(),
     }
 }
@@ -781,22 +950,51 @@ fn get_or(m: &Map<String, Value>, k: &str, d: &str) -> String {
     m.get(k).and_then(Value::as_str).unwrap_or(d).to_string()
 }
 
-/// `HH:MM` (24 h) → minutes since midnight; errors in the middleware's words.
+/// `HH:MM` → minutes since midnight, as the middleware's `Time.clean` / `time_validator`
+/// parse it: `value.split(':')` into two parts, Python's `int()` on each, then
+/// `datetime.time(hours, minutes)`; errors are Python's texts.
 pub fn parse_hhmm(s: &str) -> Result<u32, String> {
-    let fmt_err = || "Time should be in 24 hour format like \"18:00\"".to_string();
-    let (h, m) = s.split_once(':').ok_or_else(fmt_err)?;
-    if h.is_empty() || m.is_empty() || h.len() > 2 || m.len() > 2 {
-        return Err(fmt_err());
-    }
-    let h: u32 = h.parse().map_err(|_| fmt_err())?;
-    let m: u32 = m.parse().map_err(|_| fmt_err())?;
-    if h > 23 {
+    let Some((h, m)) = s.split_once(':').filter(|(_, m)| !m.contains(':')) else {
+        return Err("Time should be in 24 hour format like \"18:00\"".to_string());
+    };
+    let int = |part: &str| {
+        py_int(part).ok_or_else(|| {
+            format!(
+                "invalid literal for int() with base 10: {}",
+                py_repr(&Value::from(part))
+            )
+        })
+    };
+    let (h, m) = (int(h)?, int(m)?);
+    if !(0..=23).contains(&h) {
         return Err("hour must be in 0..23".into());
     }
-    if m > 59 {
+    if !(0..=59).contains(&m) {
         return Err("minute must be in 0..59".into());
     }
-    Ok(h * 60 + m)
+    Ok((h * 60 + m) as u32)
+}
+
+/// Python's `int(text)` for base 10 (surrounding whitespace, a sign, `_` between digits).
+fn py_int(text: &str) -> Option<i64> {
+    let t = text.trim();
+    let (neg, digits) = match t.as_bytes().first() {
+        Some(b'-') => (true, &t[1..]),
+        Some(b'+') => (false, &t[1..]),
+        _ => (false, t),
+    };
+    let b = digits.as_bytes();
+    let well_formed = !b.is_empty()
+        && b.iter().all(|c| c.is_ascii_digit() || *c == b'_')
+        && b.first().is_some_and(u8::is_ascii_digit)
+        && b.last().is_some_and(u8::is_ascii_digit)
+        && !digits.contains("__");
+    if !well_formed {
+        return None;
+    }
+    // Too many digits for i64 is still an integer to Python: out of any range here.
+    let n = digits.replace('_', "").parse::<i64>().unwrap_or(i64::MAX);
+    Some(if neg { -n } else { n })
 }
 
 const CRON_RANGES: [(u32, u32); 5] = [(0, 59), (0, 23), (1, 31), (1, 12), (0, 7)];
