@@ -129,6 +129,279 @@ fn validation_errors_as_the_middleware_code_produces_them() {
 
 fn cases() -> Vec<Case> {
     vec![
+        // st_begin_hour_25: produced by running truenas/13.3-stable:src/middlewared/middlewared/schema/string_schema.py::Time.clean
+        case(
+            "13.3",
+            "pool.snapshottask.create",
+            r#"{"dataset":"tank/data","recursive":false,"lifetime_value":2,"lifetime_unit":"WEEK","naming_schema":"auto-%Y-%m-%d_%H-%M","schedule":{"begin":"25:00"}}"#,
+            Expect::Traceback {
+                first: r#"hour must be in 0..23"#,
+                last: r#"ValueError: hour must be in 0..23"#,
+            },
+        ),
+        // st_begin_no_colon: produced by running truenas/13.3-stable:src/middlewared/middlewared/schema/string_schema.py::Time.clean
+        case(
+            "13.3",
+            "pool.snapshottask.create",
+            r#"{"dataset":"tank/data","recursive":false,"lifetime_value":2,"lifetime_unit":"WEEK","naming_schema":"auto-%Y-%m-%d_%H-%M","schedule":{"begin":"1200"}}"#,
+            Expect::Traceback {
+                first: r#"Time should be in 24 hour format like "18:00""#,
+                last: r#"ValueError: Time should be in 24 hour format like "18:00""#,
+            },
+        ),
+        // st_begin_letters: produced by running truenas/13.3-stable:src/middlewared/middlewared/schema/string_schema.py::Time.clean
+        case(
+            "13.3",
+            "pool.snapshottask.create",
+            r#"{"dataset":"tank/data","recursive":false,"lifetime_value":2,"lifetime_unit":"WEEK","naming_schema":"auto-%Y-%m-%d_%H-%M","schedule":{"begin":"ab:cd"}}"#,
+            Expect::Traceback {
+                first: r#"invalid literal for int() with base 10: 'ab'"#,
+                last: r#"ValueError: invalid literal for int() with base 10: 'ab'"#,
+            },
+        ),
+        // st_end_minute_60: produced by running truenas/13.3-stable:src/middlewared/middlewared/schema/string_schema.py::Time.clean
+        case(
+            "13.3",
+            "pool.snapshottask.create",
+            r#"{"dataset":"tank/data","recursive":false,"lifetime_value":2,"lifetime_unit":"WEEK","naming_schema":"auto-%Y-%m-%d_%H-%M","schedule":{"end":"12:60"}}"#,
+            Expect::Traceback {
+                first: r#"minute must be in 0..59"#,
+                last: r#"ValueError: minute must be in 0..59"#,
+            },
+        ),
+        // st_begin_null: produced by running truenas/13.3-stable:src/middlewared/middlewared/schema/attribute.py::Attribute.clean
+        case(
+            "13.3",
+            "pool.snapshottask.create",
+            r#"{"dataset":"tank/data","recursive":false,"lifetime_value":2,"lifetime_unit":"WEEK","naming_schema":"auto-%Y-%m-%d_%H-%M","schedule":{"begin":null}}"#,
+            Expect::Traceback {
+                first: r#"[begin] null not allowed"#,
+                last: r#"middlewared.schema.Error: [begin] null not allowed"#,
+            },
+        ),
+        // st_window_reversed: produced by running truenas/13.3-stable:src/middlewared/middlewared/schema/dict_schema.py::Cron.validate
+        case(
+            "13.3",
+            "pool.snapshottask.create",
+            r#"{"dataset":"tank/data","recursive":false,"lifetime_value":2,"lifetime_unit":"WEEK","naming_schema":"auto-%Y-%m-%d_%H-%M","schedule":{"begin":"18:00","end":"06:00"}}"#,
+            Expect::Errors(
+                r#"[EINVAL] periodic_snapshot_create.schedule: Begin time should be less or equal than end time
+[EINVAL] periodic_snapshot_create.schedule: Specified schedule does not match specified time interval
+"#,
+            ),
+        ),
+        // st_window_missed: produced by running truenas/13.3-stable:src/middlewared/middlewared/schema/dict_schema.py::Cron.validate
+        case(
+            "13.3",
+            "pool.snapshottask.create",
+            r#"{"dataset":"tank/data","recursive":false,"lifetime_value":2,"lifetime_unit":"WEEK","naming_schema":"auto-%Y-%m-%d_%H-%M","schedule":{"minute":"0","hour":"5","begin":"06:00","end":"07:00"}}"#,
+            Expect::Errors(
+                r#"[EINVAL] periodic_snapshot_create.schedule: Specified schedule does not match specified time interval
+"#,
+            ),
+        ),
+        // st_unexpected_key: produced by running truenas/13.3-stable:src/middlewared/middlewared/schema/dict_schema.py::Dict.clean
+        case(
+            "13.3",
+            "pool.snapshottask.create",
+            r#"{"dataset":"tank/data","recursive":false,"lifetime_value":2,"lifetime_unit":"WEEK","naming_schema":"auto-%Y-%m-%d_%H-%M","schedule":{"second":"0"}}"#,
+            Expect::Traceback {
+                first: r#"[second] Field was not expected"#,
+                last: r#"middlewared.schema.Error: [second] Field was not expected"#,
+            },
+        ),
+        // repl_begin_hour_25: produced by running truenas/13.3-stable:src/middlewared/middlewared/schema/string_schema.py::Time.clean
+        case(
+            "13.3",
+            "replication.create",
+            r#"{"name":"r1","direction":"PUSH","transport":"LOCAL","source_datasets":["tank/data"],"target_dataset":"backup/a","recursive":false,"auto":true,"retention_policy":"NONE","schedule":{"begin":"25:00"}}"#,
+            Expect::Traceback {
+                first: r#"hour must be in 0..23"#,
+                last: r#"ValueError: hour must be in 0..23"#,
+            },
+        ),
+        // repl_begin_no_colon: produced by running truenas/13.3-stable:src/middlewared/middlewared/schema/string_schema.py::Time.clean
+        case(
+            "13.3",
+            "replication.create",
+            r#"{"name":"r1","direction":"PUSH","transport":"LOCAL","source_datasets":["tank/data"],"target_dataset":"backup/a","recursive":false,"auto":true,"retention_policy":"NONE","schedule":{"begin":"1200"}}"#,
+            Expect::Traceback {
+                first: r#"Time should be in 24 hour format like "18:00""#,
+                last: r#"ValueError: Time should be in 24 hour format like "18:00""#,
+            },
+        ),
+        // repl_begin_letters: produced by running truenas/13.3-stable:src/middlewared/middlewared/schema/string_schema.py::Time.clean
+        case(
+            "13.3",
+            "replication.create",
+            r#"{"name":"r1","direction":"PUSH","transport":"LOCAL","source_datasets":["tank/data"],"target_dataset":"backup/a","recursive":false,"auto":true,"retention_policy":"NONE","schedule":{"begin":"ab:cd"}}"#,
+            Expect::Traceback {
+                first: r#"invalid literal for int() with base 10: 'ab'"#,
+                last: r#"ValueError: invalid literal for int() with base 10: 'ab'"#,
+            },
+        ),
+        // repl_end_minute_60: produced by running truenas/13.3-stable:src/middlewared/middlewared/schema/string_schema.py::Time.clean
+        case(
+            "13.3",
+            "replication.create",
+            r#"{"name":"r1","direction":"PUSH","transport":"LOCAL","source_datasets":["tank/data"],"target_dataset":"backup/a","recursive":false,"auto":true,"retention_policy":"NONE","schedule":{"end":"12:60"}}"#,
+            Expect::Traceback {
+                first: r#"minute must be in 0..59"#,
+                last: r#"ValueError: minute must be in 0..59"#,
+            },
+        ),
+        // repl_begin_null: produced by running truenas/13.3-stable:src/middlewared/middlewared/schema/attribute.py::Attribute.clean
+        case(
+            "13.3",
+            "replication.create",
+            r#"{"name":"r1","direction":"PUSH","transport":"LOCAL","source_datasets":["tank/data"],"target_dataset":"backup/a","recursive":false,"auto":true,"retention_policy":"NONE","schedule":{"begin":null}}"#,
+            Expect::Traceback {
+                first: r#"[begin] null not allowed"#,
+                last: r#"middlewared.schema.Error: [begin] null not allowed"#,
+            },
+        ),
+        // repl_window_reversed: produced by running truenas/13.3-stable:src/middlewared/middlewared/schema/dict_schema.py::Cron.validate
+        case(
+            "13.3",
+            "replication.create",
+            r#"{"name":"r1","direction":"PUSH","transport":"LOCAL","source_datasets":["tank/data"],"target_dataset":"backup/a","recursive":false,"auto":true,"retention_policy":"NONE","schedule":{"begin":"18:00","end":"06:00"}}"#,
+            Expect::Errors(
+                r#"[EINVAL] replication_create.schedule: Begin time should be less or equal than end time
+[EINVAL] replication_create.schedule: Specified schedule does not match specified time interval
+"#,
+            ),
+        ),
+        // repl_window_missed: produced by running truenas/13.3-stable:src/middlewared/middlewared/schema/dict_schema.py::Cron.validate
+        case(
+            "13.3",
+            "replication.create",
+            r#"{"name":"r1","direction":"PUSH","transport":"LOCAL","source_datasets":["tank/data"],"target_dataset":"backup/a","recursive":false,"auto":true,"retention_policy":"NONE","schedule":{"minute":"0","hour":"5","begin":"06:00","end":"07:00"}}"#,
+            Expect::Errors(
+                r#"[EINVAL] replication_create.schedule: Specified schedule does not match specified time interval
+"#,
+            ),
+        ),
+        // repl_unexpected_key: produced by running truenas/13.3-stable:src/middlewared/middlewared/schema/dict_schema.py::Dict.clean
+        case(
+            "13.3",
+            "replication.create",
+            r#"{"name":"r1","direction":"PUSH","transport":"LOCAL","source_datasets":["tank/data"],"target_dataset":"backup/a","recursive":false,"auto":true,"retention_policy":"NONE","schedule":{"second":"0"}}"#,
+            Expect::Traceback {
+                first: r#"[second] Field was not expected"#,
+                last: r#"middlewared.schema.Error: [second] Field was not expected"#,
+            },
+        ),
+        // repl_retries_0: produced by running truenas/13.3-stable:src/middlewared/middlewared/validators.py::Range.__call__
+        case(
+            "13.3",
+            "replication.create",
+            r#"{"name":"r1","direction":"PUSH","transport":"LOCAL","source_datasets":["tank/data"],"target_dataset":"backup/a","recursive":false,"auto":false,"retention_policy":"NONE","retries":0}"#,
+            Expect::Errors(
+                r#"[EINVAL] replication_create.retries: Should be greater or equal than 1
+"#,
+            ),
+        ),
+        // repl_speed_limit_0: produced by running truenas/13.3-stable:src/middlewared/middlewared/validators.py::Range.__call__
+        case(
+            "13.3",
+            "replication.create",
+            r#"{"name":"r1","direction":"PUSH","transport":"SSH","source_datasets":["tank/data"],"target_dataset":"backup/a","recursive":false,"auto":false,"retention_policy":"NONE","ssh_credentials":1,"speed_limit":0}"#,
+            Expect::Errors(
+                r#"[EINVAL] replication_create.speed_limit: Should be greater or equal than 1
+"#,
+            ),
+        ),
+        // repl_port_0: produced by running truenas/13.3-stable:src/middlewared/middlewared/validators.py::Port
+        case(
+            "13.3",
+            "replication.create",
+            r#"{"name":"r1","direction":"PUSH","transport":"SSH+NETCAT","source_datasets":["tank/data"],"target_dataset":"backup/a","recursive":false,"auto":false,"retention_policy":"NONE","ssh_credentials":1,"netcat_active_side":"LOCAL","netcat_active_side_port_min":0}"#,
+            Expect::Errors(
+                r#"[EINVAL] replication_create.netcat_active_side_port_min: Should be between 1 and 65535
+"#,
+            ),
+        ),
+        // repl_port_70000_and_retries_0: produced by running truenas/13.3-stable:src/middlewared/middlewared/validators.py::Range.__call__
+        case(
+            "13.3",
+            "replication.create",
+            r#"{"name":"r1","direction":"PUSH","transport":"SSH+NETCAT","source_datasets":["tank/data"],"target_dataset":"backup/a","recursive":false,"auto":false,"retention_policy":"NONE","ssh_credentials":1,"netcat_active_side":"LOCAL","netcat_active_side_port_max":70000,"retries":0}"#,
+            Expect::Errors(
+                r#"[EINVAL] replication_create.netcat_active_side_port_max: Should be between 1 and 65535
+[EINVAL] replication_create.retries: Should be greater or equal than 1
+"#,
+            ),
+        ),
+        // repl_source_missing: produced by running truenas/13.3-stable:src/middlewared/middlewared/schema/list_schema.py::List.clean
+        case(
+            "13.3",
+            "replication.create",
+            r#"{"name":"r1","direction":"PUSH","transport":"LOCAL","target_dataset":"backup/a","recursive":false,"auto":false,"retention_policy":"NONE"}"#,
+            Expect::Traceback {
+                first: r#"[source_datasets] attribute required"#,
+                last: r#"middlewared.schema.Error: [source_datasets] attribute required"#,
+            },
+        ),
+        // repl_source_empty: produced by running truenas/13.3-stable:src/middlewared/middlewared/schema/list_schema.py::List.clean
+        case(
+            "13.3",
+            "replication.create",
+            r#"{"name":"r1","direction":"PUSH","transport":"LOCAL","source_datasets":[],"target_dataset":"backup/a","recursive":false,"auto":false,"retention_policy":"NONE"}"#,
+            Expect::Traceback {
+                first: r#"[source_datasets] Empty value not allowed"#,
+                last: r#"middlewared.schema.Error: [source_datasets] Empty value not allowed"#,
+            },
+        ),
+        // repl_empty_object: produced by running truenas/13.3-stable:src/middlewared/middlewared/schema/dict_schema.py::Dict.get_defaults
+        case(
+            "13.3",
+            "replication.create",
+            r#"{}"#,
+            Expect::Traceback {
+                first: r#"[name] attribute required"#,
+                last: r#"middlewared.schema.Error: [name] attribute required"#,
+            },
+        ),
+        // repl_tasks_duplicate: produced by running truenas/13.3-stable:src/middlewared/middlewared/validators.py::Unique.__call__
+        case(
+            "13.3",
+            "replication.create",
+            r#"{"name":"r1","direction":"PUSH","transport":"LOCAL","source_datasets":["tank/data"],"target_dataset":"backup/a","recursive":false,"auto":false,"retention_policy":"NONE","periodic_snapshot_tasks":[1,1]}"#,
+            Expect::Errors(
+                r#"[EINVAL] replication_create.periodic_snapshot_tasks: Duplicate values are not allowed: 1
+"#,
+            ),
+        ),
+        // repl_exclude_index: produced by running truenas/13.3-stable:src/middlewared/middlewared/plugins/replication.py::ReplicationService._validate
+        case(
+            "13.3",
+            "replication.create",
+            r#"{"name":"r1","direction":"PUSH","transport":"LOCAL","source_datasets":["tank/data"],"target_dataset":"backup/a","recursive":true,"auto":false,"retention_policy":"NONE","exclude":["tank/data/photos","other/x"],"also_include_naming_schema":["a-%Y%m%d%H%M"]}"#,
+            Expect::Errors(
+                r#"[EINVAL] replication_create.exclude.1: This dataset is not a child of any of source datasets
+"#,
+            ),
+        ),
+        // repl_lifetime_0: produced by running truenas/13.3-stable:src/middlewared/middlewared/validators.py::Range.__call__
+        case(
+            "13.3",
+            "replication.create",
+            r#"{"name":"r1","direction":"PUSH","transport":"LOCAL","source_datasets":["tank/data"],"target_dataset":"backup/a","recursive":false,"auto":false,"retention_policy":"CUSTOM","lifetime_value":0,"lifetime_unit":"DAY"}"#,
+            Expect::Errors(
+                r#"[EINVAL] replication_create.lifetime_value: Should be greater or equal than 1
+"#,
+            ),
+        ),
+        // st_exclude_index: produced by running truenas/13.3-stable:src/middlewared/middlewared/plugins/snapshot.py::PeriodicSnapshotTaskService._validate
+        case(
+            "13.3",
+            "pool.snapshottask.create",
+            r#"{"dataset":"tank/data","recursive":true,"lifetime_value":2,"lifetime_unit":"WEEK","naming_schema":"auto-%Y-%m-%d_%H-%M","exclude":["tank/data/photos","other/b"]}"#,
+            Expect::Errors(
+                r#"[EINVAL] periodic_snapshot_create.exclude.1: Excluded dataset or zvol should be a child or other descendant of selected dataset
+"#,
+            ),
+        ),
         // st_begin_hour_25: produced by running stable/dragonfish:src/middlewared/middlewared/schema/string_schema.py::Time.clean
         case(
             "24.04",

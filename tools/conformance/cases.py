@@ -56,12 +56,14 @@ def service(module, cls, fake):
 
 
 def call(module, cls, method, *args, app=False):
-    """A runner: the public method as the middleware dispatches it (wrapper included)."""
+    """A runner: the public method as the middleware dispatches it (wrapper included); `app`
+    when the method may take the calling connection (`@pass_app`, 24.04 on)."""
 
     def run(fake, fake_app):
         svc = service(module, cls, fake)
         fn = getattr(svc, method)
-        full = (fake_app, *args) if app else args
+        # The middleware passes the connection to methods marked `_pass_app` (main.py).
+        full = (fake_app, *args) if app and hasattr(fn, "_pass_app") else args
         r = fn(*full)
         if asyncio.iscoroutine(r):
             asyncio.run(r)
@@ -276,4 +278,10 @@ def goldeye():
     ]
 
 
-CASES = {"dragonfish": dragonfish, "electriceel": electriceel, "fangtooth": fangtooth, "goldeye": goldeye}
+def core133():
+    b = "truenas/13.3-stable"
+    return [*old_schedule_cases(b, "st"), *old_schedule_cases(b, "repl"), *old_replication_cases(b),
+            *old_snapshottask_cases(b)]
+
+
+CASES = {"core133": core133, "dragonfish": dragonfish, "electriceel": electriceel, "fangtooth": fangtooth, "goldeye": goldeye}

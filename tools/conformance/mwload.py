@@ -30,6 +30,12 @@ class _Inert:
     def __iter__(self):
         return iter(())
 
+    def __getitem__(self, key):
+        return _Inert()
+
+    def __setitem__(self, key, value):
+        pass
+
     def __bool__(self):
         return False
 

@@ -3,7 +3,7 @@ prints what `midclt call` would print for each, one JSON object a line.
 
     python run.py BRANCH SRC [EXTRA_PATH ...]
 
-BRANCH is a key of `cases.CASES` (dragonfish, electriceel, fangtooth, goldeye); SRC a checkout (or
+BRANCH is a key of `cases.CASES` (core133, dragonfish, electriceel, fangtooth, goldeye); SRC a checkout (or
 `git archive`) of that branch of the middleware; EXTRA_PATH directories holding the
 `zettarepl` and `truenas_api_client` packages. See README.md.
 """
@@ -59,7 +59,7 @@ class FakeMiddleware:
 
 def client_validation_errors(branch):
     """The client class midclt prints a ValidationErrors with, in the branch's release."""
-    if branch == "dragonfish":
+    if branch in ("core133", "dragonfish"):
         from middlewared.client import ValidationErrors
     else:
         from truenas_api_client import ValidationErrors

@@ -9,7 +9,7 @@ produced from, and what midclt prints.
 import json
 import sys
 
-RELEASE = {"dragonfish": "24.04", "electriceel": "24.10", "fangtooth": "25.04", "goldeye": "25.10"}
+RELEASE = {"core133": "13.3", "dragonfish": "24.04", "electriceel": "24.10", "fangtooth": "25.04", "goldeye": "25.10"}
 
 
 def rust_str(s):

@@ -11,6 +11,9 @@ use crate::sim::errors::{SimError, VErr};
 use crate::sim::version::{Layer, Personality};
 
 thread_local! {
+    /// How many of the current call's errors came from the old layer's value pass
+    /// (`validate`, after a clean `clean`): CORE raises those as `ValidationErrors`.
+    static VALUE_ERRORS: Cell<usize> = const { Cell::new(0) };
     /// The release whose words the old schema layer uses for the call being answered
     /// (`validators.py` `Range` and `Cron.validate` were reworded in 24.10).
     static RELEASE: Cell<Personality> = const { Cell::new(Personality::V2510) };
@@ -240,6 +243,7 @@ pub fn validate_obj(
     {
         return Err(e);
     }
+    VALUE_ERRORS.with(|n| n.set(0));
     let out = match spec.layer {
         Layer::Pydantic => pyd_dict(spec.prefix, spec.fields, &obj, spec.update, &mut errs),
         Layer::Old | Layer::Core => {
@@ -253,13 +257,13 @@ fn finish(spec: &Spec<'_>, errs: Vec<VErr>) -> Result<(), SimError> {
     if errs.is_empty() {
         return Ok(());
     }
-    if spec.layer == Layer::Core {
+    // CORE's `clean` raises its first `Error` bare (`[begin] null not allowed`: the
+    // attribute's own name), while `validate` collects `ValidationErrors` with full paths
+    // (truenas/13.3-stable schema.py `accepts`).
+    if spec.layer == Layer::Core && VALUE_ERRORS.with(Cell::get) < errs.len() {
         let first = &errs[0];
         let attr = first.attr.clone().unwrap_or_default();
-        let attr = attr
-            .strip_prefix(&format!("{}.", spec.prefix))
-            .unwrap_or(&attr)
-            .to_string();
+        let attr = attr.rsplit('.').next().unwrap_or(&attr).to_string();
         return Err(SimError::CoreSchema {
             attr,
             msg: first.msg.clone(),
@@ -613,6 +617,8 @@ fn old_dict(
                 errs.push(e);
             }
         }
+        // `errs` was empty: everything in it now is the value pass's.
+        VALUE_ERRORS.with(|n| n.set(n.get() + errs.len()));
     }
     out
 }
