@@ -1263,6 +1263,40 @@ mod tests {
         ));
     }
 
+    /// Each answer checked against `time_validator` (api/base/validators.py) under Python 3.11.
+    #[test]
+    fn hhmm_parses_as_python_does() {
+        let err = |s: &str| parse_hhmm(s).unwrap_err();
+        assert_eq!(parse_hhmm(" 7:05"), Ok(425));
+        assert_eq!(parse_hhmm("1_2:00"), Ok(720));
+        assert_eq!(parse_hhmm("+7:5"), Ok(425));
+        assert_eq!(err("25:00"), "hour must be in 0..23");
+        assert_eq!(err("-1:00"), "hour must be in 0..23");
+        assert_eq!(err("07:60"), "minute must be in 0..59");
+        assert_eq!(err("12:"), "invalid literal for int() with base 10: ''");
+        assert_eq!(err("12:cd"), "invalid literal for int() with base 10: 'cd'");
+        assert_eq!(
+            err("1__2:00"),
+            "invalid literal for int() with base 10: '1__2'"
+        );
+        assert_eq!(
+            err("1:2:3"),
+            "Time should be in 24 hour format like \"18:00\""
+        );
+        assert_eq!(
+            err("1200"),
+            "Time should be in 24 hour format like \"18:00\""
+        );
+    }
+
+    #[test]
+    fn repr_quotes_as_python_does() {
+        assert_eq!(py_repr(&Value::from("x")), "'x'");
+        assert_eq!(py_repr(&Value::from("it's")), "\"it's\"");
+        assert_eq!(py_repr(&Value::from("a\"b")), "'a\"b'");
+        assert_eq!(py_repr(&Value::from(1)), "1");
+    }
+
     #[test]
     fn cron_texts() {
         let f = |m: &str, h: &str| {
