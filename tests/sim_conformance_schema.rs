@@ -382,6 +382,46 @@ fn cases() -> Vec<Case> {
 "#,
             ),
         ),
+        // repl_naming_schema_index: produced by running truenas/13.3-stable:src/middlewared/middlewared/schema/list_schema.py::List.validate
+        case(
+            "13.3",
+            "replication.create",
+            r#"{"name":"r1","direction":"PULL","transport":"LOCAL","source_datasets":["tank/data"],"target_dataset":"backup/a","recursive":false,"auto":false,"retention_policy":"NONE","naming_schema":["auto-%Y-%m-%d_%H-%M","bad"]}"#,
+            Expect::Errors(
+                r#"[EINVAL] replication_create.naming_schema.1.naming_schema: %Y must be present in snapshot naming schema
+"#,
+            ),
+        ),
+        // repl_lifetimes_item: produced by running truenas/13.3-stable:src/middlewared/middlewared/schema/list_schema.py::List.clean
+        case(
+            "13.3",
+            "replication.create",
+            r#"{"name":"r1","direction":"PUSH","transport":"LOCAL","source_datasets":["tank/data"],"target_dataset":"backup/a","recursive":false,"auto":false,"retention_policy":"CUSTOM","lifetimes":[{"schedule":{"hour":"1"},"lifetime_value":1,"lifetime_unit":"DAY"},{"schedule":{"hour":"2"},"lifetime_value":1}]}"#,
+            Expect::Traceback {
+                first: r#"[lifetimes] Field was not expected"#,
+                last: r#"middlewared.schema.Error: [lifetimes] Field was not expected"#,
+            },
+        ),
+        // repl_lifetimes_item_value: produced by running truenas/13.3-stable:src/middlewared/middlewared/schema/list_schema.py::List.validate
+        case(
+            "13.3",
+            "replication.create",
+            r#"{"name":"r1","direction":"PUSH","transport":"LOCAL","source_datasets":["tank/data"],"target_dataset":"backup/a","recursive":false,"auto":false,"retention_policy":"CUSTOM","lifetimes":[{"schedule":{"hour":"1"},"lifetime_value":1,"lifetime_unit":"DAY"},{"schedule":{"hour":"2"},"lifetime_value":0,"lifetime_unit":"DAY"}]}"#,
+            Expect::Traceback {
+                first: r#"[lifetimes] Field was not expected"#,
+                last: r#"middlewared.schema.Error: [lifetimes] Field was not expected"#,
+            },
+        ),
+        // repl_source_item_type: produced by running truenas/13.3-stable:src/middlewared/middlewared/schema/list_schema.py::List.clean
+        case(
+            "13.3",
+            "replication.create",
+            r#"{"name":"r1","direction":"PUSH","transport":"LOCAL","source_datasets":["tank/data",5],"target_dataset":"backup/a","recursive":false,"auto":false,"retention_policy":"NONE"}"#,
+            Expect::Errors(
+                r#"[EINVAL] replication_create.periodic_snapshot_tasks: You must at least either bind a periodic snapshot task or provide "Also Include Naming Schema" for push replication task
+"#,
+            ),
+        ),
         // repl_lifetime_0: produced by running truenas/13.3-stable:src/middlewared/middlewared/validators.py::Range.__call__
         case(
             "13.3",
@@ -662,6 +702,47 @@ fn cases() -> Vec<Case> {
 "#,
             ),
         ),
+        // repl_naming_schema_index: produced by running stable/dragonfish:src/middlewared/middlewared/schema/list_schema.py::List.validate
+        case(
+            "24.04",
+            "replication.create",
+            r#"{"name":"r1","direction":"PULL","transport":"LOCAL","source_datasets":["tank/data"],"target_dataset":"backup/a","recursive":false,"auto":false,"retention_policy":"NONE","naming_schema":["auto-%Y-%m-%d_%H-%M","bad"]}"#,
+            Expect::Errors(
+                r#"[EINVAL] replication_create.naming_schema.1.naming_schema: %Y must be present in snapshot naming schema
+"#,
+            ),
+        ),
+        // repl_lifetimes_item: produced by running stable/dragonfish:src/middlewared/middlewared/schema/list_schema.py::List.clean
+        case(
+            "24.04",
+            "replication.create",
+            r#"{"name":"r1","direction":"PUSH","transport":"LOCAL","source_datasets":["tank/data"],"target_dataset":"backup/a","recursive":false,"auto":false,"retention_policy":"CUSTOM","lifetimes":[{"schedule":{"hour":"1"},"lifetime_value":1,"lifetime_unit":"DAY"},{"schedule":{"hour":"2"},"lifetime_value":1}]}"#,
+            Expect::Errors(
+                r#"[EINVAL] replication_create.lifetimes: Item#1 is not valid per list types: [EINVAL] lifetime.lifetime_unit: attribute required
+
+"#,
+            ),
+        ),
+        // repl_lifetimes_item_value: produced by running stable/dragonfish:src/middlewared/middlewared/schema/list_schema.py::List.validate
+        case(
+            "24.04",
+            "replication.create",
+            r#"{"name":"r1","direction":"PUSH","transport":"LOCAL","source_datasets":["tank/data"],"target_dataset":"backup/a","recursive":false,"auto":false,"retention_policy":"CUSTOM","lifetimes":[{"schedule":{"hour":"1"},"lifetime_value":1,"lifetime_unit":"DAY"},{"schedule":{"hour":"2"},"lifetime_value":0,"lifetime_unit":"DAY"}]}"#,
+            Expect::Errors(
+                r#"[EINVAL] replication_create.lifetimes.1.lifetime.lifetime_value: Should be greater or equal than 1
+"#,
+            ),
+        ),
+        // repl_source_item_type: produced by running stable/dragonfish:src/middlewared/middlewared/schema/list_schema.py::List.clean
+        case(
+            "24.04",
+            "replication.create",
+            r#"{"name":"r1","direction":"PUSH","transport":"LOCAL","source_datasets":["tank/data",5],"target_dataset":"backup/a","recursive":false,"auto":false,"retention_policy":"NONE"}"#,
+            Expect::Errors(
+                r#"[EINVAL] replication_create.periodic_snapshot_tasks: You must at least either bind a periodic snapshot task or provide "Also Include Naming Schema" or "Name Regex" for push replication task
+"#,
+            ),
+        ),
         // repl_lifetime_0: produced by running stable/dragonfish:src/middlewared/middlewared/validators.py::Range.__call__
         case(
             "24.04",
@@ -861,6 +942,47 @@ fn cases() -> Vec<Case> {
 "#,
             ),
         ),
+        // repl_naming_schema_index: produced by running stable/electriceel:src/middlewared/middlewared/schema/list_schema.py::List.validate
+        case(
+            "24.10",
+            "replication.create",
+            r#"{"name":"r1","direction":"PULL","transport":"LOCAL","source_datasets":["tank/data"],"target_dataset":"backup/a","recursive":false,"auto":false,"retention_policy":"NONE","naming_schema":["auto-%Y-%m-%d_%H-%M","bad"]}"#,
+            Expect::Errors(
+                r#"[EINVAL] replication_create.naming_schema.1.naming_schema: %Y must be present in snapshot naming schema
+"#,
+            ),
+        ),
+        // repl_lifetimes_item: produced by running stable/electriceel:src/middlewared/middlewared/schema/list_schema.py::List.clean
+        case(
+            "24.10",
+            "replication.create",
+            r#"{"name":"r1","direction":"PUSH","transport":"LOCAL","source_datasets":["tank/data"],"target_dataset":"backup/a","recursive":false,"auto":false,"retention_policy":"CUSTOM","lifetimes":[{"schedule":{"hour":"1"},"lifetime_value":1,"lifetime_unit":"DAY"},{"schedule":{"hour":"2"},"lifetime_value":1}]}"#,
+            Expect::Errors(
+                r#"[EINVAL] replication_create.lifetimes: Item#1 is not valid per list types: [EINVAL] lifetime.lifetime_unit: attribute required
+
+"#,
+            ),
+        ),
+        // repl_lifetimes_item_value: produced by running stable/electriceel:src/middlewared/middlewared/schema/list_schema.py::List.validate
+        case(
+            "24.10",
+            "replication.create",
+            r#"{"name":"r1","direction":"PUSH","transport":"LOCAL","source_datasets":["tank/data"],"target_dataset":"backup/a","recursive":false,"auto":false,"retention_policy":"CUSTOM","lifetimes":[{"schedule":{"hour":"1"},"lifetime_value":1,"lifetime_unit":"DAY"},{"schedule":{"hour":"2"},"lifetime_value":0,"lifetime_unit":"DAY"}]}"#,
+            Expect::Errors(
+                r#"[EINVAL] replication_create.lifetimes.1.lifetime.lifetime_value: Should be greater than or equal to 1
+"#,
+            ),
+        ),
+        // repl_source_item_type: produced by running stable/electriceel:src/middlewared/middlewared/schema/list_schema.py::List.clean
+        case(
+            "24.10",
+            "replication.create",
+            r#"{"name":"r1","direction":"PUSH","transport":"LOCAL","source_datasets":["tank/data",5],"target_dataset":"backup/a","recursive":false,"auto":false,"retention_policy":"NONE"}"#,
+            Expect::Errors(
+                r#"[EINVAL] replication_create.periodic_snapshot_tasks: You must at least either bind a periodic snapshot task or provide "Also Include Naming Schema" or "Name Regex" for push replication task
+"#,
+            ),
+        ),
         // repl_lifetime_0: produced by running stable/electriceel:src/middlewared/middlewared/validators.py::Range.__call__
         case(
             "24.10",
@@ -1057,6 +1179,47 @@ fn cases() -> Vec<Case> {
             r#"{"name":"r1","direction":"PUSH","transport":"LOCAL","source_datasets":["tank/data"],"target_dataset":"backup/a","recursive":true,"auto":false,"retention_policy":"NONE","exclude":["tank/data/photos","other/x"],"also_include_naming_schema":["a-%Y%m%d%H%M"]}"#,
             Expect::Errors(
                 r#"[EINVAL] replication_create.exclude.1: This dataset is not a child of any of source datasets
+"#,
+            ),
+        ),
+        // repl_naming_schema_index: produced by running stable/fangtooth:src/middlewared/middlewared/schema/list_schema.py::List.validate
+        case(
+            "25.04",
+            "replication.create",
+            r#"{"name":"r1","direction":"PULL","transport":"LOCAL","source_datasets":["tank/data"],"target_dataset":"backup/a","recursive":false,"auto":false,"retention_policy":"NONE","naming_schema":["auto-%Y-%m-%d_%H-%M","bad"]}"#,
+            Expect::Errors(
+                r#"[EINVAL] replication_create.naming_schema.1.naming_schema: %Y must be present in snapshot naming schema
+"#,
+            ),
+        ),
+        // repl_lifetimes_item: produced by running stable/fangtooth:src/middlewared/middlewared/schema/list_schema.py::List.clean
+        case(
+            "25.04",
+            "replication.create",
+            r#"{"name":"r1","direction":"PUSH","transport":"LOCAL","source_datasets":["tank/data"],"target_dataset":"backup/a","recursive":false,"auto":false,"retention_policy":"CUSTOM","lifetimes":[{"schedule":{"hour":"1"},"lifetime_value":1,"lifetime_unit":"DAY"},{"schedule":{"hour":"2"},"lifetime_value":1}]}"#,
+            Expect::Errors(
+                r#"[EINVAL] replication_create.lifetimes: Item#1 is not valid per list types: [EINVAL] lifetime.lifetime_unit: attribute required
+
+"#,
+            ),
+        ),
+        // repl_lifetimes_item_value: produced by running stable/fangtooth:src/middlewared/middlewared/schema/list_schema.py::List.validate
+        case(
+            "25.04",
+            "replication.create",
+            r#"{"name":"r1","direction":"PUSH","transport":"LOCAL","source_datasets":["tank/data"],"target_dataset":"backup/a","recursive":false,"auto":false,"retention_policy":"CUSTOM","lifetimes":[{"schedule":{"hour":"1"},"lifetime_value":1,"lifetime_unit":"DAY"},{"schedule":{"hour":"2"},"lifetime_value":0,"lifetime_unit":"DAY"}]}"#,
+            Expect::Errors(
+                r#"[EINVAL] replication_create.lifetimes.1.lifetime.lifetime_value: Should be greater than or equal to 1
+"#,
+            ),
+        ),
+        // repl_source_item_type: produced by running stable/fangtooth:src/middlewared/middlewared/schema/list_schema.py::List.clean
+        case(
+            "25.04",
+            "replication.create",
+            r#"{"name":"r1","direction":"PUSH","transport":"LOCAL","source_datasets":["tank/data",5],"target_dataset":"backup/a","recursive":false,"auto":false,"retention_policy":"NONE"}"#,
+            Expect::Errors(
+                r#"[EINVAL] replication_create.periodic_snapshot_tasks: You must at least either bind a periodic snapshot task or provide "Also Include Naming Schema" or "Name Regex" for push replication task
 "#,
             ),
         ),

@@ -182,6 +182,17 @@ def old_replication_cases(branch):
              replication(with_(REPL_OK, periodic_snapshot_tasks=[1, 1])), a),
         case("repl_exclude_index", p, replication(with_(
             REPL_OK, recursive=True, exclude=["tank/data/photos", "other/x"], also_include_naming_schema=["a-%Y%m%d%H%M"])), a),
+        case("repl_naming_schema_index", f"{branch}:src/middlewared/middlewared/schema/list_schema.py::List.validate",
+             replication(with_(REPL_OK, direction="PULL", naming_schema=["auto-%Y-%m-%d_%H-%M", "bad"])), a),
+        case("repl_lifetimes_item", f"{branch}:src/middlewared/middlewared/schema/list_schema.py::List.clean",
+             replication(with_(REPL_OK, retention_policy="CUSTOM", lifetimes=[
+                 {"schedule": {"hour": "1"}, "lifetime_value": 1, "lifetime_unit": "DAY"},
+                 {"schedule": {"hour": "2"}, "lifetime_value": 1}])), a),
+        case("repl_lifetimes_item_value", f"{branch}:src/middlewared/middlewared/schema/list_schema.py::List.validate",
+             replication(with_(REPL_OK, retention_policy="CUSTOM", lifetimes=[
+                 {"schedule": {"hour": "1"}, "lifetime_value": 1, "lifetime_unit": "DAY"},
+                 {"schedule": {"hour": "2"}, "lifetime_value": 0, "lifetime_unit": "DAY"}])), a),
+        case("repl_source_item_type", s, replication(with_(REPL_OK, source_datasets=["tank/data", 5])), a),
         case("repl_lifetime_0", v + "Range.__call__", replication(with_(
             REPL_OK, retention_policy="CUSTOM", lifetime_value=0, lifetime_unit="DAY")), a),
     ]

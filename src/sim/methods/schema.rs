@@ -690,20 +690,40 @@ fn old_type(at: &str, ty: &Ty, v: &Value, errs: &mut Vec<VErr>) -> Option<Value>
                 return None;
             }
             let mut out = Vec::new();
+            // Each item is cleaned on its own, under the item schema's name; `List.clean`
+            // reports the first failing item with `str()` of what it raised: `[name] msg` for
+            // a scalar's `Error`, every line of a dict's `ValidationErrors`.
+            let name = old_item_name(at);
             for (i, it) in items.iter().enumerate() {
                 let mut sub = Vec::new();
-                let name = at.rsplit('.').next().unwrap_or(at);
-                match old_type(&format!("{at}.{name}"), item, it, &mut sub) {
-                    Some(c) if sub.is_empty() => out.push(c),
-                    _ => {
-                        let inner = sub.first().map(|e| e.line()).unwrap_or_default();
-                        errs.push(VErr::new(
-                            at,
-                            format!("Item#{i} is not valid per list types: {inner}"),
-                        ));
-                        return None;
-                    }
+                let value_errors = VALUE_ERRORS.with(Cell::get);
+                let clean = old_type(name, item, it, &mut sub);
+                if sub.is_empty()
+                    && let Some(c) = clean
+                {
+                    out.push(c);
+                    continue;
                 }
+                // A dict item's own value checks are `List.validate`'s: `<list>.<i>.<name>...`.
+                if VALUE_ERRORS.with(Cell::get) - value_errors == sub.len() {
+                    for e in sub {
+                        let attr = e.attr.unwrap_or_default();
+                        errs.push(VErr::new(format!("{at}.{i}.{attr}"), e.msg));
+                    }
+                    return None;
+                }
+                let found: String = match **item {
+                    Ty::Dict(_) => sub.iter().map(|e| format!("{}\n", e.line())).collect(),
+                    _ => sub
+                        .first()
+                        .map(|e| format!("[{name}] {}", e.msg))
+                        .unwrap_or_default(),
+                };
+                errs.push(VErr::new(
+                    at,
+                    format!("Item#{i} is not valid per list types: {found}"),
+                ));
+                return None;
             }
             Some(Value::Array(out))
         }
@@ -779,6 +799,19 @@ fn old_values(at: &str, f: &F, v: &Value) -> Result<(), VErr> {
         return Ok(());
     }
     run_check(f.check, v, Layer::Old).map_err(|m| VErr::new(at, m))
+}
+
+/// The name of a list's item schema in the old layer (plugins/replication.py and
+/// plugins/snapshot.py `@accepts`), which its item errors carry.
+fn old_item_name(list_at: &str) -> &'static str {
+    match list_at.rsplit('.').next().unwrap_or(list_at) {
+        "lifetimes" => "lifetime",
+        "naming_schema" | "also_include_naming_schema" => "naming_schema",
+        "periodic_snapshot_tasks" => "periodic_snapshot_task",
+        "properties_exclude" => "property",
+        "exclude" if list_at.starts_with("periodic_snapshot") => "item",
+        _ => "dataset",
+    }
 }
 
 /// `List(empty=False)`: an empty list fails while being cleaned.
