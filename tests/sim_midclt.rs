@@ -640,7 +640,7 @@ fn cases() -> Vec<(&'static str, &'static str, Vec<String>, String)> {
             "25.04",
             rc,
             vec![ok_with(r#"{"retries":0}"#)],
-            line("[EINVAL] replication_create.retries: Should be greater or equal than 1"),
+            line("[EINVAL] replication_create.retries: Should be greater than or equal to 1"),
         ),
         (
             "25.04",
@@ -719,8 +719,14 @@ fn cases() -> Vec<(&'static str, &'static str, Vec<String>, String)> {
             "24.10",
             st,
             vec![full24(r#","schedule":{"begin":"18:00","end":"06:00"}"#)],
-            line(
-                "[EINVAL] periodic_snapshot_create.schedule: Begin time should be less or equal than end time",
+            format!(
+                "{}{}",
+                line(
+                    "[EINVAL] periodic_snapshot_create.schedule: Begin time should be less than or equal to end time",
+                ),
+                line(
+                    "[EINVAL] periodic_snapshot_create.schedule: Specified schedule does not match specified time interval",
+                ),
             ),
         ),
         (
@@ -739,9 +745,13 @@ fn cases() -> Vec<(&'static str, &'static str, Vec<String>, String)> {
             ]
             .iter()
             .map(|f| {
-                line(&format!(
-                    "[EINVAL] replication_create.{f}: attribute required"
-                ))
+                // `source_datasets` has a default (`[]`) that `empty=False` rejects.
+                let msg = if *f == "source_datasets" {
+                    "Empty value not allowed"
+                } else {
+                    "attribute required"
+                };
+                line(&format!("[EINVAL] replication_create.{f}: {msg}"))
             })
             .collect(),
         ),

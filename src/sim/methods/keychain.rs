@@ -91,6 +91,9 @@ fn validate_entry(
             ));
         }
     };
+    if layer == Layer::Pydantic && existing.is_none() {
+        return create_union(ctx.p, prefix, &obj);
+    }
     let kind = match existing {
         Some(e) => {
             if obj.contains_key("type") {
@@ -216,6 +219,56 @@ fn with_name_error(
 
 /// The plugin's checks; fills a missing public key from the private one. A taken name
 /// stops them on every version (`verrors.check()` before the type's own checks).
+/// 25.x's create argument is a plain (undiscriminated) union of the two entry models: the
+/// first that validates wins, and when none does pydantic lists every member's errors, each
+/// under the member's name, members in declaration order (api/v25_10_0/keychain.py
+/// `KeychainCredentialCreate`).
+fn create_union(
+    p: Personality,
+    prefix: &str,
+    obj: &Map<String, Value>,
+) -> Result<(String, CredentialType, Map<String, Value>), SimError> {
+    const MEMBERS: [(&str, CredentialType, &[&str]); 2] = [
+        (
+            "KeychainCredentialCreateSSHKeyPairEntry",
+            CredentialType::SshKeyPair,
+            &["SSH_KEY_PAIR"],
+        ),
+        (
+            "KeychainCredentialCreateSSHCredentialsEntry",
+            CredentialType::SshCredentials,
+            &["SSH_CREDENTIALS"],
+        ),
+    ];
+    let mut all = Vec::new();
+    for (model, kind, tag) in MEMBERS {
+        let fields = vec![
+            F::new("name", str_ne()).req(),
+            F::new("type", Ty::Enum(tag)).req(),
+            F::new("attributes", Ty::Dict(attr_fields(p, kind))).req(),
+        ];
+        let member_prefix = format!("{prefix}.{model}");
+        let spec = Spec {
+            layer: Layer::Pydantic,
+            prefix: &member_prefix,
+            model,
+            fields: &fields,
+            update: false,
+        };
+        match validate_obj(&spec, Some(&Value::Object(obj.clone()))) {
+            Ok(clean) => {
+                let name = clean.get("name").and_then(Value::as_str).unwrap_or("");
+                let attrs = clean.get("attributes").and_then(Value::as_object);
+                return Ok((name.to_string(), kind, attrs.cloned().unwrap_or_default()));
+            }
+            Err(SimError::Validation(errs)) => all.extend(errs),
+            Err(e) => return Err(e),
+        }
+    }
+    Err(SimError::Validation(all))
+}
+
+/// The plugin's checks; fills a missing public key from the private one.
 fn check_attrs(
     st: &SimState,
     p: Personality,

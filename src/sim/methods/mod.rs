@@ -48,6 +48,7 @@ pub fn is_job_method(p: Personality, method: &str) -> bool {
 /// Runs one method with its positional arguments.
 pub fn call(ctx: &mut Ctx<'_>, method: &str, args: Vec<Value>) -> MResult {
     let p = ctx.p;
+    let _wording = schema::wording_of(p);
     let snap_ns = p.snapshot_namespace();
     // 25.10 keeps `zfs.snapshot.*` as private methods that still run.
     let snapshot_method = method

@@ -56,7 +56,13 @@ fn fields(p: Personality) -> Vec<F> {
             .null()
             .def(Value::Null),
         F::new("sudo", bool_()).def(json!(false)),
-        F::new("source_datasets", list_min1(str_())).req(),
+        // 24.x and 25.04 declare it `empty=False` but not required, with the default `[]`:
+        // leaving it out is "Empty value not allowed" (plugins/replication.py `do_create`).
+        if p == Personality::Core13 || p >= Personality::V2510 {
+            F::new("source_datasets", list_min1(str_())).req()
+        } else {
+            F::new("source_datasets", list_min1(str_())).def(json!([]))
+        },
         F::new("target_dataset", str_()).req(),
         F::new("recursive", bool_()).req(),
         F::new("exclude", list(str_())).def(json!([])),

@@ -3,10 +3,40 @@
 //! checks only after a clean first pass) and pydantic models (model field order, `Field
 //! required`, unknown keys last, validators as `Value error, ...`).
 
+use std::cell::Cell;
+
 use serde_json::{Map, Value};
 
 use crate::sim::errors::{SimError, VErr};
-use crate::sim::version::Layer;
+use crate::sim::version::{Layer, Personality};
+
+thread_local! {
+    /// How many of the current call's errors came from the old layer's value pass
+    /// (`validate`, after a clean `clean`): CORE raises those as `ValidationErrors`.
+    static VALUE_ERRORS: Cell<usize> = const { Cell::new(0) };
+    /// The release whose words the old schema layer uses for the call being answered
+    /// (`validators.py` `Range` and `Cron.validate` were reworded in 24.10).
+    static RELEASE: Cell<Personality> = const { Cell::new(Personality::V2510) };
+}
+
+/// Sets the release whose wording validation uses until the guard is dropped.
+pub fn wording_of(p: Personality) -> WordingGuard {
+    WordingGuard(RELEASE.with(|r| r.replace(p)))
+}
+
+/// Puts the previous release's wording back.
+pub struct WordingGuard(Personality);
+
+impl Drop for WordingGuard {
+    fn drop(&mut self) {
+        RELEASE.with(|r| r.set(self.0));
+    }
+}
+
+/// 24.04 and CORE's "greater or equal than"; 24.10 reworded it "greater than or equal to".
+fn old_wording() -> bool {
+    RELEASE.with(|r| r.get()) <= Personality::V2404
+}
 
 /// A field's type, with the constraints that produce distinct error texts.
 #[derive(Debug, Clone)]
@@ -208,6 +238,12 @@ pub fn validate_obj(
             });
         }
     };
+    if spec.layer != Layer::Pydantic
+        && let Some(e) = old_time_fatal(spec.fields, &obj)
+    {
+        return Err(e);
+    }
+    VALUE_ERRORS.with(|n| n.set(0));
     let out = match spec.layer {
         Layer::Pydantic => pyd_dict(spec.prefix, spec.fields, &obj, spec.update, &mut errs),
         Layer::Old | Layer::Core => {
@@ -221,13 +257,13 @@ fn finish(spec: &Spec<'_>, errs: Vec<VErr>) -> Result<(), SimError> {
     if errs.is_empty() {
         return Ok(());
     }
-    if spec.layer == Layer::Core {
+    // CORE's `clean` raises its first `Error` bare (`[begin] null not allowed`: the
+    // attribute's own name), while `validate` collects `ValidationErrors` with full paths
+    // (truenas/13.3-stable schema.py `accepts`).
+    if spec.layer == Layer::Core && VALUE_ERRORS.with(Cell::get) < errs.len() {
         let first = &errs[0];
         let attr = first.attr.clone().unwrap_or_default();
-        let attr = attr
-            .strip_prefix(&format!("{}.", spec.prefix))
-            .unwrap_or(&attr)
-            .to_string();
+        let attr = attr.rsplit('.').next().unwrap_or(&attr).to_string();
         return Err(SimError::CoreSchema {
             attr,
             msg: first.msg.clone(),
@@ -487,6 +523,40 @@ fn join(path: &str, name: &str) -> String {
 
 // ---------- old @accepts schema ----------
 
+/// The old layer's `Time.clean` (schema/string_schema.py; CORE's schema.py alike) raises a plain `ValueError` that
+/// `Dict.clean` does not catch: a bad `HH:MM` anywhere in the arguments fails the whole call
+/// with a traceback instead of a validation error. Keys are cleaned in input order.
+fn old_time_fatal(fields: &[F], obj: &Map<String, Value>) -> Option<SimError> {
+    for (k, v) in obj {
+        let Some(f) = fields.iter().find(|f| f.name == k) else {
+            continue;
+        };
+        match (&f.ty, v) {
+            (Ty::Dict(sub), Value::Object(m)) => {
+                if let Some(e) = old_time_fatal(sub, m) {
+                    return Some(e);
+                }
+            }
+            _ if f.check == Check::Time => {
+                // `Str.clean` turns an integer into its text first.
+                let text = match v {
+                    Value::String(s) => s.clone(),
+                    Value::Number(n) if n.is_i64() || n.is_u64() => n.to_string(),
+                    _ => continue,
+                };
+                if let Err(msg) = parse_hhmm(&text) {
+                    return Some(SimError::Exception {
+                        class: "ValueError",
+                        text: msg,
+                    });
+                }
+            }
+            _ => {}
+        }
+    }
+    None
+}
+
 fn old_dict(
     path: &str,
     fields: &[F],
@@ -522,6 +592,12 @@ fn old_dict(
         if f.required {
             errs.push(VErr::new(join(path, f.name), "attribute required"));
         } else if let Some(d) = &f.default {
+            // The default goes through `clean` too: a non-empty list whose default is `[]`
+            // fails there, in attribute order (schema/list_schema.py `List.clean`).
+            if let Err(e) = old_list_size(&join(path, f.name), &f.ty, d) {
+                errs.push(e);
+                continue;
+            }
             out.insert(f.name.into(), d.clone());
         }
     }
@@ -533,10 +609,16 @@ fn old_dict(
                 continue;
             }
             let at = join(path, f.name);
+            if let Check::Cron { begin_end } = f.check {
+                errs.extend(old_cron(&at, v, begin_end));
+                continue;
+            }
             if let Err(e) = old_values(&at, f, v) {
                 errs.push(e);
             }
         }
+        // `errs` was empty: everything in it now is the value pass's.
+        VALUE_ERRORS.with(|n| n.set(n.get() + errs.len()));
     }
     out
 }
@@ -603,21 +685,45 @@ fn old_type(at: &str, ty: &Ty, v: &Value, errs: &mut Vec<VErr>) -> Option<Value>
                 errs.push(VErr::new(at, "Not a list"));
                 return None;
             };
+            if let Err(e) = old_list_size(at, ty, v) {
+                errs.push(e);
+                return None;
+            }
             let mut out = Vec::new();
+            // Each item is cleaned on its own, under the item schema's name; `List.clean`
+            // reports the first failing item with `str()` of what it raised: `[name] msg` for
+            // a scalar's `Error`, every line of a dict's `ValidationErrors`.
+            let name = old_item_name(at);
             for (i, it) in items.iter().enumerate() {
                 let mut sub = Vec::new();
-                let name = at.rsplit('.').next().unwrap_or(at);
-                match old_type(&format!("{at}.{name}"), item, it, &mut sub) {
-                    Some(c) if sub.is_empty() => out.push(c),
-                    _ => {
-                        let inner = sub.first().map(|e| e.line()).unwrap_or_default();
-                        errs.push(VErr::new(
-                            at,
-                            format!("Item#{i} is not valid per list types: {inner}"),
-                        ));
-                        return None;
-                    }
+                let value_errors = VALUE_ERRORS.with(Cell::get);
+                let clean = old_type(name, item, it, &mut sub);
+                if sub.is_empty()
+                    && let Some(c) = clean
+                {
+                    out.push(c);
+                    continue;
                 }
+                // A dict item's own value checks are `List.validate`'s: `<list>.<i>.<name>...`.
+                if VALUE_ERRORS.with(Cell::get) - value_errors == sub.len() {
+                    for e in sub {
+                        let attr = e.attr.unwrap_or_default();
+                        errs.push(VErr::new(format!("{at}.{i}.{attr}"), e.msg));
+                    }
+                    return None;
+                }
+                let found: String = match **item {
+                    Ty::Dict(_) => sub.iter().map(|e| format!("{}\n", e.line())).collect(),
+                    _ => sub
+                        .first()
+                        .map(|e| format!("[{name}] {}", e.msg))
+                        .unwrap_or_default(),
+                };
+                errs.push(VErr::new(
+                    at,
+                    format!("Item#{i} is not valid per list types: {found}"),
+                ));
+                return None;
             }
             Some(Value::Array(out))
         }
@@ -652,20 +758,10 @@ fn old_type(at: &str, ty: &Ty, v: &Value, errs: &mut Vec<VErr>) -> Option<Value>
 fn old_values(at: &str, f: &F, v: &Value) -> Result<(), VErr> {
     match &f.ty {
         Ty::Int { min, max } => {
-            if let Some(i) = v.as_i64() {
-                if let Some(m) = min
-                    && i < *m
-                {
-                    return Err(VErr::new(
-                        at,
-                        format!("Should be greater or equal than {m}"),
-                    ));
-                }
-                if let Some(m) = max
-                    && i > *m
-                {
-                    return Err(VErr::new(at, format!("Should be lower or equal than {m}")));
-                }
+            if let Some(i) = v.as_i64()
+                && (min.is_some_and(|m| i < m) || max.is_some_and(|m| i > m))
+            {
+                return Err(VErr::new(at, range_text(*min, *max)));
             }
         }
         Ty::List {
@@ -682,7 +778,7 @@ fn old_values(at: &str, f: &F, v: &Value) -> Result<(), VErr> {
                     if items[..i].contains(a) {
                         return Err(VErr::new(
                             at,
-                            format!("Duplicate values are not allowed: {}", py_scalar(a)),
+                            format!("Duplicate values are not allowed: {}", py_repr(a)),
                         ));
                     }
                 }
@@ -705,9 +801,121 @@ fn old_values(at: &str, f: &F, v: &Value) -> Result<(), VErr> {
     run_check(f.check, v, Layer::Old).map_err(|m| VErr::new(at, m))
 }
 
-fn py_scalar(v: &Value) -> String {
+/// The name of a list's item schema in the old layer (plugins/replication.py and
+/// plugins/snapshot.py `@accepts`), which its item errors carry.
+fn old_item_name(list_at: &str) -> &'static str {
+    match list_at.rsplit('.').next().unwrap_or(list_at) {
+        "lifetimes" => "lifetime",
+        "naming_schema" | "also_include_naming_schema" => "naming_schema",
+        "periodic_snapshot_tasks" => "periodic_snapshot_task",
+        "properties_exclude" => "property",
+        "exclude" if list_at.starts_with("periodic_snapshot") => "item",
+        _ => "dataset",
+    }
+}
+
+/// `List(empty=False)`: an empty list fails while being cleaned.
+fn old_list_size(at: &str, ty: &Ty, v: &Value) -> Result<(), VErr> {
+    match (ty, v.as_array()) {
+        (Ty::List { min_items, .. }, Some(items)) if items.len() < *min_items => {
+            Err(VErr::new(at, "Empty value not allowed"))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// The old layer's `Cron.validate` (schema/dict_schema.py): the cron syntax, then the
+/// window's order, then whether the schedule fires inside it — each adds its message, so a
+/// window that ends before it begins reports both of the last two.
+fn old_cron(at: &str, v: &Value, begin_end: bool) -> Vec<VErr> {
+    let Some(m) = v.as_object() else {
+        return Vec::new();
+    };
+    let get = |k: &str| m.get(k).and_then(Value::as_str).unwrap_or("*").to_string();
+    let mut errs = Vec::new();
+    let fields = [
+        get("minute"),
+        get("hour"),
+        get("dom"),
+        get("month"),
+        get("dow"),
+    ];
+    let syntax_ok = match cron_check(&fields) {
+        Ok(()) => true,
+        Err(e) => {
+            errs.push(VErr::new(
+                at,
+                format!("Please ensure fields match cron syntax - {e}"),
+            ));
+            false
+        }
+    };
+    if !begin_end {
+        return errs;
+    }
+    let begin = parse_hhmm(&get_or(m, "begin", "00:00")).unwrap_or(0);
+    let end = parse_hhmm(&get_or(m, "end", "23:59")).unwrap_or(1439);
+    if begin > end {
+        errs.push(VErr::new(
+            at,
+            if old_wording() {
+                "Begin time should be less or equal than end time"
+            } else {
+                "Begin time should be less than or equal to end time"
+            },
+        ));
+    }
+    if syntax_ok && !schedule_hits_window(&fields[0], &fields[1], begin, end) {
+        errs.push(VErr::new(
+            at,
+            "Specified schedule does not match specified time interval",
+        ));
+    }
+    errs
+}
+
+/// `validators.py` `Range`: one text for both bounds, worded by release.
+fn range_text(min: Option<i64>, max: Option<i64>) -> String {
+    let old = old_wording();
+    match (min, max) {
+        (Some(a), Some(b)) => format!("Should be between {a} and {b}"),
+        (None, Some(b)) if old => format!("Should be less or equal than {b}"),
+        (None, Some(b)) => format!("Should be less than or equal to {b}"),
+        (Some(a), None) if old => format!("Should be greater or equal than {a}"),
+        (Some(a), None) => format!("Should be greater than or equal to {a}"),
+        (None, None) => "Should be ".into(),
+    }
+}
+
+/// Python's `repr` of a JSON scalar (`Unique` quotes the duplicate with `{item!r}`).
+fn py_repr(v: &Value) -> String {
     match v {
-        Value::String(s) => s.clone(),
+        Value::String(s) => {
+            let quote = if s.contains('\'') && !s.contains('"') {
+                '"'
+            } else {
+                '\''
+            };
+            let mut out = String::from(quote);
+            for c in s.chars() {
+                match c {
+                    '\\' => out.push_str("\\\\"),
+                    '\n' => out.push_str("\\n"),
+                    '\t' => out.push_str("\\t"),
+                    '\r' => out.push_str("\\r"),
+                    c if c == quote => {
+                        out.push('\\');
+                        out.push(c);
+                    }
+                    c => out.push(c),
+                }
+            }
+            out.push(quote);
+            out
+        }
+        Value::Bool(true) => "True".into(),
+        Value::Bool(false) => "False".into(),
+        Value::Null => "None".into(),
         other => other.to_string(),
     }
 }
@@ -781,22 +989,51 @@ fn get_or(m: &Map<String, Value>, k: &str, d: &str) -> String {
     m.get(k).and_then(Value::as_str).unwrap_or(d).to_string()
 }
 
-/// `HH:MM` (24 h) → minutes since midnight; errors in the middleware's words.
+/// `HH:MM` → minutes since midnight, as the middleware's `Time.clean` / `time_validator`
+/// parse it: `value.split(':')` into two parts, Python's `int()` on each, then
+/// `datetime.time(hours, minutes)`; errors are Python's texts.
 pub fn parse_hhmm(s: &str) -> Result<u32, String> {
-    let fmt_err = || "Time should be in 24 hour format like \"18:00\"".to_string();
-    let (h, m) = s.split_once(':').ok_or_else(fmt_err)?;
-    if h.is_empty() || m.is_empty() || h.len() > 2 || m.len() > 2 {
-        return Err(fmt_err());
-    }
-    let h: u32 = h.parse().map_err(|_| fmt_err())?;
-    let m: u32 = m.parse().map_err(|_| fmt_err())?;
-    if h > 23 {
+    let Some((h, m)) = s.split_once(':').filter(|(_, m)| !m.contains(':')) else {
+        return Err("Time should be in 24 hour format like \"18:00\"".to_string());
+    };
+    let int = |part: &str| {
+        py_int(part).ok_or_else(|| {
+            format!(
+                "invalid literal for int() with base 10: {}",
+                py_repr(&Value::from(part))
+            )
+        })
+    };
+    let (h, m) = (int(h)?, int(m)?);
+    if !(0..=23).contains(&h) {
         return Err("hour must be in 0..23".into());
     }
-    if m > 59 {
+    if !(0..=59).contains(&m) {
         return Err("minute must be in 0..59".into());
     }
-    Ok(h * 60 + m)
+    Ok((h * 60 + m) as u32)
+}
+
+/// Python's `int(text)` for base 10 (surrounding whitespace, a sign, `_` between digits).
+fn py_int(text: &str) -> Option<i64> {
+    let t = text.trim();
+    let (neg, digits) = match t.as_bytes().first() {
+        Some(b'-') => (true, &t[1..]),
+        Some(b'+') => (false, &t[1..]),
+        _ => (false, t),
+    };
+    let b = digits.as_bytes();
+    let well_formed = !b.is_empty()
+        && b.iter().all(|c| c.is_ascii_digit() || *c == b'_')
+        && b.first().is_some_and(u8::is_ascii_digit)
+        && b.last().is_some_and(u8::is_ascii_digit)
+        && !digits.contains("__");
+    if !well_formed {
+        return None;
+    }
+    // Too many digits for i64 is still an integer to Python: out of any range here.
+    let n = digits.replace('_', "").parse::<i64>().unwrap_or(i64::MAX);
+    Some(if neg { -n } else { n })
 }
 
 const CRON_RANGES: [(u32, u32); 5] = [(0, 59), (0, 23), (1, 31), (1, 12), (0, 7)];
@@ -1057,6 +1294,40 @@ mod tests {
             "auto-%Y-%m-%d_%H-%M",
             "manual-2025-10-30_13-00"
         ));
+    }
+
+    /// Each answer checked against `time_validator` (api/base/validators.py) under Python 3.11.
+    #[test]
+    fn hhmm_parses_as_python_does() {
+        let err = |s: &str| parse_hhmm(s).unwrap_err();
+        assert_eq!(parse_hhmm(" 7:05"), Ok(425));
+        assert_eq!(parse_hhmm("1_2:00"), Ok(720));
+        assert_eq!(parse_hhmm("+7:5"), Ok(425));
+        assert_eq!(err("25:00"), "hour must be in 0..23");
+        assert_eq!(err("-1:00"), "hour must be in 0..23");
+        assert_eq!(err("07:60"), "minute must be in 0..59");
+        assert_eq!(err("12:"), "invalid literal for int() with base 10: ''");
+        assert_eq!(err("12:cd"), "invalid literal for int() with base 10: 'cd'");
+        assert_eq!(
+            err("1__2:00"),
+            "invalid literal for int() with base 10: '1__2'"
+        );
+        assert_eq!(
+            err("1:2:3"),
+            "Time should be in 24 hour format like \"18:00\""
+        );
+        assert_eq!(
+            err("1200"),
+            "Time should be in 24 hour format like \"18:00\""
+        );
+    }
+
+    #[test]
+    fn repr_quotes_as_python_does() {
+        assert_eq!(py_repr(&Value::from("x")), "'x'");
+        assert_eq!(py_repr(&Value::from("it's")), "\"it's\"");
+        assert_eq!(py_repr(&Value::from("a\"b")), "'a\"b'");
+        assert_eq!(py_repr(&Value::from(1)), "1");
     }
 
     #[test]

@@ -501,77 +501,83 @@ fn create(ctx: &mut Ctx<'_>, method: &str, args: Vec<Value>) -> MResult {
             fields: &f,
             update: false,
         };
-        let d = validate_obj(&spec, args.first())?;
-        let mut errs = Vec::new();
-        match (d.contains_key("name"), d.contains_key("naming_schema")) {
-            (true, true) => errs.push(VErr::new(
-                "snapshot_create.naming_schema",
-                "You can't specify name and naming schema at the same time",
-            )),
-            (false, false) => errs.push(VErr::new(
-                "snapshot_create.naming_schema",
-                "You must specify either name or naming schema",
-            )),
-            _ => {}
-        }
-        let recursive = d.get("recursive").and_then(Value::as_bool).unwrap_or(false);
-        let excl = d
-            .get("exclude")
-            .and_then(Value::as_array)
-            .is_some_and(|a| !a.is_empty());
-        if excl {
-            if !recursive {
-                errs.push(VErr::new(
-                    "snapshot_create.exclude",
-                    "This option has no sense for non-recursive snapshots",
-                ));
-            }
-            for k in ["vmware_sync", "properties"] {
-                let set = match d.get(k) {
-                    Some(Value::Bool(b)) => *b,
-                    Some(Value::Object(o)) => !o.is_empty(),
-                    _ => false,
-                };
-                if set {
-                    errs.push(VErr::new(
-                        format!("snapshot_create.{k}"),
-                        "This option is not supported when excluding datasets",
-                    ));
-                }
-            }
-        }
-        if !errs.is_empty() {
-            return Err(SimError::Validation(errs));
-        }
-        d
+        validate_obj(&spec, args.first())?
     };
+    // 25.10's `pool.snapshot.create` hands the validated data to `zfs.snapshot.create`, so
+    // its own checks are the same on every version, under `snapshot_create.`
+    // (plugins/zfs_/snapshot.py `create` / `do_create`).
     let dataset = data
         .get("dataset")
         .and_then(Value::as_str)
         .unwrap_or("")
         .to_string();
-    let name = match data.get("name").and_then(Value::as_str) {
-        Some(n) => n.to_string(),
-        None => {
-            let schema = data
-                .get("naming_schema")
-                .and_then(Value::as_str)
-                .unwrap_or("");
-            super::schema::naming::expand(schema, ctx.state.now().with_timezone(&ctx.state.tz()))
+    let mut errs = Vec::new();
+    let name = match (
+        data.get("name").and_then(Value::as_str),
+        data.get("naming_schema").and_then(Value::as_str),
+    ) {
+        (Some(_), Some(_)) => {
+            errs.push(VErr::new(
+                "snapshot_create.naming_schema",
+                "You can't specify name and naming schema at the same time",
+            ));
+            None
+        }
+        (Some(n), None) => Some(n.to_string()),
+        (None, Some(schema)) => Some(super::schema::naming::expand(
+            schema,
+            ctx.state.now().with_timezone(&ctx.state.tz()),
+        )),
+        (None, None) => {
+            errs.push(VErr::new(
+                "snapshot_create.naming_schema",
+                "You must specify either name or naming schema",
+            ));
+            None
         }
     };
-    if name.is_empty()
-        || !name
+    let recursive = data
+        .get("recursive")
+        .and_then(Value::as_bool)
+        .unwrap_or(false);
+    let excl = data
+        .get("exclude")
+        .and_then(Value::as_array)
+        .is_some_and(|a| !a.is_empty());
+    if excl {
+        if !recursive {
+            errs.push(VErr::new(
+                "snapshot_create.exclude",
+                "This option has no sense for non-recursive snapshots",
+            ));
+        }
+        for k in ["vmware_sync", "properties"] {
+            let set = match data.get(k) {
+                Some(Value::Bool(b)) => *b,
+                Some(Value::Object(o)) => !o.is_empty(),
+                _ => false,
+            };
+            if set {
+                errs.push(VErr::new(
+                    format!("snapshot_create.{k}"),
+                    "This option is not supported when excluding datasets",
+                ));
+            }
+        }
+    }
+    // libzfs's snapshot name rule (an empty name is skipped, as `if name and ...` does).
+    if let Some(n) = name.as_deref()
+        && !n.is_empty()
+        && !n
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || "_-.: ".contains(c))
     {
-        let attr = if pydantic {
-            "data.name"
-        } else {
-            "snapshot_create.name"
-        };
-        return Err(SimError::one(attr, "Invalid snapshot name"));
+        errs.push(VErr::new("snapshot_create.name", "Invalid snapshot name"));
     }
+    if !errs.is_empty() {
+        return Err(SimError::Validation(errs));
+    }
+    let name = name.unwrap_or_default();
     // zfs_/snapshot.py `create` (plugins/zfs.py on CORE): py-libzfs `get_dataset` raises
     // `Dataset <name> not found`; libzfs says `dataset already exists`, which SCALE alone
     // turns into EEXIST.
