@@ -44,17 +44,21 @@ pub fn before_midclt(state_file: &Path, argv: &[String]) -> Option<super::Midclt
 
 /// Human sizes as the middleware's job descriptions show them (binary units).
 fn human(bytes: u64) -> String {
-    const UNITS: &[&str] = &["B", "KiB", "MiB", "GiB", "TiB", "PiB"];
-    let mut v = bytes as f64;
-    let mut i = 0;
-    while v >= 1024.0 && i + 1 < UNITS.len() {
-        v /= 1024.0;
-        i += 1;
+    // humanfriendly's `format_size(n, binary=True)`: two decimals, trailing zeros dropped,
+    // plain "byte"/"bytes" below 1 KiB.
+    const UNITS: &[&str] = &["KiB", "MiB", "GiB", "TiB", "PiB", "EiB", "ZiB", "YiB"];
+    for (i, unit) in UNITS.iter().enumerate().rev() {
+        let divider = 1024f64.powi(i as i32 + 1);
+        if bytes as f64 >= divider {
+            let text = format!("{:.2}", bytes as f64 / divider);
+            let text = text.trim_end_matches('0').trim_end_matches('.');
+            return format!("{text} {unit}");
+        }
     }
-    if i == 0 {
-        format!("{bytes} B")
+    if bytes == 1 {
+        "1 byte".into()
     } else {
-        format!("{v:.1} {}", UNITS[i])
+        format!("{bytes} bytes")
     }
 }
 
@@ -357,9 +361,14 @@ mod tests {
     use super::*;
 
     #[test]
-    fn sizes_read_like_the_ui() {
-        assert_eq!(human(512), "512 B");
+    fn sizes_read_like_humanfriendly() {
+        // humanfriendly 10.0 `format_size(n, binary=True)`, as run for these values.
+        assert_eq!(human(0), "0 bytes");
+        assert_eq!(human(1), "1 byte");
+        assert_eq!(human(512), "512 bytes");
         assert_eq!(human(1536), "1.5 KiB");
-        assert_eq!(human(3 * 1024 * 1024 * 1024), "3.0 GiB");
+        assert_eq!(human(1_048_575), "1024 KiB");
+        assert_eq!(human(123_456_789), "117.74 MiB");
+        assert_eq!(human(3 * 1024 * 1024 * 1024), "3 GiB");
     }
 }

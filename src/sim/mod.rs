@@ -32,6 +32,7 @@ pub mod fleet;
 pub mod fleetgen;
 pub mod jobs;
 pub mod methods;
+pub mod pyre;
 pub mod render;
 pub mod reset;
 pub mod scheduler;

@@ -20,10 +20,11 @@ use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 
 use super::methods::schema::naming;
+use super::pyre::{PyRegex, compile_name_regex};
 use super::state::{
-    Credential, CredentialType, Dataset, Direction, PropSource, PropValue, ReadonlyPolicy,
-    ReplicationTask, RetentionPolicy, ServiceState, SimState, Snapshot, TaskState, TaskStateKind,
-    Transport,
+    Credential, CredentialType, Dataset, DatasetType, Direction, PropSource, PropValue,
+    ReadonlyPolicy, ReplicationTask, RetentionPolicy, ServiceState, SimState, Snapshot, TaskState,
+    TaskStateKind, Transport,
 };
 use crate::diag::Problem;
 
@@ -59,6 +60,10 @@ pub struct Step {
     pub destroy_first: Vec<String>,
     /// The first dataset of its source (the one the task names).
     pub immediate: bool,
+    /// The incremental base the first send starts from.
+    pub base: Option<String>,
+    /// Each send also carries the snapshots before it back to the previous one (`-I`).
+    pub intermediate: bool,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -132,11 +137,6 @@ fn task_schemas(src: &SimState, task: &ReplicationTask) -> Vec<String> {
     }
 }
 
-fn matches_any(schemas: &[String], task: &ReplicationTask, name: &str) -> bool {
-    // Name regexes are not simulated: with one, every snapshot counts.
-    task.name_regex.is_some() || schemas.iter().any(|s| naming::matches(s, name))
-}
-
 /// Snapshots of a dataset, oldest first.
 fn snapshots_of<'a>(st: &'a SimState, ds: &str) -> Vec<&'a Snapshot> {
     let mut v: Vec<&Snapshot> = st.snapshots_of_dataset(ds).collect();
@@ -144,9 +144,106 @@ fn snapshots_of<'a>(st: &'a SimState, ds: &str) -> Vec<&'a Snapshot> {
     v
 }
 
+/// How a task picks its snapshots: by naming schemas, or by a compiled name regex.
+enum Selector {
+    Schemas(Vec<String>),
+    Regex(PyRegex),
+}
+
+impl Selector {
+    fn of(src: &SimState, task: &ReplicationTask) -> Result<Selector, String> {
+        match &task.name_regex {
+            // task.py `from_data`: the definition itself fails on a bad pattern.
+            Some(r) => compile_name_regex(r)
+                .map(Selector::Regex)
+                .map_err(|e| format!("Invalid name-regex: {e}")),
+            None => Ok(Selector::Schemas(task_schemas(src, task))),
+        }
+    }
+
+    fn matches(&self, name: &str) -> bool {
+        match self {
+            Selector::Schemas(s) => s.iter().any(|s| naming::matches(s, name)),
+            // `filter(replication_task.name_pattern.match, ...)`.
+            Selector::Regex(r) => r.is_match(name),
+        }
+    }
+}
+
+/// What one dataset sends (snapshots_to_send.py `SnapshotsToSend`).
+struct Selection<'a> {
+    base: Option<String>,
+    send: Vec<&'a Snapshot>,
+    /// Each send carries the snapshots between the previous one and it (`zfs send -I`).
+    intermediate: bool,
+}
+
+/// snapshots_to_send.py `get_snapshots_to_send`: by schemas, the newest snapshot both sides
+/// parse is the base and newer parsed ones go; by regex, the newest source snapshot (in
+/// `createtxg` order) the target has by name is the base, and of the later ones those the
+/// pattern matches go — all of them as one `-I` range when every one matches.
+fn select<'a>(
+    src: &'a SimState,
+    dst: &SimState,
+    sel: &Selector,
+    src_ds: &str,
+    dst_ds: &str,
+) -> Selection<'a> {
+    let dst_names: BTreeSet<&str> = snapshots_of(dst, dst_ds)
+        .into_iter()
+        .map(|s| s.name.as_str())
+        .filter(|n| matches!(sel, Selector::Regex(_)) || sel.matches(n))
+        .collect();
+    match sel {
+        Selector::Schemas(_) => {
+            let src_snaps: Vec<&Snapshot> = snapshots_of(src, src_ds)
+                .into_iter()
+                .filter(|s| sel.matches(&s.name))
+                .collect();
+            let base_idx = src_snaps
+                .iter()
+                .rposition(|s| dst_names.contains(s.name.as_str()));
+            Selection {
+                base: base_idx.map(|i| src_snaps[i].name.clone()),
+                send: src_snaps[base_idx.map_or(0, |i| i + 1)..].to_vec(),
+                intermediate: false,
+            }
+        }
+        Selector::Regex(_) => {
+            let mut all: Vec<&Snapshot> = src
+                .snapshots
+                .values()
+                .filter(|s| s.dataset == src_ds)
+                .collect();
+            all.sort_by_key(|s| s.createtxg);
+            let base_idx = all
+                .iter()
+                .rposition(|s| dst_names.contains(s.name.as_str()));
+            let after = &all[base_idx.map_or(0, |i| i + 1)..];
+            let mut send: Vec<&Snapshot> = after
+                .iter()
+                .copied()
+                .filter(|s| sel.matches(&s.name))
+                .collect();
+            let intermediate = send.len() == after.len() && send.len() > 1;
+            if intermediate {
+                send = match base_idx {
+                    None => vec![send[0], send[send.len() - 1]],
+                    Some(_) => vec![send[send.len() - 1]],
+                };
+            }
+            Selection {
+                base: base_idx.map(|i| all[i].name.clone()),
+                send,
+                intermediate,
+            }
+        }
+    }
+}
+
 /// Decides what a run would send from `src` to `dst`, or the sentence it fails with.
 pub fn plan(src: &SimState, dst: &SimState, task: &ReplicationTask) -> Result<Plan, String> {
-    let schemas = task_schemas(src, task);
+    let sel = Selector::of(src, task)?;
     let base = source_base(&task.source_datasets);
     let mut sources = task.source_datasets.clone();
     sources.sort();
@@ -156,6 +253,23 @@ pub fn plan(src: &SimState, dst: &SimState, task: &ReplicationTask) -> Result<Pl
             return Err(format!(
                 "cannot open {}: dataset does not exist",
                 py_repr(source)
+            ));
+        }
+        // run.py `check_target_existence_and_type`.
+        let target = target_for(task, &base, source);
+        if let (Some(s), Some(t)) = (src.datasets.get(source), dst.datasets.get(&target))
+            && s.kind != t.kind
+        {
+            let name = |k: DatasetType| match k {
+                DatasetType::Filesystem => "filesystem",
+                DatasetType::Volume => "volume",
+            };
+            return Err(format!(
+                "Source {} is a {}, but target {} already exists and is a {}",
+                py_repr(source),
+                name(s.kind),
+                py_repr(&target),
+                name(t.kind)
             ));
         }
         let mut datasets: Vec<&String> = if task.recursive && !task.replicate {
@@ -188,21 +302,11 @@ pub fn plan(src: &SimState, dst: &SimState, task: &ReplicationTask) -> Result<Pl
         if ignored_roots.iter().any(|r| is_under(&src_ds, r)) {
             continue;
         }
-        let src_snaps: Vec<&Snapshot> = snapshots_of(src, &src_ds)
-            .into_iter()
-            .filter(|s| matches_any(&schemas, task, &s.name))
-            .collect();
         let dst_all: Vec<&Snapshot> = snapshots_of(dst, &dst_ds);
-        let dst_names: BTreeSet<&str> = dst_all
-            .iter()
-            .filter(|s| matches_any(&schemas, task, &s.name))
-            .map(|s| s.name.as_str())
-            .collect();
-        let base_idx = src_snaps
-            .iter()
-            .rposition(|s| dst_names.contains(s.name.as_str()));
+        let chosen = select(src, dst, &sel, &src_ds, &dst_ds);
         let mut destroy_first = Vec::new();
-        if base_idx.is_none() && !dst_all.is_empty() {
+        // run.py `run_replication_steps`: only a dataset with something to send needs a base.
+        if chosen.base.is_none() && !chosen.send.is_empty() && !dst_all.is_empty() {
             if task.allow_from_scratch {
                 destroy_first = dst_all.iter().map(|s| s.name.clone()).collect();
             } else {
@@ -212,18 +316,16 @@ pub fn plan(src: &SimState, dst: &SimState, task: &ReplicationTask) -> Result<Pl
                 ));
             }
         }
-        let to_send: Vec<&Snapshot> = match base_idx {
-            Some(i) => src_snaps[i + 1..].to_vec(),
-            None => src_snaps.clone(),
-        };
+        let to_send = chosen.send;
         if to_send.is_empty() {
-            if immediate && base_idx.is_none() {
+            if immediate && chosen.base.is_none() {
                 return Err(format!(
                     "Dataset {} does not have any matching snapshots to replicate",
                     py_repr(&src_ds)
                 ));
             }
-            if src_snaps.is_empty() {
+            // Children are skipped only under a dataset with no snapshots at all.
+            if snapshots_of(src, &src_ds).is_empty() {
                 ignored_roots.push(src_ds.clone());
             }
             continue;
@@ -242,6 +344,8 @@ pub fn plan(src: &SimState, dst: &SimState, task: &ReplicationTask) -> Result<Pl
             snapshots: to_send.iter().map(|s| s.name.clone()).collect(),
             destroy_first,
             immediate,
+            base: chosen.base,
+            intermediate: chosen.intermediate,
         });
     }
     Ok(Plan { steps })
@@ -278,7 +382,9 @@ pub fn apply(
     task: &ReplicationTask,
     now: DateTime<Utc>,
 ) -> Option<String> {
-    let schemas = task_schemas(src, task);
+    let Ok(sel) = Selector::of(src, task) else {
+        return None;
+    };
     for step in &plan.steps {
         for name in &step.destroy_first {
             dst.snapshots
@@ -326,7 +432,7 @@ pub fn apply(
                 );
             }
         }
-        for name in &step.snapshots {
+        for name in &arriving(src, step) {
             let Some(s) = src.snapshots.get(&format!("{}@{name}", step.src_dataset)) else {
                 continue;
             };
@@ -371,7 +477,7 @@ pub fn apply(
             }
         }
     }
-    retain_target(plan, src, dst, task, &schemas, now);
+    retain_target(plan, src, dst, task, &sel, now);
     let last = plan
         .steps
         .iter()
@@ -379,6 +485,35 @@ pub fn apply(
         .or(plan.steps.first())
         .and_then(|s| s.snapshots.last().map(|n| format!("{}@{n}", s.src_dataset)));
     last.or_else(|| newest_common(src, dst, task))
+}
+
+/// The snapshots a step leaves on the target, oldest first: what it sends and, for `-I`
+/// sends, every source snapshot between the base and the last one sent.
+fn arriving(src: &SimState, step: &Step) -> Vec<String> {
+    if !step.intermediate {
+        return step.snapshots.clone();
+    }
+    let mut all: Vec<&Snapshot> = src
+        .snapshots
+        .values()
+        .filter(|s| s.dataset == step.src_dataset)
+        .collect();
+    all.sort_by_key(|s| s.createtxg);
+    let start = step
+        .base
+        .as_ref()
+        .and_then(|b| all.iter().position(|s| &s.name == b))
+        .map_or(0, |i| i + 1);
+    let end = step
+        .snapshots
+        .last()
+        .and_then(|l| all.iter().position(|s| &s.name == l))
+        .map_or(start, |i| i + 1);
+    all.get(start..end)
+        .unwrap_or_default()
+        .iter()
+        .map(|s| s.name.clone())
+        .collect()
 }
 
 /// With nothing to send, the task's last snapshot is the newest one both sides have.
@@ -400,7 +535,7 @@ fn retain_target(
     src: &SimState,
     dst: &mut SimState,
     task: &ReplicationTask,
-    schemas: &[String],
+    sel: &Selector,
     now: DateTime<Utc>,
 ) {
     let cutoff = match task.retention_policy {
@@ -432,7 +567,7 @@ fn retain_target(
         };
         let _ = newest;
         for s in older {
-            if !matches_any(schemas, task, &s.name) || !s.holds.is_empty() {
+            if !sel.matches(&s.name) || !s.holds.is_empty() {
                 continue;
             }
             let drop = match cutoff {

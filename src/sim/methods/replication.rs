@@ -669,10 +669,9 @@ fn plugin_checks(
         );
     }
     if let Some(re) = &name_regex {
-        if let Err(e) = regex::Regex::new(&format!("({re})$")) {
-            let first = e.to_string();
-            let line = first.lines().last().unwrap_or("").trim().to_string();
-            add(&mut errs, "name_regex", &format!("Invalid regex: {line}"));
+        // `re.compile(f"({name_regex})$")`: Python's message, positions in the wrapped text.
+        if let Err(e) = crate::sim::pyre::compile_name_regex(re) {
+            add(&mut errs, "name_regex", &format!("Invalid regex: {e}"));
         }
         if p.goldeye() && !task_ids.is_empty() {
             add(
@@ -1082,8 +1081,34 @@ pub fn count_eligible_manual_snapshots(ctx: &mut Ctx<'_>, args: Vec<Value>) -> M
         .and_then(Value::as_str)
         .unwrap_or("LOCAL")
         .to_string();
+    let has_schemas = d
+        .get("naming_schema")
+        .and_then(Value::as_array)
+        .is_some_and(|a| !a.is_empty());
+    let name_regex = d.get("name_regex").and_then(Value::as_str);
+    // zettarepl.py `count_eligible_manual_snapshots`: this check comes before connecting.
+    if has_schemas && name_regex.is_some() {
+        return Err(SimError::call(
+            "EINVAL",
+            "`naming_schema` and `name_regex` cannot be used simultaneously",
+        ));
+    }
     let cred = d.get("ssh_credentials").and_then(Value::as_u64);
     let sys = system_for(ctx, &transport, cred, &format!("{prefix}.ssh_credentials"))?;
+    let regex = match name_regex {
+        // CORE 13 has no `name_regex` and no such check.
+        _ if has_schemas || ctx.p.is_core() => None,
+        Some(r) => Some(
+            crate::sim::pyre::compile_name_regex(r)
+                .map_err(|e| SimError::efault(format!("Invalid `name_regex`: {e}")))?,
+        ),
+        None => {
+            return Err(SimError::call(
+                "EINVAL",
+                "Either `naming_schema` or `name_regex` must be specified",
+            ));
+        }
+    };
     let datasets: Vec<String> = d
         .get("datasets")
         .and_then(Value::as_array)
@@ -1102,10 +1127,6 @@ pub fn count_eligible_manual_snapshots(ctx: &mut Ctx<'_>, args: Vec<Value>) -> M
                 .collect()
         })
         .unwrap_or_default();
-    let regex = d
-        .get("name_regex")
-        .and_then(Value::as_str)
-        .and_then(|r| regex::Regex::new(&format!("^(?:{r})$")).ok());
     let mut total = 0;
     let mut eligible = 0;
     let mut datasets = datasets;
