@@ -104,7 +104,7 @@ fn every_state_with_truenas_reasons_and_progress() {
         "nas1 media-offsite: ERROR: No incremental base on dataset 'tank/media' and replication from scratch is not allowed.\n"
     ));
     assert!(run.stdout.contains(
-        "nas1 data-local: Sending 2 of 5: tank/data@auto-2025-10-30_14-00 (1.2 MiB / 3.0 MiB) [total 4.1 MiB of 9.8 MiB]\n"
+        "nas1 data-local: Sending 2 of 5: tank/data@auto-2025-10-30_14-00 (1.2 MiB / 3 MiB) [total 4.1 MiB of 9.8 MiB]\n"
     ));
     assert!(
         run.stdout
@@ -150,7 +150,7 @@ fn json_has_one_object_per_task() {
             "sources": ["tank/data"], "target": "tank/local/data",
             "schedule": "after snapshot tasks", "scheduled": true,
             "state": "RUNNING", "last_run": "2025-10-30T13:00:10Z",
-            "progress": { "percent": 40.0, "description": "Sending 2 of 5: tank/data@auto-2025-10-30_14-00 (1.2 MiB / 3.0 MiB) [total 4.1 MiB of 9.8 MiB]" },
+            "progress": { "percent": 40.0, "description": "Sending 2 of 5: tank/data@auto-2025-10-30_14-00 (1.2 MiB / 3 MiB) [total 4.1 MiB of 9.8 MiB]" },
             "reason": null, "warnings": [],
             "last_snapshot": "tank/local/data@auto-2025-10-30_13-00",
             "last_snapshot_time": "2025-10-30T12:00:00Z",

@@ -73,8 +73,8 @@ fn a_snapshot_task_then_its_replication_run_to_success() {
         "\
 nas1: replication media-offsite: starting
 nas1: replication media-offsite: 0% WAITING
-nas1: replication media-offsite: 0% Sending 1 of 1: tank/media@auto-2025-10-30_13-30 (48.0 KiB / 96.0 KiB) [total 48.0 KiB of 96.0 KiB]
-nas1: replication media-offsite: 100% Sending 1 of 1: tank/media@auto-2025-10-30_13-30 (48.0 KiB / 96.0 KiB) [total 48.0 KiB of 96.0 KiB]
+nas1: replication media-offsite: 50% Sending 1 of 1: tank/media@auto-2025-10-30_13-30 (48 KiB / 96 KiB) [total 48 KiB of 96 KiB]
+nas1: replication media-offsite: 100% Sending 1 of 1: tank/media@auto-2025-10-30_13-30 (48 KiB / 96 KiB) [total 48 KiB of 96 KiB]
 "
     );
     assert_eq!(

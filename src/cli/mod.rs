@@ -1,8 +1,8 @@
 //! The command line: argument parsing and one module per command.
 
 pub mod apply;
-pub mod import;
 pub mod graph;
+pub mod import;
 pub mod man;
 pub mod output;
 pub mod plan;

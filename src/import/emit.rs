@@ -18,7 +18,7 @@ pub fn config(
 ) -> Writer {
     let mut w = Writer::default();
     for h in header {
-        w.line(&format!("# {h}").trim_end().to_string());
+        w.line(format!("# {h}").trim_end());
     }
     w.key(0, "project", &scalar(project));
     w.line("");
@@ -182,9 +182,9 @@ fn replication(w: &mut Writer, r: &model::Replication) {
 fn speed(bytes: u64) -> String {
     const KIB: u64 = 1024;
     const MIB: u64 = 1024 * 1024;
-    if bytes % MIB == 0 {
+    if bytes.is_multiple_of(MIB) {
         format!("{} MiB/s", bytes / MIB)
-    } else if bytes % KIB == 0 {
+    } else if bytes.is_multiple_of(KIB) {
         format!("{} KiB/s", bytes / KIB)
     } else {
         bytes.to_string()

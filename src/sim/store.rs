@@ -168,7 +168,9 @@ pub fn save(state_file: &Path, state: SimState) -> Result<(), Problem> {
         let mut f = crate::files::create_new_private(&tmp)?;
         f.write_all(text.as_bytes())?;
         f.write_all(b"\n")?;
-        f.sync_all()?;
+        // No fsync: the rename keeps the file whole if zfleet dies mid-write, and a
+        // simulated system need not survive a power cut; syncing every change made a
+        // fleet's apply wait on the disk rather than on the latency it models.
         std::fs::rename(&tmp, state_file)
     };
     write().map_err(|e| state_problem(state_file, &e.to_string()))?;

@@ -130,10 +130,17 @@ fn validate_entry(
         },
     };
     let attrs_fields = attr_fields(ctx.p, kind);
+    // CORE's `@accepts` declares `attributes` a free dict; `_validate` checks its fields
+    // (validators.py `validate_attributes`) and reports them as validation errors.
+    let attrs_ty = if layer == Layer::Core {
+        Ty::Any
+    } else {
+        Ty::Dict(attrs_fields.clone())
+    };
     let fields = vec![
         F::new("name", str_ne()).req(),
         F::new("type", Ty::Enum(&["SSH_KEY_PAIR", "SSH_CREDENTIALS"])).req(),
-        F::new("attributes", Ty::Dict(attrs_fields)).req(),
+        F::new("attributes", attrs_ty).req(),
     ];
     let mut obj2 = obj.clone();
     if let Some(e) = existing {
@@ -153,7 +160,19 @@ fn validate_entry(
         fields: &fields,
         update: false,
     };
-    let clean = validate_obj(&spec, Some(&Value::Object(obj2)))?;
+    let mut clean = validate_obj(&spec, Some(&Value::Object(obj2)))?;
+    if layer == Layer::Core {
+        let at = format!("{prefix}.attributes");
+        let attrs_spec = Spec {
+            layer: Layer::Old,
+            prefix: &at,
+            model,
+            fields: &attrs_fields,
+            update: false,
+        };
+        let attrs = validate_obj(&attrs_spec, clean.get("attributes"))?;
+        clean.insert("attributes".into(), Value::Object(attrs));
+    }
     let name = clean
         .get("name")
         .and_then(Value::as_str)
@@ -190,14 +209,6 @@ fn with_name_error(
     id: Option<u64>,
     e: SimError,
 ) -> SimError {
-    // CORE checks the attributes in `_validate` (validators.py `validate_attributes`), so its
-    // first error is a validation error there, not a schema error.
-    let e = match e {
-        SimError::CoreSchema { attr, msg } if attr.starts_with("attributes.") => {
-            SimError::Validation(vec![VErr::new(format!("{prefix}.{attr}"), msg)])
-        }
-        other => other,
-    };
     let SimError::Validation(errs) = e else {
         return e;
     };

@@ -1038,10 +1038,7 @@ fn parse(
     first: bool,
 ) -> Result<Vec<Node>, PyReError> {
     let mut seq: Vec<Node> = Vec::new();
-    loop {
-        let Some(this) = src.next.clone() else {
-            break;
-        };
+    while let Some(this) = src.next.clone() {
         if this == "|" || this == ")" {
             break;
         }
