@@ -316,6 +316,184 @@ fn require_readonly_refuses_a_writable_target() {
     );
 }
 
+/// zettarepl replication/run.py `run_replication_steps`: a volume's sentence adds how to
+/// fix it (`get_property(..., "type") == "volume"`), on every branch.
+#[test]
+fn require_readonly_names_the_fix_for_a_volume() {
+    let f = fleet(
+        &nas1_fixture("      vm: { type: volume, volsize: 1073741824 }"),
+        &backup_fixture(
+            true,
+            "  backup/nas1/vm: { type: volume, volsize: 1073741824 }",
+            "",
+        ),
+    );
+    let id = create(
+        &f.nas1,
+        json!({"readonly": "REQUIRE", "source_datasets": ["tank/vm"], "target_dataset": "backup/nas1/vm", "recursive": false}),
+    );
+    assert_fails(
+        &f,
+        id,
+        "Target dataset 'backup/nas1/vm' exists and does not have readonly=on property, but replication task is set up to require this property. Refusing to replicate. Please run \"zfs set readonly=on backup/nas1/vm\" on the target system to fix this.",
+    );
+}
+
+/// A source with nothing to send and a target holding a snapshot the source lacks: SCALE's
+/// zettarepl asks for an incremental base only when there are snapshots to send
+/// (stable/dragonfish … stable/goldeye run.py `if incremental_base is None and snapshots:`)
+/// and fails on the empty source; 13.3's (truenas/13.3-stable `if incremental_base is
+/// None:`) fails on the missing base first.
+#[test]
+fn nothing_to_send_onto_foreign_snapshots_fails_per_version() {
+    for (version, sentence) in [
+        (
+            "25.10",
+            "Dataset 'tank/empty' does not have any matching snapshots to replicate.",
+        ),
+        (
+            "13.3",
+            "No incremental base on dataset 'tank/empty' and replication from scratch is not allowed.",
+        ),
+    ] {
+        let nas1 = nas1_fixture("      empty: {}")
+            .replace("version: \"25.10\"", &format!("version: \"{version}\""));
+        let backup = backup_fixture(
+            true,
+            "  backup/nas1/empty: {}",
+            "backup/nas1/empty@auto-2025-10-01_00-00",
+        );
+        let f = fleet(&nas1, &backup);
+        let id = create(
+            &f.nas1,
+            json!({"source_datasets": ["tank/empty"], "target_dataset": "backup/nas1/empty", "periodic_snapshot_tasks": [], "also_include_naming_schema": ["auto-%Y-%m-%d_%H-%M"], "recursive": false}),
+        );
+        let seen = run(&f.nas1, id);
+        let last = seen.last().unwrap();
+        assert_eq!(last["state"], "FAILED", "{version}");
+        assert_eq!(last["error"], format!("[EFAULT] {sentence}"), "{version}");
+    }
+}
+
+/// A run asked for while the task runs fails with "Task is already running"; the task's
+/// `job` stays the running one on SCALE (utils/service/task_state.py `TaskStateMixin`
+/// skips a task whose job is RUNNING) and becomes the refused one on 13.3
+/// (plugins/zettarepl.py `_get_state_context`: the newest `replication.run` of the task).
+#[test]
+fn a_run_refused_as_already_running_and_the_tasks_job_per_version() {
+    for version in ["25.10", "13.3"] {
+        let nas1 =
+            nas1_fixture("").replace("version: \"25.10\"", &format!("version: \"{version}\""));
+        let f = fleet(&nas1, &backup_fixture(true, "", ""));
+        zfleet::sim::clock::set_job_ms(f.nas1.parent().unwrap(), 600_000).unwrap();
+        let id = create(&f.nas1, json!({}));
+        let first: u64 = call(&f.nas1, "replication.run", &[json!(id)])
+            .trim()
+            .parse()
+            .unwrap();
+        let second: u64 = call(&f.nas1, "replication.run", &[json!(id)])
+            .trim()
+            .parse()
+            .unwrap();
+        let refused = json_call(&f.nas1, "core.get_jobs", &[json!([["id", "=", second]])]);
+        assert_eq!(refused[0]["state"], "FAILED", "{version}");
+        assert_eq!(
+            refused[0]["error"], "[EFAULT] Task is already running",
+            "{version}"
+        );
+        let expected = if version == "13.3" { second } else { first };
+        assert_eq!(task_state(&f.nas1, id)["job"]["id"], expected, "{version}");
+    }
+}
+
+/// `core.get_jobs` rows of a replication run: truenas/13.3-stable job.py `__encode__` has
+/// no `transient`, `description`, `abortable` or `credentials`, starts progress at
+/// `{None, None}` and keeps zettarepl's float percent; SCALE starts at `{0, ""}` and keeps
+/// `int(percent)`. plugins/zettarepl.py `_set_replication_task_progress`: the snapshots
+/// sent plus the share of the current one's bytes.
+#[test]
+fn a_runs_job_rows_per_version() {
+    for version in ["25.10", "13.3"] {
+        let nas1 =
+            nas1_fixture("").replace("version: \"25.10\"", &format!("version: \"{version}\""));
+        let f = fleet(&nas1, &backup_fixture(true, "", ""));
+        // Progress one snapshot per look, never by the clock.
+        zfleet::sim::clock::set_job_ms(f.nas1.parent().unwrap(), 600_000).unwrap();
+        let id = create(&f.nas1, json!({"recursive": false}));
+        let seen = run(&f.nas1, id);
+        let core = version == "13.3";
+        let first = seen.first().unwrap();
+        let keys: Vec<&str> = first
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        if core {
+            assert_eq!(
+                keys,
+                [
+                    "id",
+                    "method",
+                    "arguments",
+                    "logs_path",
+                    "logs_excerpt",
+                    "progress",
+                    "result",
+                    "error",
+                    "exception",
+                    "exc_info",
+                    "state",
+                    "time_started",
+                    "time_finished"
+                ]
+            );
+            assert_eq!(
+                first["logs_path"],
+                format!("/tmp/middlewared/jobs/{}.log", first["id"])
+            );
+        } else {
+            for k in ["transient", "description", "abortable", "credentials"] {
+                assert!(keys.contains(&k), "{version}: {k} in {keys:?}");
+            }
+        }
+        let untouched = if core {
+            json!({"percent": null, "description": null, "extra": null})
+        } else {
+            json!({"percent": 0, "description": "", "extra": null})
+        };
+        assert_eq!(first["progress"], untouched, "{version}");
+        // tank/data holds 3 snapshots of the bound task's schema (its manual one is not
+        // sent): the second of 3, half sent, is 50 %.
+        let sending: Vec<&Value> = seen
+            .iter()
+            .filter(|r| {
+                r["progress"]["description"]
+                    .as_str()
+                    .is_some_and(|d| d.starts_with("Sending 2 of 3: "))
+            })
+            .collect();
+        assert!(!sending.is_empty(), "{version}: {seen:#?}");
+        let percent = &sending[0]["progress"]["percent"];
+        if core {
+            assert_eq!(percent.as_f64(), Some(50.0), "{version}");
+            assert!(percent.is_f64(), "{version}: {percent}");
+        } else {
+            assert_eq!(percent, &json!(50), "{version}");
+        }
+        let last = seen.last().unwrap();
+        assert_eq!(last["state"], "SUCCESS", "{version}");
+        assert_eq!(last["progress"]["percent"], json!(100), "{version}");
+        assert!(
+            last["progress"]["description"]
+                .as_str()
+                .is_some_and(|d| d.starts_with("Sending 3 of 3: ")),
+            "{version}: {}",
+            last["progress"]
+        );
+    }
+}
+
 #[test]
 fn unknown_target_host() {
     let f = fleet(&nas1_fixture(""), &backup_fixture(true, "", ""));

@@ -291,3 +291,146 @@ fn a_dataset_of_a_large_system_is_queried_as_fast_as_on_a_small_one() {
         );
     }
 }
+
+fn call(state: &Path, method: &str, filters: Value, options: Value) -> Value {
+    let argv = vec![
+        "call".to_string(),
+        method.to_string(),
+        filters.to_string(),
+        options.to_string(),
+    ];
+    let out = zfleet::sim::midclt(state, &argv);
+    assert_eq!(out.exit, 0, "{method}: {}", out.stderr);
+    serde_json::from_str(&out.stdout).expect("json")
+}
+
+/// A raw row of py-libzfs `snapshots_serialized(['name'])`: no `properties` key.
+fn raw_row(dataset: &str, snapshot: &str) -> Value {
+    let full = format!("{dataset}@{snapshot}");
+    json!({
+        "pool": "tank", "name": full, "type": "SNAPSHOT", "snapshot_name": snapshot,
+        "dataset": dataset, "id": full,
+    })
+}
+
+fn without_createtxg(v: Value) -> Value {
+    match v {
+        Value::Array(rows) => Value::Array(
+            rows.into_iter()
+                .map(|mut r| {
+                    if let Some(o) = r.as_object_mut() {
+                        assert!(o.remove("createtxg").is_some_and(|t| t.is_string()));
+                    }
+                    r
+                })
+                .collect(),
+        ),
+        other => other,
+    }
+}
+
+/// stable/goldeye plugins/zfs_/snapshot.py `ZFSSnapshot.query`: the fast path ends in
+/// `if filters or len(options) > 1: return filter_list(snaps, filters, options)` and
+/// otherwise `return snaps`. `zfs.snapshot.query` is private there and has no
+/// `@filterable`, so options arrive as given: `{"select": ["name"]}` or `{"count": true}`
+/// alone, with every condition consumed as a `dataset`/`pool` root, returns the raw rows.
+/// `pool.snapshot.query` (pydantic `QueryOptions`) and 24.04–25.04 (`@accepts` fills the
+/// query-options defaults) always have more than one option and apply them.
+#[test]
+fn private_snapshot_query_of_25_10_ignores_select_and_count_when_options_are_one_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = system(dir.path(), "25.10");
+    let by_dataset = json!([["dataset", "=", "tank/data"]]);
+    let raw = json!([raw_row("tank/data", "a"), raw_row("tank/data", "b")]);
+    let rows = call(
+        &state,
+        "zfs.snapshot.query",
+        by_dataset.clone(),
+        json!({"select": ["name"]}),
+    );
+    assert_eq!(without_createtxg(rows), raw);
+    let rows = call(
+        &state,
+        "zfs.snapshot.query",
+        json!([["pool", "=", "tank"]]),
+        json!({"count": true}),
+    );
+    assert_eq!(rows.as_array().map(Vec::len), Some(4), "{rows}");
+    // A second option, or a condition left for filter_list, applies them.
+    let names = json!([{"name": "tank/data@a"}, {"name": "tank/data@b"}]);
+    assert_eq!(
+        call(
+            &state,
+            "zfs.snapshot.query",
+            by_dataset.clone(),
+            json!({"select": ["name"], "order_by": ["name"]})
+        ),
+        names
+    );
+    assert_eq!(
+        call(
+            &state,
+            "zfs.snapshot.query",
+            json!([["dataset", "=", "tank/data"], ["name", "^", "tank/data@a"]]),
+            json!({"select": ["name"]})
+        ),
+        json!([{"name": "tank/data@a"}])
+    );
+    assert_eq!(
+        call(
+            &state,
+            "pool.snapshot.query",
+            by_dataset.clone(),
+            json!({"select": ["name"]})
+        ),
+        names
+    );
+    for v in ["24.04", "24.10", "25.04"] {
+        let state = system(dir.path(), v);
+        assert_eq!(
+            call(
+                &state,
+                "zfs.snapshot.query",
+                by_dataset.clone(),
+                json!({"select": ["name"]})
+            ),
+            names,
+            "{v}"
+        );
+        assert_eq!(
+            call(
+                &state,
+                "zfs.snapshot.query",
+                json!([["pool", "=", "tank"]]),
+                json!({"count": true})
+            ),
+            json!(4),
+            "{v}"
+        );
+    }
+}
+
+/// py-libzfs `snapshots_serialized`: `datasets = datasets or [p.name for p in self.pools]`,
+/// so an empty `in` list for `pool` looks in every pool, and for `dataset` (not recursive)
+/// at every pool's root dataset (stable/dragonfish … stable/goldeye plugins/zfs_/snapshot.py).
+#[test]
+fn an_empty_in_list_in_the_fast_path_means_every_pool() {
+    let dir = tempfile::tempdir().unwrap();
+    for v in ["24.04", "24.10", "25.04", "25.10"] {
+        let state = system(dir.path(), v);
+        assert_eq!(
+            names(&state, v, json!([["pool", "in", []]])),
+            [
+                "tank/data@a",
+                "tank/data@b",
+                "tank/data/child@c",
+                "tank/database@d"
+            ],
+            "{v}"
+        );
+        assert!(
+            names(&state, v, json!([["dataset", "in", []]])).is_empty(),
+            "{v}"
+        );
+    }
+}

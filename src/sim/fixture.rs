@@ -214,7 +214,7 @@ struct JobFx {
     state: Option<JobState>,
     error: Option<String>,
     result: Value,
-    percent: Option<u8>,
+    percent: Option<f64>,
     description: Option<String>,
     time_started: Option<TimeFx>,
     time_finished: Option<TimeFx>,
@@ -629,9 +629,11 @@ fn add_job(st: &mut SimState, j: JobFx) -> Result<u64, Problem> {
         abortable: false,
         logs_excerpt: None,
         progress: JobProgress {
-            percent: j
-                .percent
-                .unwrap_or(if state == JobState::Success { 100 } else { 0 }),
+            percent: j.percent.unwrap_or(if state == JobState::Success {
+                100.0
+            } else {
+                0.0
+            }),
             description: j.description.unwrap_or_default(),
             extra: Value::Null,
         },

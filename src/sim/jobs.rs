@@ -212,8 +212,12 @@ fn step_jobs(st: &mut SimState, state_file: &Path, job_ms: u64, stalled: bool) -
             );
             // zettarepl.py `_set_replication_task_progress`: the snapshots sent plus the
             // share of the current one's bytes, truncated by job.py `set_progress`.
-            let sent = u128::from(idx as u64) * u128::from(bytes.max(1)) + u128::from(half);
-            let percent = (100 * sent / (u128::from(total) * u128::from(bytes.max(1)))) as u8;
+            let share = if bytes == 0 {
+                0.0
+            } else {
+                half as f64 / bytes as f64
+            };
+            let percent = 100.0 * ((idx as f64 + share) / total as f64);
             if let Some(j) = st.job_mut(job) {
                 j.progress.percent = percent;
                 j.progress.description = description;

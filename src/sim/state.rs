@@ -544,7 +544,8 @@ impl JobState {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct JobProgress {
-    pub percent: u8,
+    /// As computed: SCALE shows it truncated (`int(percent)`), CORE 13 as the float.
+    pub percent: f64,
     pub description: String,
     #[serde(default)]
     pub extra: Value,
@@ -553,7 +554,7 @@ pub struct JobProgress {
 impl Default for JobProgress {
     fn default() -> Self {
         JobProgress {
-            percent: 0,
+            percent: 0.0,
             description: String::new(),
             extra: Value::Null,
         }
@@ -751,7 +752,7 @@ impl SimState {
         if let Some(job) = self.job_mut(id) {
             job.state = JobState::Success;
             job.time_finished = Some(now);
-            job.progress.percent = 100;
+            job.progress.percent = 100.0;
             job.result = result;
         }
     }

@@ -288,13 +288,25 @@ pub fn plan(src: &SimState, dst: &SimState, task: &ReplicationTask) -> Result<Pl
     if task.readonly == ReadonlyPolicy::Require {
         for (_, dst_ds, _) in &templates {
             if dst.datasets.contains_key(dst_ds) && !dst.is_readonly(dst_ds) {
-                return Err(format!(
+                let mut sentence = format!(
                     "Target dataset {} exists and does not have readonly=on property, but replication task is set up to require this property. Refusing to replicate.",
                     py_repr(dst_ds)
-                ));
+                );
+                // run.py: a volume's sentence says how to fix it.
+                if dst.datasets.get(dst_ds).map(|d| d.kind) == Some(DatasetType::Volume) {
+                    sentence.push_str(&format!(
+                        " Please run \"zfs set readonly=on {dst_ds}\" on the target system to fix this."
+                    ));
+                }
+                return Err(sentence);
             }
         }
     }
+    let runner = match task.direction {
+        Direction::Push => src,
+        Direction::Pull => dst,
+    };
+    let runner_is_core = runner.personality().is_core();
     let dst_pool = task.target_dataset.split('/').next().unwrap_or_default();
     let mut steps = Vec::new();
     let mut ignored_roots: Vec<String> = Vec::new();
@@ -305,8 +317,11 @@ pub fn plan(src: &SimState, dst: &SimState, task: &ReplicationTask) -> Result<Pl
         let dst_all: Vec<&Snapshot> = snapshots_of(dst, &dst_ds);
         let chosen = select(src, dst, &sel, &src_ds, &dst_ds);
         let mut destroy_first = Vec::new();
-        // run.py `run_replication_steps`: only a dataset with something to send needs a base.
-        if chosen.base.is_none() && !chosen.send.is_empty() && !dst_all.is_empty() {
+        // run.py `run_replication_steps`: on SCALE only a dataset with something to send
+        // needs a base (`if incremental_base is None and snapshots:`); 13.3's zettarepl
+        // (truenas/13.3-stable) asks it of every dataset whose target holds snapshots.
+        let needs_base = !chosen.send.is_empty() || runner_is_core;
+        if chosen.base.is_none() && needs_base && !dst_all.is_empty() {
             if task.allow_from_scratch {
                 destroy_first = dst_all.iter().map(|s| s.name.clone()).collect();
             } else {

@@ -24,27 +24,25 @@ pub fn render_job(p: Personality, job: &Job) -> Value {
     }
     m.insert("method".into(), json!(job.method));
     m.insert("arguments".into(), Value::Array(job.arguments.clone()));
-    m.insert("transient".into(), json!(false));
-    m.insert("description".into(), json!(job.description));
-    m.insert("abortable".into(), json!(job.abortable));
+    // truenas/13.3-stable job.py `__encode__` has none of SCALE's `transient`,
+    // `description`, `abortable` and `credentials`, and keeps its logs under /tmp.
+    let core = p.is_core();
+    if !core {
+        m.insert("transient".into(), json!(false));
+        m.insert("description".into(), json!(job.description));
+        m.insert("abortable".into(), json!(job.abortable));
+    }
     let logs = job.method == "replication.run";
     m.insert(
         "logs_path".into(),
-        if logs {
-            json!(format!("/var/log/jobs/{}.log", job.id))
-        } else {
-            Value::Null
+        match (logs, core) {
+            (false, _) => Value::Null,
+            (true, false) => json!(format!("/var/log/jobs/{}.log", job.id)),
+            (true, true) => json!(format!("/tmp/middlewared/jobs/{}.log", job.id)),
         },
     );
     m.insert("logs_excerpt".into(), json!(job.logs_excerpt));
-    m.insert(
-        "progress".into(),
-        json!({
-            "percent": job.progress.percent,
-            "description": job.progress.description,
-            "extra": job.progress.extra,
-        }),
-    );
+    m.insert("progress".into(), render_progress(p, job));
     m.insert("result".into(), job.result.clone());
     if p.job_encoding_fields() {
         m.insert("result_encoding_error".into(), Value::Null);
@@ -56,6 +54,9 @@ pub fn render_job(p: Personality, job: &Job) -> Value {
             && let Some(o) = e.as_object_mut()
         {
             o.shift_remove("errno");
+        }
+        if core && let Some(o) = e.as_object_mut() {
+            o.shift_remove("repr");
         }
         e
     });
@@ -79,8 +80,37 @@ pub fn render_job(p: Personality, job: &Job) -> Value {
     } else {
         Value::Null
     };
-    m.insert("credentials".into(), credentials);
+    if !core {
+        m.insert("credentials".into(), credentials);
+    }
     Value::Object(m)
+}
+
+/// job.py `set_progress`: SCALE starts a job at `{0, ""}` and keeps `int(percent)`; CORE 13
+/// starts at `{None, None}` and keeps the float. Neither ever stores an empty description.
+fn render_progress(p: Personality, job: &Job) -> Value {
+    let pr = &job.progress;
+    if !p.is_core() {
+        return json!({
+            "percent": pr.percent.trunc() as u64,
+            "description": pr.description,
+            "extra": pr.extra,
+        });
+    }
+    let untouched = pr.percent == 0.0 && pr.description.is_empty();
+    let percent = if untouched {
+        Value::Null
+    } else if pr.percent == 100.0 {
+        json!(100)
+    } else {
+        json!(pr.percent)
+    };
+    let description = if pr.description.is_empty() {
+        Value::Null
+    } else {
+        json!(pr.description)
+    };
+    json!({"percent": percent, "description": description, "extra": pr.extra})
 }
 
 /// A stable UUID-shaped id for message/login ids.

@@ -860,17 +860,22 @@ pub fn run(ctx: &mut Ctx<'_>, args: Vec<Value>) -> MResult {
         fail_validation(st, job, &format!("Replication {id} does not exist"));
         return Ok(json!(job));
     };
-    if let Some(r) = st.replications.iter_mut().find(|r| r.id == id) {
+    let busy = task
+        .job
+        .and_then(|j| st.jobs.iter().find(|x| x.id == j))
+        .is_some_and(|j| !j.state.is_finished());
+    // A task's `job` is its newest `replication.run`; SCALE's `TaskStateMixin` keeps a
+    // running one instead (utils/service/task_state.py), CORE's `_get_state_context` not.
+    let keeps_running_job = busy && !ctx.p.is_core();
+    if let Some(r) = st.replications.iter_mut().find(|r| r.id == id)
+        && !keeps_running_job
+    {
         r.job = Some(job);
     }
     if !task.enabled {
         st.fail_job(job, "Task is not enabled");
         return Ok(json!(job));
     }
-    let busy = task
-        .job
-        .and_then(|j| st.jobs.iter().find(|x| x.id == j))
-        .is_some_and(|j| !j.state.is_finished());
     if busy {
         st.fail_job(job, "Task is already running");
         return Ok(json!(job));

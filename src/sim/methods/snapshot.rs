@@ -14,7 +14,12 @@ use crate::sim::version::{Family, Layer, Personality};
 
 pub fn call(ctx: &mut Ctx<'_>, method: &str, name: &str, args: Vec<Value>) -> MResult {
     match name {
-        "query" => query(ctx, args),
+        // 25.10's private `zfs.snapshot.query` has no `@filterable`: its options arrive as
+        // given, where every other query's arrive with the schema's defaults filled in.
+        "query" => {
+            let options_as_given = ctx.p == Personality::V2510 && method.starts_with("zfs.");
+            query(ctx, args, options_as_given)
+        }
         "get_instance" => get_instance(ctx, method, args),
         "create" => create(ctx, method, args),
         "delete" => delete(ctx, method, args),
@@ -176,8 +181,11 @@ fn extra(options: Option<&Value>) -> (Option<Vec<String>>, bool) {
 ///   top-level keys in the row's own order (dotted paths and aliases select nothing);
 ///   CORE's `filter_list` applies `select` itself, top-level keys in the order asked.
 ///
-/// No version answers a filtered query without applying `select`.
-pub fn query(ctx: &mut Ctx<'_>, args: Vec<Value>) -> MResult {
+/// The fast path applies the options only `if filters or len(options) > 1`: options
+/// arrive with the schema's defaults filled in, so it always does, except on 25.10's private
+/// `zfs.snapshot.query` (`options_as_given`), which returns the raw name rows, `select` and
+/// `count` ignored, when the options are that one key and no condition is left.
+pub fn query(ctx: &mut Ctx<'_>, args: Vec<Value>, options_as_given: bool) -> MResult {
     check_arg_count(ctx.p, &args, 2)?;
     let filters = args.first();
     let options = args.get(1);
@@ -194,7 +202,7 @@ pub fn query(ctx: &mut Ctx<'_>, args: Vec<Value>) -> MResult {
             .iter()
             .all(|a| matches!(a.as_str(), "name" | "pool" | "dataset"))
     {
-        return query_names(ctx.state, filters, options, counting);
+        return query_names(ctx.state, filters, options, counting, options_as_given);
     }
     let (props, holds) = extra(options);
     let rows = candidates(ctx.state, filters)
@@ -236,6 +244,7 @@ fn query_names(
     filters: Option<&Value>,
     options: Option<&Value>,
     counting: bool,
+    options_as_given: bool,
 ) -> MResult {
     let list: &[Value] = filters.and_then(Value::as_array).map_or(&[], Vec::as_slice);
     if list.is_empty() && counting {
@@ -267,6 +276,14 @@ fn query_names(
     }
     let snaps: Vec<&Snapshot> = match roots {
         None => candidates(st, Some(&Value::Array(rest.clone()))),
+        // py-libzfs `snapshots_serialized`: `datasets = datasets or [every pool]`.
+        Some(roots) if roots.is_empty() => {
+            let mut out = Vec::new();
+            for pool in st.datasets.keys().filter(|d| !d.contains('/')) {
+                out.extend(under(st, pool, recursive));
+            }
+            out
+        }
         Some(roots) => {
             let mut out = Vec::new();
             for root in roots.iter().filter_map(Value::as_str) {
@@ -275,7 +292,11 @@ fn query_names(
             out
         }
     };
-    let rows = snaps.into_iter().map(name_row).collect();
+    let rows: Vec<Value> = snaps.into_iter().map(name_row).collect();
+    let option_count = options.and_then(Value::as_object).map_or(0, Map::len);
+    if options_as_given && rest.is_empty() && option_count <= 1 {
+        return Ok(Value::Array(rows));
+    }
     filter::query(rows, Some(&Value::Array(rest)), options)
 }
 
@@ -293,11 +314,11 @@ fn under<'a>(st: &'a SimState, root: &str, recursive: bool) -> Vec<&'a Snapshot>
     out
 }
 
-/// A row of `snapshots_serialized(['name'])`.
+/// A row of `snapshots_serialized(['name'])`: no `properties` key when only `name` and
+/// `createtxg` are asked for.
 fn name_row(s: &Snapshot) -> Value {
     let full = s.full_name();
     json!({
-        "properties": {},
         "pool": s.dataset.split('/').next().unwrap_or(""),
         "name": full,
         "type": "SNAPSHOT",
