@@ -141,7 +141,8 @@ fn restore(states: &[PathBuf], saved: &[SimState]) {
 }
 
 /// One plan: read every system for plan, then plan. Wall time, the plan, the fleet read,
-/// and the most round trips a system took.
+/// and the most round trips a system took; the time of `plan::plan` alone goes to stderr
+/// with `ZFLEET_BENCH_PART=plans`.
 async fn plan_once(config: &Config) -> (Duration, Plan, Vec<FleetEntry>, u64) {
     let started = Instant::now();
     let fleet = zfleet::inventory::read_fleet_scoped(
@@ -151,8 +152,17 @@ async fn plan_once(config: &Config) -> (Duration, Plan, Vec<FleetEntry>, u64) {
         true,
     )
     .await;
+    let read = started.elapsed();
     let plan = zfleet::plan::plan(config, &fleet, &zfleet::plan::build::Options::default());
     let took = started.elapsed();
+    if std::env::var("ZFLEET_BENCH_PART").is_ok_and(|p| p == "plans") {
+        eprintln!(
+            "{} systems: read {}, plan::plan {}",
+            fleet.len(),
+            ms(read),
+            ms(took - read)
+        );
+    }
     let trips = fleet
         .iter()
         .map(|e| match &e.result {
@@ -379,6 +389,16 @@ fn main() {
     let part = std::env::var("ZFLEET_BENCH_PART").unwrap_or_default();
     if part.is_empty() || part == "fleets" {
         fleets(&rt);
+    }
+    // Plans alone (all to create), for profiling: `ZFLEET_BENCH_SYSTEMS` sizes.
+    if part == "plans" {
+        let sizes = std::env::var("ZFLEET_BENCH_SYSTEMS").unwrap_or_else(|_| "1,100".into());
+        for n in sizes.split(',').filter_map(|n| n.trim().parse().ok()) {
+            let fleet = build(n, 100, SNAPSHOTS, 100);
+            let empty = fleet.empty.clone();
+            let row = plan_runs(&rt, &fleet, &empty, 200, 5);
+            eprintln!("{n} systems: plan median {}", ms(row.took));
+        }
     }
     if part.is_empty() || part == "snapshots" {
         snapshots(&rt);

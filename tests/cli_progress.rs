@@ -5,100 +5,17 @@
 
 #[path = "support/silent.rs"]
 mod silent;
+#[path = "support/tmux.rs"]
+mod tmux;
 use silent::silent_server;
+use tmux::{Tmux, golden};
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::time::{Duration, Instant};
 
-/// A private tmux server, killed when the test ends.
-struct Tmux {
-    socket: String,
-}
-
-impl Tmux {
-    fn start(command: &str) -> Tmux {
-        let found = Command::new("tmux").arg("-V").output();
-        assert!(
-            found.is_ok_and(|o| o.status.success()),
-            "this test drives zfleet on a terminal with tmux: install it (apt-get install tmux)"
-        );
-        let socket = format!("zfleet-progress-{}", std::process::id());
-        let status = Command::new("tmux")
-            .args(["-L", &socket, "-f", "/dev/null", "new-session", "-d"])
-            .args(["-x", "120", "-y", "16", command])
-            .status()
-            .expect("tmux new-session");
-        assert!(status.success(), "tmux new-session failed");
-        Tmux { socket }
-    }
-
-    fn screen(&self) -> String {
-        let out = Command::new("tmux")
-            .args(["-L", &self.socket, "capture-pane", "-p"])
-            .output()
-            .expect("tmux capture-pane");
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    }
-
-    /// Waits for a screen that satisfies `ready`; panics with the last screen otherwise.
-    fn wait_for(&self, what: &str, ready: impl Fn(&str) -> bool) -> String {
-        let deadline = Instant::now() + Duration::from_secs(60);
-        loop {
-            let screen = self.screen();
-            if ready(&screen) {
-                return screen;
-            }
-            assert!(Instant::now() < deadline, "no {what} on screen:\n{screen}");
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-}
-
-impl Drop for Tmux {
-    fn drop(&mut self) {
-        let _ = Command::new("tmux")
-            .args(["-L", &self.socket, "kill-server"])
-            .status();
-    }
-}
-
-/// Spinner frames and elapsed seconds vary from run to run; the rest must not.
+/// Spinner frames, seconds and the silent server's port vary from run to run.
 fn normalise(screen: &str, port: u16) -> String {
-    let spinners = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];
-    let mut out = String::new();
-    for line in screen.lines() {
-        let mut line: String = line
-            .chars()
-            .map(|c| if spinners.contains(&c) { '*' } else { c })
-            .collect();
-        line = line.replace(&port.to_string(), "PORT");
-        // `… 3s` at the end of a progress line.
-        if let Some((head, tail)) = line.rsplit_once(' ')
-            && tail.ends_with('s')
-            && tail[..tail.len() - 1].chars().all(|c| c.is_ascii_digit())
-            && !tail[..tail.len() - 1].is_empty()
-        {
-            line = format!("{head} Ns");
-        }
-        out.push_str(line.trim_end());
-        out.push('\n');
-    }
-    out.trim_end().to_string() + "\n"
-}
-
-fn golden(name: &str, actual: &str) {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/golden")
-        .join(name);
-    if std::env::var_os("ZFLEET_BLESS").is_some() {
-        std::fs::create_dir_all(path.parent().expect("dir")).expect("mkdir");
-        std::fs::write(&path, actual).expect("bless");
-        return;
-    }
-    let expected = std::fs::read_to_string(&path)
-        .unwrap_or_else(|e| panic!("{}: {e} (ZFLEET_BLESS=1 writes it)", path.display()));
-    assert_eq!(actual, expected, "screen differs from {}", path.display());
+    tmux::normalise(&screen.replace(&port.to_string(), "PORT"))
 }
 
 fn copy_example(to: &Path) -> PathBuf {
@@ -156,7 +73,7 @@ fn systems_shows_progress_per_system_on_a_terminal() {
         home.display(),
         state.display()
     );
-    let tmux = Tmux::start(&command);
+    let tmux = Tmux::start("progress", &command, 120, 16);
     let working = tmux.wait_for("progress with nas1 reading and hung connecting", |s| {
         let line = |name: &str| {
             s.lines()

@@ -7,6 +7,9 @@
 mod fleet;
 #[path = "support/request_schemas.rs"]
 mod request_schemas;
+#[path = "support/tmux.rs"]
+mod tmux;
+use tmux::{Tmux, golden};
 
 use std::path::Path;
 
@@ -62,19 +65,6 @@ fn fleet() -> Fleet {
     seed(&f, "backup");
     f.faults("nas1", &["--stall-jobs"]);
     f
-}
-
-fn golden(name: &str, actual: &str) {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/golden")
-        .join(name);
-    if std::env::var_os("ZFLEET_BLESS").is_some() {
-        std::fs::write(&path, actual).expect("bless");
-        return;
-    }
-    let expected = std::fs::read_to_string(&path)
-        .unwrap_or_else(|e| panic!("{}: {e} (ZFLEET_BLESS=1 writes it)", path.display()));
-    assert_eq!(actual, expected, "output differs from {}", path.display());
 }
 
 #[test]
@@ -470,77 +460,6 @@ fn check_disabled_managed_task_is_warning() {
 
 // On a terminal (tmux) --------------------------------------------------------------------
 
-/// A private tmux server running one command on a 120×24 screen, killed when dropped.
-struct Tmux {
-    socket: String,
-}
-
-impl Tmux {
-    fn start(name: &str, command: &str) -> Tmux {
-        let found = std::process::Command::new("tmux").arg("-V").output();
-        assert!(
-            found.is_ok_and(|o| o.status.success()),
-            "this test drives zfleet on a terminal with tmux: install it (apt-get install tmux)"
-        );
-        let socket = format!("zfleet-status-{name}-{}", std::process::id());
-        let status = std::process::Command::new("tmux")
-            .args(["-L", &socket, "-f", "/dev/null", "new-session", "-d"])
-            .args(["-x", "120", "-y", "24", command])
-            .status()
-            .expect("tmux new-session");
-        assert!(status.success(), "tmux new-session failed");
-        Tmux { socket }
-    }
-
-    fn screen(&self) -> String {
-        let out = std::process::Command::new("tmux")
-            .args(["-L", &self.socket, "capture-pane", "-p"])
-            .output()
-            .expect("tmux capture-pane");
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    }
-
-    /// The screen with its colours, as SGR escapes.
-    fn screen_escaped(&self) -> String {
-        let out = std::process::Command::new("tmux")
-            .args(["-L", &self.socket, "capture-pane", "-p", "-e"])
-            .output()
-            .expect("tmux capture-pane");
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    }
-
-    fn keys(&self, keys: &str) {
-        let status = std::process::Command::new("tmux")
-            .args(["-L", &self.socket, "send-keys", keys])
-            .status()
-            .expect("tmux send-keys");
-        assert!(status.success());
-    }
-
-    fn wait_for(&self, what: &str, ready: impl Fn(&str) -> bool) -> String {
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
-        loop {
-            let screen = self.screen();
-            if ready(&screen) {
-                return screen;
-            }
-            assert!(
-                std::time::Instant::now() < deadline,
-                "no {what} on screen:\n{screen}"
-            );
-            std::thread::sleep(std::time::Duration::from_millis(50));
-        }
-    }
-}
-
-impl Drop for Tmux {
-    fn drop(&mut self) {
-        let _ = std::process::Command::new("tmux")
-            .args(["-L", &self.socket, "kill-server"])
-            .status();
-    }
-}
-
 /// Trailing blanks dropped; the watch header's clock made a placeholder.
 fn normalise(screen: &str) -> String {
     let mut out = String::new();
@@ -555,11 +474,14 @@ fn normalise(screen: &str) -> String {
     out.trim_end().to_string() + "\n"
 }
 
+/// The command on the terminal; its calls are traced, so the fleet checks them against the
+/// request schemas as for every other run.
 fn shell_command(f: &Fleet, args: &str) -> String {
     format!(
-        "cd '{}' && env -u NO_COLOR -u ZFLEET_SIM_STATE_DIR -u ZFLEET_FILE HOME='{}' '{}' {args}; echo \"exit $?\"; sleep 120",
+        "cd '{}' && env -u NO_COLOR -u ZFLEET_SIM_STATE_DIR -u ZFLEET_FILE HOME='{}' ZFLEET_API_TRACE='{}' '{}' {args}; echo \"exit $?\"; sleep 120",
         f.path().display(),
         f.path().display(),
+        f.trace_file().display(),
         env!("CARGO_BIN_EXE_zfleet")
     )
 }
@@ -567,7 +489,7 @@ fn shell_command(f: &Fleet, args: &str) -> String {
 #[test]
 fn status_on_a_terminal_fits_its_width() {
     let f = fleet();
-    let tmux = Tmux::start("once", &shell_command(&f, "status"));
+    let tmux = Tmux::start("once", &shell_command(&f, "status"), 120, 24);
     let screen = tmux.wait_for("the end of the run", |s| s.contains("exit "));
     let screen = normalise(&screen);
     for line in screen.lines() {
@@ -583,6 +505,8 @@ fn status_on_a_terminal_fits_its_width() {
     let plain = Tmux::start(
         "plain",
         &shell_command(&f, "status").replace(" HOME=", " NO_COLOR=1 HOME="),
+        120,
+        24,
     );
     let screen = plain.wait_for("the end of the run", |s| s.contains("exit "));
     assert_eq!(normalise(&screen), normalise(&tmux.screen()));
@@ -599,6 +523,8 @@ fn watch_redraws_in_place_until_ctrl_c() {
     let tmux = Tmux::start(
         "watch",
         &shell_command(&f, "status --watch 1 --system nas1"),
+        120,
+        24,
     );
     let first = tmux.wait_for("the first frame", |s| {
         s.contains("every 1s") && s.contains("shared to backup")

@@ -487,6 +487,14 @@ fn system_environment_and_product_name_exist_up_to_24_04() {
             "middlewared.utils.service.call.MethodNotFoundError: [ENOMETHOD] Method 'environment' not found in 'system'",
         ),
     );
+    fails(
+        "24.10",
+        &["call", "system.product_name"],
+        tb(
+            "[ENOMETHOD] Method 'product_name' not found in 'system'",
+            "middlewared.utils.service.call.MethodNotFoundError: [ENOMETHOD] Method 'product_name' not found in 'system'",
+        ),
+    );
     for v in ["25.04", "25.10"] {
         for m in ["system.environment", "system.product_name"] {
             fails(v, &["call", m], Stderr::Exact("Method does not exist\n"));

@@ -63,25 +63,7 @@ fn last_byte(node: &crate::config::node::Node<'_>) -> usize {
 
 /// The systems `--system` selects, in the config's order.
 fn selected(args: &ImportArgs, config: &Config) -> Result<Vec<String>, Problem> {
-    let mut patterns = Vec::new();
-    for text in &args.systems {
-        let pattern = glob::Pattern::new(text).map_err(|e| {
-            Problem::error(
-                super::plan::NO_SUCH_SYSTEM,
-                format!("`--system {text}` is not a valid pattern: {e}"),
-            )
-            .help("use a system name or a glob such as `nas*`")
-        })?;
-        if !config.systems.keys().any(|n| pattern.matches(n)) {
-            let known: Vec<&str> = config.systems.keys().map(String::as_str).collect();
-            return Err(Problem::error(
-                super::plan::NO_SUCH_SYSTEM,
-                format!("`--system {text}` matches no system of the config"),
-            )
-            .help(format!("the systems are: {}", known.join(", "))));
-        }
-        patterns.push(pattern);
-    }
+    let patterns = super::plan::system_patterns(&args.systems, config)?;
     Ok(config
         .systems
         .keys()

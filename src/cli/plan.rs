@@ -43,30 +43,29 @@ pub struct ScopeArgs {
     pub reach: super::reach::ReachArgs,
 }
 
-impl ScopeArgs {
-    /// Whether `system` is in scope; an unknown pattern is an error.
-    fn matcher(&self, config: &Config) -> Result<Vec<glob::Pattern>, Problem> {
-        let mut out = Vec::new();
-        for text in &self.systems {
-            let pattern = glob::Pattern::new(text).map_err(|e| {
-                Problem::error(
-                    NO_SUCH_SYSTEM,
-                    format!("`--system {text}` is not a valid pattern: {e}"),
-                )
-                .help("use a system name or a glob such as `nas*`")
-            })?;
-            if !config.systems.keys().any(|n| pattern.matches(n)) {
-                let known: Vec<&str> = config.systems.keys().map(String::as_str).collect();
-                return Err(Problem::error(
-                    NO_SUCH_SYSTEM,
-                    format!("`--system {text}` matches no system of the config"),
-                )
-                .help(format!("the systems are: {}", known.join(", "))));
-            }
-            out.push(pattern);
+/// The patterns of `--system` (names or globs such as `nas*`); one that is not a valid
+/// glob or matches no system of the config is an error.
+pub fn system_patterns(texts: &[String], config: &Config) -> Result<Vec<glob::Pattern>, Problem> {
+    let mut out = Vec::new();
+    for text in texts {
+        let pattern = glob::Pattern::new(text).map_err(|e| {
+            Problem::error(
+                NO_SUCH_SYSTEM,
+                format!("`--system {text}` is not a valid pattern: {e}"),
+            )
+            .help("use a system name or a glob such as `nas*`")
+        })?;
+        if !config.systems.keys().any(|n| pattern.matches(n)) {
+            let known: Vec<&str> = config.systems.keys().map(String::as_str).collect();
+            return Err(Problem::error(
+                NO_SUCH_SYSTEM,
+                format!("`--system {text}` matches no system of the config"),
+            )
+            .help(format!("the systems are: {}", known.join(", "))));
         }
-        Ok(out)
+        out.push(pattern);
     }
+    Ok(out)
 }
 
 /// A plan made from the live state, with everything needed to show or apply it.
@@ -94,7 +93,7 @@ pub fn prepare(
         ExitCode::FAILURE
     };
     let config = crate::config::load(&file.file).map_err(|p| fail(&p))?;
-    let patterns = scope.matcher(&config).map_err(|p| fail(&[p]))?;
+    let patterns = system_patterns(&scope.systems, &config).map_err(|p| fail(&[p]))?;
     let in_scope = |name: &str| patterns.is_empty() || patterns.iter().any(|p| p.matches(name));
     let opts = scope.reach.connect_options();
     let names: Vec<String> = config.systems.keys().cloned().collect();

@@ -65,30 +65,6 @@ fn parse_age(text: &str) -> Result<u64, String> {
     }
 }
 
-/// Whether `name` is in scope; a pattern matching no system is an error.
-fn patterns(args: &StatusArgs, config: &Config) -> Result<Vec<glob::Pattern>, Problem> {
-    let mut out = Vec::new();
-    for text in &args.systems {
-        let pattern = glob::Pattern::new(text).map_err(|e| {
-            Problem::error(
-                super::plan::NO_SUCH_SYSTEM,
-                format!("`--system {text}` is not a valid pattern: {e}"),
-            )
-            .help("use a system name or a glob such as `nas*`")
-        })?;
-        if !config.systems.keys().any(|n| pattern.matches(n)) {
-            let known: Vec<&str> = config.systems.keys().map(String::as_str).collect();
-            return Err(Problem::error(
-                super::plan::NO_SUCH_SYSTEM,
-                format!("`--system {text}` matches no system of the config"),
-            )
-            .help(format!("the systems are: {}", known.join(", "))));
-        }
-        out.push(pattern);
-    }
-    Ok(out)
-}
-
 /// Only the systems in scope are read.
 fn scoped(config: &Config, patterns: &[glob::Pattern]) -> Config {
     let mut c = config.clone();
@@ -142,7 +118,7 @@ pub fn run(args: &StatusArgs) -> ExitCode {
         Ok(c) => c,
         Err(problems) => return fail(&problems),
     };
-    let patterns = match patterns(args, &config) {
+    let patterns = match super::plan::system_patterns(&args.systems, &config) {
         Ok(p) => p,
         Err(p) => return fail(&[p]),
     };

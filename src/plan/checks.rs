@@ -12,6 +12,7 @@ use crate::model::dataset::is_same_or_below;
 use crate::model::{Config, naming};
 
 type Fleet<'a> = BTreeMap<&'a str, &'a Inventory>;
+type Plans<'a> = BTreeMap<&'a str, &'a SystemPlan>;
 
 pub fn run(
     config: &Config,
@@ -23,14 +24,17 @@ pub fn run(
     let mut out = Vec::new();
     snapshot_tasks(config, fleet, &mut out);
     one_time_snapshots(config, fleet, &mut out);
+    // Looked up once per replication: a fleet of hundreds of systems must not make the
+    // checks quadratic.
+    let by_system: Plans<'_> = plans.iter().map(|p| (p.system.as_str(), p)).collect();
     let mut ssh_seen = BTreeSet::new();
     for d in reps {
         ssh(d, fleet, options, &mut ssh_seen, &mut out);
-        replication(config, d, fleet, plans, &mut out);
+        replication(config, d, fleet, &by_system, &mut out);
     }
     tasks_in_use(fleet, plans, &mut out);
     for d in reps {
-        replication_retention(config, d, fleet, plans, &mut out);
+        replication_retention(config, d, fleet, &by_system, &mut out);
     }
     for sp in plans {
         for (name, ids) in &sp.ambiguous {
@@ -188,7 +192,7 @@ fn replication(
     config: &Config,
     d: &DesiredRep<'_>,
     fleet: &Fleet<'_>,
-    plans: &[SystemPlan],
+    plans: &Plans<'_>,
     out: &mut Vec<Problem>,
 ) {
     let object = format!("replication {}", d.rep.name);
@@ -196,7 +200,7 @@ fn replication(
     let target_inv = fleet.get(d.rep.target.system.as_str());
     let run_inv = fleet.get(d.runs_on.as_str());
 
-    if let (Some(inv), Some(sp)) = (run_inv, plans.iter().find(|p| p.system == d.runs_on)) {
+    if let (Some(inv), Some(sp)) = (run_inv, plans.get(d.runs_on.as_str())) {
         for conflict in sp.conflicts.iter().filter(|x| x.name == d.spec.name) {
             out.push(
                 match &conflict.project {
@@ -285,11 +289,13 @@ fn replication(
                 ),
                 Some(dataset) => {
                     // A replica sent on (a chain) is read-only by design.
-                    let replica = config.replications.values().any(|r| {
-                        r.target.system == d.source.system
-                            && is_same_or_below(ds, &r.target.dataset)
-                    });
-                    if dataset.readonly && !replica {
+                    let replica = || {
+                        config.replications.values().any(|r| {
+                            r.target.system == d.source.system
+                                && is_same_or_below(ds, &r.target.dataset)
+                        })
+                    };
+                    if dataset.readonly && !replica() {
                         out.push(
                             Problem::warning(
                                 c::READONLY_SOURCE,
@@ -717,10 +723,10 @@ fn replication_retention(
     config: &Config,
     d: &DesiredRep<'_>,
     fleet: &Fleet<'_>,
-    plans: &[SystemPlan],
+    plans: &Plans<'_>,
     out: &mut Vec<Problem>,
 ) {
-    let Some(sp) = plans.iter().find(|p| p.system == d.runs_on) else {
+    let Some(sp) = plans.get(d.runs_on.as_str()) else {
         return;
     };
     let Some(action) = sp.actions.iter().find(|a| {

@@ -42,6 +42,20 @@ pub fn before_midclt(state_file: &Path, argv: &[String]) -> Option<super::Midclt
     None
 }
 
+/// The hook for a wave of calls that start together: each call counted and checked for
+/// faults, then one look of the engine for all of them (calls of one instant see one
+/// state of the schedules and jobs).
+pub fn before_wave(state_file: &Path, argvs: &[Vec<String>]) -> Vec<Option<super::MidcltOutput>> {
+    let faulted: Vec<_> = argvs
+        .iter()
+        .map(|argv| faults::before_midclt(state_file, argv))
+        .collect();
+    if faulted.iter().any(Option::is_none) {
+        let _ = tick(state_file);
+    }
+    faulted
+}
+
 /// Human sizes as the middleware's job descriptions show them (binary units).
 fn human(bytes: u64) -> String {
     // humanfriendly's `format_size(n, binary=True)`: two decimals, trailing zeros dropped,

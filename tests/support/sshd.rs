@@ -125,6 +125,11 @@ pub fn fingerprint(pub_file: &Path) -> String {
 
 /// Runs sshd on `root`'s `sshd_config` and waits until it listens on `port`.
 fn spawn(root: &Path, port: u16) -> Child {
+    let starts_before = std::fs::read_to_string(root.join("sshd.log"))
+        .unwrap_or_default()
+        .lines()
+        .filter(|l| l.contains(&format!("Server listening on 127.0.0.1 port {port}")))
+        .count();
     let log = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
@@ -139,9 +144,15 @@ fn spawn(root: &Path, port: u16) -> Child {
         .spawn()
         .unwrap_or_else(|e| panic!("cannot start {SSHD}: {e}"));
 
+    // Ready when this sshd says it listens: a connection alone could reach another test's
+    // server that took the same free port first (this one then exits on the bind).
     let deadline = Instant::now() + Duration::from_secs(20);
+    let listening = format!("Server listening on 127.0.0.1 port {port}");
     loop {
-        if TcpStream::connect(("127.0.0.1", port)).is_ok() {
+        let log = std::fs::read_to_string(root.join("sshd.log")).unwrap_or_default();
+        let own = log.lines().filter(|l| l.contains(&listening)).count();
+        // A restart appends to the same log: wait for one more line than the earlier runs.
+        if own > starts_before && TcpStream::connect(("127.0.0.1", port)).is_ok() {
             return child;
         }
         if let Ok(Some(status)) = child.try_wait() {

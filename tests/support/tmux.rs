@@ -1,6 +1,6 @@
-//! A command on a real terminal: a private tmux server, its screen read as text, and the
-//! screens compared with golden files under `tests/golden/` (`ZFLEET_BLESS=1` rewrites
-//! them). Needs tmux (`apt-get install tmux`).
+//! A command on a real terminal: a private tmux server, its screen read as text, and
+//! screens (or any output) compared with golden files under `tests/golden/`
+//! (`ZFLEET_BLESS=1` rewrites them). Needs tmux (`apt-get install tmux`).
 #![allow(dead_code)]
 
 use std::path::Path;
@@ -36,6 +36,24 @@ impl Tmux {
             .output()
             .expect("tmux capture-pane");
         String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// The screen with its colours, as SGR escapes.
+    pub fn screen_escaped(&self) -> String {
+        let out = Command::new("tmux")
+            .args(["-L", &self.socket, "capture-pane", "-p", "-e"])
+            .output()
+            .expect("tmux capture-pane");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// Types `keys` (tmux key names) into the terminal.
+    pub fn keys(&self, keys: &str) {
+        let status = Command::new("tmux")
+            .args(["-L", &self.socket, "send-keys", keys])
+            .status()
+            .expect("tmux send-keys");
+        assert!(status.success(), "tmux send-keys failed");
     }
 
     /// Waits for a screen that satisfies `ready`; panics with the last screen otherwise.
@@ -82,7 +100,7 @@ pub fn normalise(screen: &str) -> String {
     out.trim_end().to_string() + "\n"
 }
 
-/// Compares `actual` with `tests/golden/NAME`.
+/// Compares `actual` (a screen or a command's output) with `tests/golden/NAME`.
 pub fn golden(name: &str, actual: &str) {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/golden")
@@ -93,5 +111,5 @@ pub fn golden(name: &str, actual: &str) {
     }
     let expected = std::fs::read_to_string(&path)
         .unwrap_or_else(|e| panic!("{}: {e} (ZFLEET_BLESS=1 writes it)", path.display()));
-    assert_eq!(actual, expected, "screen differs from {}", path.display());
+    assert_eq!(actual, expected, "differs from {}", path.display());
 }
