@@ -363,6 +363,63 @@ fn check_stale_is_warning_then_critical() {
     );
 }
 
+/// nas1 with a weekly replication (Sundays at midnight) whose newest snapshot is from
+/// `last` (a Sunday).
+fn weekly(last: &str) -> Fleet {
+    let mut f = Fleet::new();
+    f.system(
+        "nas1",
+        "25.10",
+        &format!(
+            r#"datasets:
+  tank:
+    children:
+      data: {{}}
+      local: {{ children: {{ data: {{}} }} }}
+snapshots: [tank/data@auto-{last}_00-00, tank/local/data@auto-{last}_00-00]
+replications:
+  - {{ name: weekly-copy, direction: PUSH, transport: LOCAL, source_datasets: [tank/data],
+      target_dataset: tank/local/data, recursive: false, auto: true, retention_policy: SOURCE,
+      also_include_naming_schema: ["auto-%Y-%m-%d_%H-%M"],
+      schedule: {{ minute: "0", hour: "0", dow: "7" }},
+      state: {{ state: FINISHED, datetime: {last}T00:00:09Z, last_snapshot: "tank/data@auto-{last}_00-00" }} }}
+"#
+        ),
+    );
+    f.config("status", "");
+    f
+}
+
+/// Without `--max-age`, a weekly replication is judged by its schedule (7 days between
+/// runs plus 2 hours), not by the daily default; a given `--max-age` holds for it too.
+#[test]
+fn check_judges_a_weekly_replication_by_its_schedule() {
+    let f = weekly("2025-10-26");
+    let run = f.zfleet(&["status", "--check"]);
+    run.expect(0);
+    assert!(
+        run.stdout.starts_with("ZFLEET OK - 1 task on 1 system | "),
+        "{}",
+        run.stdout
+    );
+    let run = f.zfleet(&["status", "--check", "--max-age", "26h"]);
+    run.expect(1);
+    assert!(
+        run.stdout.ends_with("\nWARNING: nas1: replication weekly-copy last replicated snapshot is 4d13h old (limit 1d2h)\n"),
+        "{}",
+        run.stdout
+    );
+    // A run missed: stale by its own schedule.
+    let f = weekly("2025-10-19");
+    let run = f.zfleet(&["status", "--check"]);
+    run.expect(1);
+    assert!(
+        run.stdout.ends_with("\nWARNING: nas1: replication weekly-copy last replicated snapshot is 11d13h old (limit 7d2h)\n"),
+        "{}",
+        run.stdout
+    );
+}
+
 #[test]
 fn check_failed_is_critical_with_every_finding() {
     let f = fleet();

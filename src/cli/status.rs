@@ -46,9 +46,10 @@ pub struct StatusArgs {
     #[arg(long)]
     pub check: bool,
     /// With --check: a scheduled replication whose newest replicated snapshot is older is
-    /// WARNING (`26h`, `90m`, `2d`).
-    #[arg(long, value_name = "AGE", default_value = "26h", value_parser = parse_age)]
-    pub max_age: u64,
+    /// WARNING (`26h`, `90m`, `2d`). Without it: 26h, or for a replication that runs less
+    /// often, its longest time between runs plus 2h.
+    #[arg(long, value_name = "AGE", value_parser = parse_age)]
+    pub max_age: Option<u64>,
     /// With --check: older than this is CRITICAL.
     #[arg(long, value_name = "AGE", value_parser = parse_age)]
     pub critical_age: Option<u64>,
@@ -182,8 +183,11 @@ fn once(
     let systems = rt.block_on(gather(args, config, patterns, &mut conns, &progress));
     if args.check {
         let limits = Thresholds {
-            warning_secs: args.max_age as i64,
+            warning_secs: args
+                .max_age
+                .map_or(check::DEFAULT_MAX_AGE_SECS, |s| s as i64),
             critical_secs: args.critical_age.map(|s| s as i64),
+            by_schedule: args.max_age.is_none(),
         };
         let (level, text) = check::judge(&systems, limits);
         crate::out!("{text}");

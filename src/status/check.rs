@@ -65,6 +65,33 @@ impl Level {
 pub struct Thresholds {
     pub warning_secs: i64,
     pub critical_secs: Option<i64>,
+    /// No `--max-age` given: a replication scheduled less often than the default allows is
+    /// judged by its own schedule.
+    pub by_schedule: bool,
+}
+
+/// `--max-age`'s default: a daily replication two hours late.
+pub const DEFAULT_MAX_AGE_SECS: i64 = 26 * 3600;
+
+/// How late a run may be beyond its schedule before its task is stale.
+pub const SCHEDULE_SLACK_SECS: i64 = 2 * 3600;
+
+impl Thresholds {
+    /// Without `--max-age`, a task scheduled less often than the default allows is judged
+    /// by its own schedule: its longest time between runs plus [`SCHEDULE_SLACK_SECS`] (a
+    /// weekly replication is not stale after 26 hours). A given `--max-age` is the admin's
+    /// word for every task.
+    pub fn for_interval(self, interval_secs: Option<i64>) -> Thresholds {
+        match interval_secs {
+            Some(every) if self.by_schedule => Thresholds {
+                warning_secs: self
+                    .warning_secs
+                    .max(every.saturating_add(SCHEDULE_SLACK_SECS)),
+                ..self
+            },
+            _ => self,
+        }
+    }
 }
 
 /// One thing found wrong.
@@ -154,6 +181,7 @@ fn task_findings(t: &TaskRow, limits: Thresholds, c: &mut Counts, out: &mut Vec<
     if t.kind != "replication" || !t.enabled || !t.scheduled {
         return;
     }
+    let limits = limits.for_interval(t.interval_secs);
     match t.last_snapshot_age_secs {
         Some(age) => {
             c.oldest = Some(c.oldest.map_or(age, |o| o.max(age)));

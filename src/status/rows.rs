@@ -72,6 +72,10 @@ pub struct TaskRow {
     pub last_snapshot_age_secs: Option<i64>,
     /// In the system's timezone.
     pub next_run: Option<String>,
+    /// The longest time between two of its next scheduled runs (a replication that runs
+    /// after its snapshot tasks: theirs, the most frequent one's), for `--check`.
+    #[serde(skip)]
+    pub interval_secs: Option<i64>,
 }
 
 /// Everything the rows of one system need from the others: the snapshots read on every
@@ -114,6 +118,21 @@ fn next_run(s: &Schedule, now: DateTime<Utc>, tz: Tz) -> Option<DateTime<Tz>> {
     let local = now.with_timezone(&tz).naive_local();
     let next = live_schedule(s).next_after(local)?;
     local_to_tz(next, tz)
+}
+
+/// The longest gap between consecutive runs among the next few: how long a healthy task
+/// may go without running (a window's night included).
+fn interval(s: &Schedule, now: DateTime<Utc>, tz: Tz) -> Option<i64> {
+    const RUNS: usize = 25;
+    let mut last = next_run(s, now, tz)?;
+    let mut longest = None;
+    for _ in 0..RUNS {
+        let next = next_run(s, last.with_timezone(&Utc), tz)?;
+        let gap = (next - last).num_seconds();
+        longest = Some(longest.map_or(gap, |l: i64| l.max(gap)));
+        last = next;
+    }
+    longest
 }
 
 fn local_to_tz(t: NaiveDateTime, tz: Tz) -> Option<DateTime<Tz>> {
@@ -271,6 +290,7 @@ fn snapshot_row(
         last_snapshot_time: found.as_ref().map(|(_, t)| *t),
         last_snapshot_age_secs: age(now, found.map(|(_, t)| t)),
         next_run: next,
+        interval_secs: interval(&t.schedule, now, tz),
     }
 }
 
@@ -331,23 +351,31 @@ fn replication_row(
             newest(std::iter::once(name), &schemas, tz).map(|(_, t)| (last.to_string(), t))
         });
     let progress = (state == "RUNNING").then(|| running_progress(r)).flatten();
-    let (schedule, next, scheduled) = match (&r.auto, &r.schedule) {
-        (false, _) => ("manual".to_string(), None, false),
+    let (schedule, next, scheduled, every) = match (&r.auto, &r.schedule) {
+        (false, _) => ("manual".to_string(), None, false, None),
         (true, Some(s)) => (
             schedule_text(s),
             r.enabled.then(|| next_run(s, now, tz)).flatten(),
             true,
+            interval(s, now, tz),
         ),
         (true, None) => {
             // Runs when its snapshot tasks have taken their snapshots.
-            let next = r
+            let bound: Vec<_> = r
                 .periodic_snapshot_tasks
                 .iter()
                 .filter_map(|id| read.snapshot_tasks.iter().find(|t| t.id == *id))
                 .filter(|t| t.enabled && r.enabled)
+                .collect();
+            let next = bound
+                .iter()
                 .filter_map(|t| next_run(&t.schedule, now, tz))
                 .min();
-            ("after snapshot tasks".to_string(), next, true)
+            let every = bound
+                .iter()
+                .filter_map(|t| interval(&t.schedule, now, tz))
+                .min();
+            ("after snapshot tasks".to_string(), next, true, every)
         }
     };
     let target = match target_system {
@@ -385,6 +413,7 @@ fn replication_row(
         last_snapshot_time: found.as_ref().map(|(_, t)| *t),
         last_snapshot_age_secs: age(now, found.map(|(_, t)| t)),
         next_run: next.map(show_time),
+        interval_secs: every,
     }
 }
 
