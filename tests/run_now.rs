@@ -347,7 +347,7 @@ fn snapshot_refuses_an_existing_name_a_missing_or_read_only_dataset() {
     missing.expect(1);
     assert_eq!(
         missing.stderr,
-        "zfleet::check::dataset_missing\n\n  × nas1: Failed to snapshot tank/dta@manual-2025-10-30_13-30: dataset does not exist\n  help: did you mean `tank/data`?\n\n"
+        "zfleet::check::dataset_missing\n\n  × nas1: Failed to snapshot tank/dta@manual-2025-10-30_13-30: Dataset tank/dta not found\n  help: did you mean `tank/data`?\n\n"
     );
 
     let replica = f.zfleet(&["snapshot", "backup:backup/replica"]);

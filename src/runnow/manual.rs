@@ -55,10 +55,11 @@ pub fn check(
             Some(s) => format!("did you mean `{s}`?"),
             None => "create the dataset on the system first, or correct the name".into(),
         };
-        // TrueNAS's own wording for this snapshot.
+        // TrueNAS's own wording for this snapshot (the snapshot plugin's `CallError` around
+        // py-libzfs `get_dataset`'s error).
         return Err(Problem::error(
             crate::plan::codes::DATASET_MISSING,
-            format!("Failed to snapshot {full}: dataset does not exist"),
+            format!("Failed to snapshot {full}: Dataset {dataset} not found"),
         )
         .system(system)
         .help(help));
