@@ -434,3 +434,43 @@ fn an_empty_in_list_in_the_fast_path_means_every_pool() {
         );
     }
 }
+
+/// py-libzfs `_snapshots_snaplist_arg` and `__snapshot_details` (stable/dragonfish …
+/// stable/goldeye libzfs.pyx): `props = props or []` makes an empty `extra.properties` ask
+/// for every native property; `simple_handle = set(props).issubset({'name', 'createtxg'})`
+/// leaves `properties` out of the row altogether when nothing else native is asked for
+/// (names no snapshot property has count as nothing).
+#[test]
+fn extra_properties_empty_means_all_and_createtxg_alone_means_none() {
+    let dir = tempfile::tempdir().unwrap();
+    for v in ["24.04", "24.10", "25.04", "25.10"] {
+        let state = system(dir.path(), v);
+        let row = |props: Value| {
+            let (exit, stdout, stderr) = query(
+                &state,
+                v,
+                json!([["id", "=", "tank/data@a"]]),
+                json!({"extra": {"properties": props}}),
+            );
+            assert_eq!(exit, 0, "{v}: {stderr}");
+            let rows: Vec<Value> = serde_json::from_str(&stdout).expect("json");
+            rows.into_iter().next().expect("one row")
+        };
+        let all = row(json!([]));
+        for p in ["used", "referenced", "creation", "createtxg", "userrefs"] {
+            assert!(all["properties"].get(p).is_some(), "{v}: {p} in {all}");
+        }
+        for props in [
+            json!(["createtxg"]),
+            json!(["name"]),
+            json!(["no-such-property"]),
+        ] {
+            let r = row(props.clone());
+            assert!(r.get("properties").is_none(), "{v} {props}: {r}");
+            assert!(r["createtxg"].is_string(), "{v} {props}: {r}");
+        }
+        let used = row(json!(["used"]));
+        let keys: Vec<&String> = used["properties"].as_object().unwrap().keys().collect();
+        assert_eq!(keys, ["used"], "{v}");
+    }
+}

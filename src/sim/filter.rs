@@ -87,8 +87,10 @@ pub fn query_in(
             "Invalid options combination. `get` implies a single result.",
         )]));
     }
+    // utils/filter_list.py `do_order` (13.3: utils `filter_list`): one stable sort per key,
+    // in the order given, so the last key decides first.
     if let Some(Value::Array(order)) = options.get("order_by") {
-        for key in order.iter().rev() {
+        for key in order {
             let Some(spec) = key.as_str() else { continue };
             let (spec, nulls_last) = if let Some(s) = spec.strip_prefix("nulls_first:") {
                 (s, Some(false))
@@ -617,6 +619,28 @@ mod tests {
         assert_eq!(
             ids(&q(json!([["nope", "!=", 1]]), json!({}))),
             Vec::<u64>::new()
+        );
+    }
+
+    /// One sort per key in order: `["kind", "-id"]` sorts by id, descending, and keeps kind
+    /// order among equal ids only.
+    #[test]
+    fn order_by_keys_sort_one_after_another() {
+        let rows = vec![
+            json!({"id": 1, "kind": "b"}),
+            json!({"id": 2, "kind": "a"}),
+            json!({"id": 2, "kind": "b"}),
+            json!({"id": 3, "kind": "a"}),
+        ];
+        let out = query(rows, None, Some(&json!({"order_by": ["kind", "-id"]}))).unwrap();
+        assert_eq!(
+            out,
+            json!([
+                {"id": 3, "kind": "a"},
+                {"id": 2, "kind": "a"},
+                {"id": 2, "kind": "b"},
+                {"id": 1, "kind": "b"},
+            ])
         );
     }
 

@@ -116,17 +116,27 @@ fn render(st: &SimState, s: &Snapshot, props: Option<&[String]>, holds: bool) ->
             prop("off".into(), "off".into(), "NONE", json!(false)),
         ),
     ];
-    for (k, v) in all {
-        if props.is_none_or(|ps| ps.iter().any(|x| x == k)) {
-            p.insert(k.into(), v);
-        }
+    // py-libzfs `_snapshots_snaplist_arg`: `props = props or []`, and an empty list asks
+    // for every native property.
+    let props = props.filter(|ps| !ps.is_empty());
+    let wanted: Vec<(&str, Value)> = all
+        .into_iter()
+        .filter(|(k, _)| props.is_none_or(|ps| ps.iter().any(|x| x == k)))
+        .collect();
+    // `simple_handle`: asked for nothing native but `name`/`createtxg` (or only names no
+    // snapshot has), a row has no `properties` at all, user properties included.
+    let simple = wanted.iter().all(|(k, _)| *k == "createtxg");
+    for (k, v) in wanted {
+        p.insert(k.into(), v);
     }
     // User properties come along even when `extra.properties` picks native ones.
     for (k, v) in &s.user_properties {
         p.insert(k.clone(), prop(v.clone(), v.clone(), "LOCAL", json!(v)));
     }
     let mut m = Map::new();
-    m.insert("properties".into(), Value::Object(p));
+    if !simple {
+        m.insert("properties".into(), Value::Object(p));
+    }
     if holds {
         m.insert("holds".into(), json!(s.holds));
     }
