@@ -474,3 +474,75 @@ fn extra_properties_empty_means_all_and_createtxg_alone_means_none() {
         assert_eq!(keys, ["used"], "{v}");
     }
 }
+
+/// A condition on a key the rows lack: 24.04's `filter_list` reads it with `get`, which
+/// gives `None` (stable/dragonfish utils/__init__.py `get`, `filterop`), so `!=` matches
+/// every row, as on CORE; from 24.10 `filterop` returns False for an undefined key
+/// (stable/electriceel utils/__init__.py: `if data.result is undefined: return False`).
+#[test]
+fn a_missing_key_matches_not_equal_up_to_24_04_only() {
+    let dir = tempfile::tempdir().unwrap();
+    for (v, expected) in [
+        ("13.3", 4),
+        ("24.04", 4),
+        ("24.10", 0),
+        ("25.04", 0),
+        ("25.10", 0),
+    ] {
+        let state = system(dir.path(), v);
+        let found = names(&state, v, json!([["nope", "!=", 1]]));
+        assert_eq!(found.len(), expected, "{v}: {found:?}");
+        assert!(
+            names(&state, v, json!([["nope", "=", 1]])).is_empty(),
+            "{v}"
+        );
+    }
+}
+
+/// CORE 13's rows are py-libzfs `ZFSSnapshot.asdict` (truenas/13.3-stable libzfs.pyx:
+/// `ZFSObject.asdict` then holds, dataset, snapshot_name, mountpoint): every property and
+/// the holds whatever `extra` says, no top-level `createtxg`. With no snapshot at all, the
+/// names fast path returns `[]` before `filter_list` (plugins/zfs.py `if not stdout:
+/// return []`), for `count` too.
+#[test]
+fn core_rows_are_asdict_and_an_empty_system_counts_as_a_list() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = system(dir.path(), "13.3");
+    let (exit, stdout, stderr) = query(
+        &state,
+        "13.3",
+        json!([["id", "=", "tank/data@a"]]),
+        json!({"extra": {"properties": ["used"], "holds": false}}),
+    );
+    assert_eq!(exit, 0, "{stderr}");
+    let rows: Vec<Value> = serde_json::from_str(&stdout).expect("json");
+    let keys: Vec<&String> = rows[0].as_object().unwrap().keys().collect();
+    assert_eq!(
+        keys,
+        [
+            "id",
+            "name",
+            "pool",
+            "type",
+            "properties",
+            "holds",
+            "dataset",
+            "snapshot_name",
+            "mountpoint"
+        ]
+    );
+    assert!(
+        rows[0]["properties"].get("referenced").is_some(),
+        "{}",
+        rows[0]
+    );
+    assert_eq!(rows[0]["holds"], json!({}));
+    assert_eq!(rows[0]["mountpoint"], Value::Null);
+
+    let fixture = dir.path().join("empty.yaml");
+    std::fs::write(&fixture, "hostname: nas1\ndatasets:\n  tank: {}\n").expect("fixture");
+    let empty = dir.path().join("empty.json");
+    zfleet::sim::seed(&empty, Some(&fixture), Some("13.3")).expect("seed");
+    let (exit, stdout, _) = query(&empty, "13.3", json!([]), json!({"count": true}));
+    assert_eq!((exit, stdout.trim()), (0, "[]"));
+}

@@ -9,8 +9,10 @@ use super::errors::{SimError, VErr};
 /// Whose `filter_list` applies the filters.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Dialect {
-    /// SCALE (24.04 on): a missing key never matches; an `OR` branch is one condition or a
-    /// list of conditions that must all hold; `select` takes dotted paths and aliases.
+    /// SCALE: an `OR` branch is one condition or a list of conditions that must all hold;
+    /// `select` takes dotted paths and aliases. A missing key never matches from 24.10 on
+    /// (`filterop`: `if data.result is undefined: return False`); 24.04's `get` reads it as
+    /// `None`, as CORE does (stable/dragonfish utils/__init__.py).
     Scale,
     /// CORE 13 (`middlewared/utils/__init__.py`): a missing key reads as `None` (so `!=`
     /// matches it); an `OR` branch must be one condition, anything else raises
@@ -243,13 +245,15 @@ fn matches(dialect: Dialect, row: &Value, f: &Value) -> Result<bool, SimError> {
     } else {
         target.clone()
     };
-    if values.is_empty() && dialect == Dialect::Core {
+    let none_when_missing = dialect == Dialect::Core
+        || crate::sim::methods::schema::release() == crate::sim::version::Personality::V2404;
+    if values.is_empty() && none_when_missing {
         return Ok(core_none_matches(op, &target));
     }
     Ok(values.into_iter().any(|v| op_matches(v, op, &target)))
 }
 
-/// CORE's operators on a missing key, which its `get` reads as `None`.
+/// CORE's and 24.04's operators on a missing key, which their `get` reads as `None`.
 fn core_none_matches(op: &str, target: &Value) -> bool {
     match op {
         "=" => target.is_null(),

@@ -37,13 +37,13 @@ fn py_repr(s: &str) -> String {
     }
 }
 
-/// The middleware's `make_sentence`: errors shown to users end with a full stop.
+/// The middleware's `make_sentence` (utils/string.py): errors shown to users end with a
+/// full stop; an empty text stays empty, and nothing is trimmed.
 pub fn make_sentence(s: &str) -> String {
-    let t = s.trim_end();
-    if t.ends_with(['.', '!', '?']) {
-        t.to_string()
+    if s.is_empty() || s.ends_with(['.', '!', '?']) {
+        s.to_string()
     } else {
-        format!("{t}.")
+        format!("{s}.")
     }
 }
 
@@ -1060,6 +1060,8 @@ mod tests {
     fn sentences() {
         assert_eq!(make_sentence("x failed"), "x failed.");
         assert_eq!(make_sentence("Refusing."), "Refusing.");
+        assert_eq!(make_sentence(""), "");
+        assert_eq!(make_sentence("x failed\n"), "x failed\n.");
         assert_eq!(py_repr("tank/x"), "'tank/x'");
         assert_eq!(py_repr("it's"), "\"it's\"");
     }

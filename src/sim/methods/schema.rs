@@ -33,6 +33,11 @@ impl Drop for WordingGuard {
     }
 }
 
+/// The release the current call runs on (set by [`wording_of`]).
+pub fn release() -> Personality {
+    RELEASE.with(|r| r.get())
+}
+
 /// 24.04 and CORE's "greater or equal than"; 24.10 reworded it "greater than or equal to".
 fn old_wording() -> bool {
     RELEASE.with(|r| r.get()) <= Personality::V2404

@@ -361,6 +361,11 @@ fn query_core(
             let by_name =
                 order.is_none_or(|o| o == &json!([]) || o == &json!(["name"]) || o.is_null());
             let mut snaps: Vec<&Snapshot> = visible(st.snapshots.values()).collect();
+            // `zfs list` printing nothing returns `[]` before `filter_list`, even for
+            // `count` or `get` (truenas/13.3-stable plugins/zfs.py `query`).
+            if snaps.is_empty() {
+                return Ok(json!([]));
+            }
             if !by_name {
                 sort_snapshots(&mut snaps);
             }
@@ -374,7 +379,6 @@ fn query_core(
             return filter::query_in(dialect, rows, filters, options);
         }
     }
-    let (props, holds) = extra(options);
     // A malformed `OR` branch raises only when a row reaches it: look at every row then.
     let snaps = if core_or_well_formed(filters) {
         candidates(st, filters)
@@ -383,11 +387,29 @@ fn query_core(
         sort_snapshots(&mut all);
         all
     };
-    let rows = snaps
-        .into_iter()
-        .map(|s| render(st, s, props.as_deref(), holds))
-        .collect();
+    let rows = snaps.into_iter().map(|s| render_core(st, s)).collect();
     filter::query_in(dialect, rows, filters, options)
+}
+
+/// py-libzfs `ZFSSnapshot.asdict` (truenas/13.3-stable): every property and the holds,
+/// whatever `extra` asks (CORE's query has no `extra`), the mountpoint, no `createtxg`.
+fn render_core(st: &SimState, s: &Snapshot) -> Value {
+    let full = render(st, s, None, true);
+    let mut m = Map::new();
+    for key in [
+        "id",
+        "name",
+        "pool",
+        "type",
+        "properties",
+        "holds",
+        "dataset",
+        "snapshot_name",
+    ] {
+        m.insert(key.into(), full.get(key).cloned().unwrap_or(Value::Null));
+    }
+    m.insert("mountpoint".into(), Value::Null);
+    Value::Object(m)
 }
 
 /// Whether every `OR` branch is one condition, as CORE's `filter_list` requires.
@@ -486,6 +508,7 @@ pub fn get_instance(ctx: &mut Ctx<'_>, method: &str, args: Vec<Value>) -> MResul
     };
     let (props, holds) = extra(args.get(1));
     match ctx.state.snapshots.get(id) {
+        Some(s) if ctx.p.is_core() => Ok(render_core(ctx.state, s)),
         Some(s) => Ok(render(ctx.state, s, props.as_deref(), holds)),
         // service/crud_service.py `get_instance`: the query found nothing (libzfs skips a
         // name it cannot open), so `InstanceNotFound` names the service class.
