@@ -366,6 +366,17 @@ fn check_stale_is_warning_then_critical() {
 /// nas1 with a weekly replication (Sundays at midnight) whose newest snapshot is from
 /// `last` (a Sunday).
 fn weekly(last: &str) -> Fleet {
+    scheduled(
+        &format!("{last}_00-00"),
+        r#"{ minute: "0", hour: "0", dow: "7" }"#,
+    )
+}
+
+/// nas1 with a replication on `schedule` whose newest snapshot is `auto-{stamp}`.
+fn scheduled(stamp: &str, schedule: &str) -> Fleet {
+    // The run that sent it, a few seconds after the snapshot's time.
+    let (day, hm) = stamp.split_once('_').expect("stamp");
+    let last = format!("{day}T{}:09Z", hm.replace('-', ":"));
     let mut f = Fleet::new();
     f.system(
         "nas1",
@@ -376,13 +387,13 @@ fn weekly(last: &str) -> Fleet {
     children:
       data: {{}}
       local: {{ children: {{ data: {{}} }} }}
-snapshots: [tank/data@auto-{last}_00-00, tank/local/data@auto-{last}_00-00]
+snapshots: [tank/data@auto-{stamp}, tank/local/data@auto-{stamp}]
 replications:
   - {{ name: weekly-copy, direction: PUSH, transport: LOCAL, source_datasets: [tank/data],
       target_dataset: tank/local/data, recursive: false, auto: true, retention_policy: SOURCE,
       also_include_naming_schema: ["auto-%Y-%m-%d_%H-%M"],
-      schedule: {{ minute: "0", hour: "0", dow: "7" }},
-      state: {{ state: FINISHED, datetime: {last}T00:00:09Z, last_snapshot: "tank/data@auto-{last}_00-00" }} }}
+      schedule: {schedule},
+      state: {{ state: FINISHED, datetime: {last}, last_snapshot: "tank/data@auto-{stamp}" }} }}
 "#
         ),
     );
@@ -402,6 +413,9 @@ fn check_judges_a_weekly_replication_by_its_schedule() {
         "{}",
         run.stdout
     );
+    // A critical age alone is not reached before the schedule's own limit either.
+    f.zfleet(&["status", "--check", "--critical-age", "48h"])
+        .expect(0);
     let run = f.zfleet(&["status", "--check", "--max-age", "26h"]);
     run.expect(1);
     assert!(
@@ -409,6 +423,11 @@ fn check_judges_a_weekly_replication_by_its_schedule() {
         "{}",
         run.stdout
     );
+    // Hourly on Mondays only, judged on Thursday: the snapshot of Monday 23:00 is 2d14h
+    // old, and the next run is not due before next Monday.
+    let f = scheduled("2025-10-27_23-00", r#"{ minute: "0", dow: "1" }"#);
+    let run = f.zfleet(&["status", "--check"]);
+    run.expect(0);
     // A run missed: stale by its own schedule.
     let f = weekly("2025-10-19");
     let run = f.zfleet(&["status", "--check"]);

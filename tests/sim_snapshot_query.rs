@@ -432,6 +432,11 @@ fn an_empty_in_list_in_the_fast_path_means_every_pool() {
             names(&state, v, json!([["dataset", "in", []]])).is_empty(),
             "{v}"
         );
+        // A string is iterated as its characters, none of which is a dataset.
+        assert!(
+            names(&state, v, json!([["pool", "in", "tank"]])).is_empty(),
+            "{v}"
+        );
     }
 }
 

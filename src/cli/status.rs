@@ -46,8 +46,8 @@ pub struct StatusArgs {
     #[arg(long)]
     pub check: bool,
     /// With --check: a scheduled replication whose newest replicated snapshot is older is
-    /// WARNING (`26h`, `90m`, `2d`). Without it: 26h, or for a replication that runs less
-    /// often, its longest time between runs plus 2h.
+    /// WARNING (`26h`, `90m`, `2d`). Without it: 26h, or 2h after the first run scheduled
+    /// after that snapshot when that comes later (weekly tasks, weekends).
     #[arg(long, value_name = "AGE", value_parser = parse_age)]
     pub max_age: Option<u64>,
     /// With --check: older than this is CRITICAL.

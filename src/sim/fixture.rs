@@ -611,6 +611,11 @@ fn add_job(st: &mut SimState, j: JobFx) -> Result<u64, Problem> {
         }
         None => SimState::take_id(&mut st.next_ids.job),
     };
+    if let Some(p) = j.percent
+        && !(0.0..=100.0).contains(&p)
+    {
+        return Err(bad(format!("job percent {p} is not between 0 and 100")));
+    }
     let now = st.now_secs();
     let started = match &j.time_started {
         Some(t) => t.secs().map_err(bad)?,

@@ -105,7 +105,8 @@ pub fn midclt(state_file: &Path, argv: &[String]) -> MidcltOutput {
 
 /// Runs the invocations of one wave, the calls a batch starts at once on a system, as the
 /// middleware serialises them: in order, on one copy of the state, written once if any of
-/// them changed it. The engine looks before each of them, as before a lone invocation.
+/// them changed it. The engine looks once before the wave, as before a lone invocation: the
+/// calls of one instant see one state of the schedules and jobs.
 /// Outputs in the order of `argvs`.
 pub fn midclt_wave(state_file: &Path, argvs: &[Vec<String>]) -> Vec<MidcltOutput> {
     let hook = *ENGINE_HOOK.get_or_init(|| jobs::before_midclt);

@@ -77,18 +77,21 @@ pub const DEFAULT_MAX_AGE_SECS: i64 = 26 * 3600;
 pub const SCHEDULE_SLACK_SECS: i64 = 2 * 3600;
 
 impl Thresholds {
-    /// Without `--max-age`, a task scheduled less often than the default allows is judged
-    /// by its own schedule: its longest time between runs plus [`SCHEDULE_SLACK_SECS`] (a
-    /// weekly replication is not stale after 26 hours). A given `--max-age` is the admin's
-    /// word for every task.
+    /// Without `--max-age`, a task whose newest snapshot is older than the default allows,
+    /// but whose next scheduled run after it is not due yet by more than
+    /// [`SCHEDULE_SLACK_SECS`], is judged by its schedule (a weekly replication is not stale
+    /// after 26 hours, nor an hourly weekday one over the weekend): both limits become at
+    /// least that gap plus the slack. A given `--max-age` is the admin's word for every task.
     pub fn for_interval(self, interval_secs: Option<i64>) -> Thresholds {
         match interval_secs {
-            Some(every) if self.by_schedule => Thresholds {
-                warning_secs: self
-                    .warning_secs
-                    .max(every.saturating_add(SCHEDULE_SLACK_SECS)),
-                ..self
-            },
+            Some(gap) if self.by_schedule => {
+                let floor = gap.saturating_add(SCHEDULE_SLACK_SECS);
+                Thresholds {
+                    warning_secs: self.warning_secs.max(floor),
+                    critical_secs: self.critical_secs.map(|c| c.max(floor)),
+                    ..self
+                }
+            }
             _ => self,
         }
     }

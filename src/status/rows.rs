@@ -72,8 +72,8 @@ pub struct TaskRow {
     pub last_snapshot_age_secs: Option<i64>,
     /// In the system's timezone.
     pub next_run: Option<String>,
-    /// The longest time between two of its next scheduled runs (a replication that runs
-    /// after its snapshot tasks: theirs, the most frequent one's), for `--check`.
+    /// From the newest snapshot to the first run scheduled after it (a replication that
+    /// runs after its snapshot tasks: their soonest), for `--check`.
     #[serde(skip)]
     pub interval_secs: Option<i64>,
 }
@@ -120,19 +120,12 @@ fn next_run(s: &Schedule, now: DateTime<Utc>, tz: Tz) -> Option<DateTime<Tz>> {
     local_to_tz(next, tz)
 }
 
-/// The longest gap between consecutive runs among the next few: how long a healthy task
-/// may go without running (a window's night included).
-fn interval(s: &Schedule, now: DateTime<Utc>, tz: Tz) -> Option<i64> {
-    const RUNS: usize = 25;
-    let mut last = next_run(s, now, tz)?;
-    let mut longest = None;
-    for _ in 0..RUNS {
-        let next = next_run(s, last.with_timezone(&Utc), tz)?;
-        let gap = (next - last).num_seconds();
-        longest = Some(longest.map_or(gap, |l: i64| l.max(gap)));
-        last = next;
-    }
-    longest
+/// Seconds from `since` (the newest snapshot's time) to the first run scheduled after it:
+/// how long a healthy task may go without a new snapshot, this time (a weekend or a
+/// window's night included).
+fn gap_after(s: &Schedule, since: DateTime<Utc>, tz: Tz) -> Option<i64> {
+    let next = next_run(s, since, tz)?;
+    Some((next.with_timezone(&Utc) - since).num_seconds())
 }
 
 fn local_to_tz(t: NaiveDateTime, tz: Tz) -> Option<DateTime<Tz>> {
@@ -265,6 +258,9 @@ fn snapshot_row(
         .then(|| next_run(&t.schedule, now, tz))
         .flatten()
         .map(show_time);
+    let interval_secs = found
+        .as_ref()
+        .and_then(|(_, at)| gap_after(&t.schedule, *at, tz));
     let mut source = t.dataset.clone();
     if t.recursive {
         source.push_str(" (recursive)");
@@ -290,7 +286,7 @@ fn snapshot_row(
         last_snapshot_time: found.as_ref().map(|(_, t)| *t),
         last_snapshot_age_secs: age(now, found.map(|(_, t)| t)),
         next_run: next,
-        interval_secs: interval(&t.schedule, now, tz),
+        interval_secs,
     }
 }
 
@@ -351,13 +347,14 @@ fn replication_row(
             newest(std::iter::once(name), &schemas, tz).map(|(_, t)| (last.to_string(), t))
         });
     let progress = (state == "RUNNING").then(|| running_progress(r)).flatten();
+    let since = found.as_ref().map(|(_, at)| *at);
     let (schedule, next, scheduled, every) = match (&r.auto, &r.schedule) {
         (false, _) => ("manual".to_string(), None, false, None),
         (true, Some(s)) => (
             schedule_text(s),
             r.enabled.then(|| next_run(s, now, tz)).flatten(),
             true,
-            interval(s, now, tz),
+            since.and_then(|at| gap_after(s, at, tz)),
         ),
         (true, None) => {
             // Runs when its snapshot tasks have taken their snapshots.
@@ -373,7 +370,7 @@ fn replication_row(
                 .min();
             let every = bound
                 .iter()
-                .filter_map(|t| interval(&t.schedule, now, tz))
+                .filter_map(|t| since.and_then(|at| gap_after(&t.schedule, at, tz)))
                 .min();
             ("after snapshot tasks".to_string(), next, true, every)
         }

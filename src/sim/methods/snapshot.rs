@@ -269,8 +269,17 @@ fn query_names(
             [field, op, value] if (field == "pool" || field == "dataset") && op == "=" => {
                 Some(vec![value.clone()])
             }
+            // `kwargs['datasets'] = f[2]`, then `datasets or [every pool]`: an empty list or
+            // null means every pool; a string is iterated as its characters.
             [field, op, value] if (field == "pool" || field == "dataset") && op == "in" => {
-                Some(value.as_array().cloned().unwrap_or_default())
+                Some(match value {
+                    Value::Array(a) => a.clone(),
+                    Value::String(text) if !text.is_empty() => {
+                        text.chars().map(|c| Value::from(c.to_string())).collect()
+                    }
+                    Value::Null | Value::String(_) => Vec::new(),
+                    other => vec![other.clone()],
+                })
             }
             _ => None,
         };
