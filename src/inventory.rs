@@ -10,7 +10,6 @@ use std::sync::Arc;
 use serde::Serialize;
 
 use crate::client::api::{NameRow, calls, merge_keychain};
-use crate::client::parse::Reply;
 use crate::client::{
     ApiError, Client, ClientError, Dataset, KeychainCredential, Replication, ServiceStatus,
     SnapshotTask, SshConfig, SystemInfo, User, Version,
@@ -161,50 +160,24 @@ async fn read_inner<R: Runner>(
         (Some(_), SnapshotScope::Below(_)) => {}
         (None, _) => batch.insert(0, calls::system_version()),
     }
-    let methods: Vec<String> = batch.iter().map(|c| c.method.clone()).collect();
-    let mut results = client.batch(&batch).await?;
-
+    // With a known version the snapshot names ride in round trip 1, last.
+    let snapshots_in_batch = matches!((&known, scope), (Some(_), SnapshotScope::All));
+    let results = client.batch(&batch).await?;
+    let mut answers = client.answers(&batch, results);
     let version = match known {
         Some(v) => v,
-        None => {
-            let raw = results.remove(0);
-            let raw = raw.map_err(|e| client.error("system.version", e))?;
-            client.learn_version(&raw.value())?
-        }
+        None => client.learn_version(&answers.reply()?.value())?,
     };
-    let methods: Vec<String> = if methods[0] == "system.version" {
-        methods[1..].to_vec()
-    } else {
-        methods
-    };
-    let snapshots_raw = if results.len() > independent_calls().len() {
-        results.pop()
-    } else {
-        None
-    };
-
-    let mut it = results.into_iter().zip(methods);
-    let mut next = || -> Result<(Reply, String), ClientError> {
-        match it.next() {
-            Some((r, m)) => r.map(|v| (v, m.clone())).map_err(|e| client.error(&m, e)),
-            None => Err(client.error("batch", ApiError::Unparsable("missing answer".into()))),
-        }
-    };
-    fn typed<T: serde::de::DeserializeOwned, R: Runner>(
-        client: &Client<R>,
-        (v, m): (Reply, String),
-    ) -> Result<T, ClientError> {
-        v.decode().map_err(|e| client.error(&m, e))
-    }
-    let info: SystemInfo = typed(client, next()?)?;
-    let datasets: Vec<Dataset> = typed(client, next()?)?;
-    let snapshot_tasks: Vec<SnapshotTask> = typed(client, next()?)?;
-    let replications: Vec<Replication> = typed(client, next()?)?;
-    let services: Vec<ServiceStatus> = typed(client, next()?)?;
-    let ssh_config: SshConfig = typed(client, next()?)?;
-    let connections: Vec<KeychainCredential> = typed(client, next()?)?;
-    let keychain = merge_keychain(connections, typed(client, next()?)?);
-    let users: Vec<User> = typed(client, next()?)?;
+    let info: SystemInfo = answers.decoded()?;
+    let datasets: Vec<Dataset> = answers.decoded()?;
+    let snapshot_tasks: Vec<SnapshotTask> = answers.decoded()?;
+    let replications: Vec<Replication> = answers.decoded()?;
+    let services: Vec<ServiceStatus> = answers.decoded()?;
+    let ssh_config: SshConfig = answers.decoded()?;
+    let connections: Vec<KeychainCredential> = answers.decoded()?;
+    let keychain = merge_keychain(connections, answers.decoded()?);
+    let users: Vec<User> = answers.decoded()?;
+    let snapshots_raw = snapshots_in_batch.then(|| answers.reply());
     // Round trip 2: what needed the version, or the dataset list.
     let snap_method = format!("{}.query", version.snapshot_namespace());
     let snapshot_call = match scope {
@@ -223,7 +196,7 @@ async fn read_inner<R: Runner>(
         }
     };
     let snapshots_raw = match (snapshots_raw, snapshot_call) {
-        (Some(r), _) => Some(r.map_err(|e| client.error(&snap_method, e))?),
+        (Some(r), _) => Some(r?),
         (None, Some(call)) => {
             let mut r = client.batch(std::slice::from_ref(&call)).await?;
             Some(

@@ -187,6 +187,19 @@ impl<R: Runner> Client<R> {
         Ok(results)
     }
 
+    /// The answers of a batch of `calls`, to be taken in the calls' order.
+    pub fn answers<'c>(
+        &'c self,
+        calls: &[MidcltCall],
+        results: Vec<Result<parse::Reply, ApiError>>,
+    ) -> Answers<'c, R> {
+        let methods: Vec<String> = calls.iter().map(|c| c.method.clone()).collect();
+        Answers {
+            client: self,
+            items: results.into_iter().zip(methods),
+        }
+    }
+
     fn trace_all(&self, calls: &[MidcltCall], ok: bool, ms: u128) {
         if let Some(t) = &self.tracer {
             for call in calls {
@@ -267,6 +280,37 @@ impl<R: Runner> Client<R> {
 
 /// Reads a result as `T`; a shape mismatch is [`ApiError::Unparsable`] (no values quoted, as
 /// results may hold secrets).
+/// The answers of one batch in the order of its calls, each error named after its method.
+pub struct Answers<'c, R: Runner> {
+    client: &'c Client<R>,
+    items: std::iter::Zip<
+        std::vec::IntoIter<Result<parse::Reply, ApiError>>,
+        std::vec::IntoIter<String>,
+    >,
+}
+
+impl<R: Runner> Answers<'_, R> {
+    fn take(&mut self) -> Result<(Result<parse::Reply, ApiError>, String), ClientError> {
+        self.items.next().ok_or_else(|| {
+            self.client
+                .error("batch", ApiError::Unparsable("missing answer".into()))
+        })
+    }
+
+    /// The next call's reply as it came.
+    pub fn reply(&mut self) -> Result<parse::Reply, ClientError> {
+        let (r, method) = self.take()?;
+        r.map_err(|e| self.client.error(&method, e))
+    }
+
+    /// The next call's reply decoded into `T`.
+    pub fn decoded<T: DeserializeOwned>(&mut self) -> Result<T, ClientError> {
+        let (r, method) = self.take()?;
+        r.and_then(|v| v.decode())
+            .map_err(|e| self.client.error(&method, e))
+    }
+}
+
 pub fn decode<T: DeserializeOwned>(v: Value) -> Result<T, ApiError> {
     serde_json::from_value(v)
         .map_err(|e| ApiError::Unparsable(format!("unexpected shape: {}", shown::shape_error(&e))))

@@ -28,14 +28,8 @@ use super::state::{
 };
 use crate::diag::Problem;
 
-/// Python's `repr` of a string, as zettarepl's `{name!r}` prints dataset names.
-fn py_repr(s: &str) -> String {
-    if s.contains('\'') && !s.contains('"') {
-        format!("\"{s}\"")
-    } else {
-        format!("'{}'", s.replace('\'', "\\'"))
-    }
-}
+// zettarepl's `{name!r}` of dataset names.
+use crate::sim::render::py_repr_str as py_repr;
 
 /// The middleware's `make_sentence` (utils/string.py): errors shown to users end with a
 /// full stop; an empty text stays empty, and nothing is trimmed.

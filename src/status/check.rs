@@ -82,8 +82,8 @@ impl Thresholds {
     /// [`SCHEDULE_SLACK_SECS`], is judged by its schedule (a weekly replication is not stale
     /// after 26 hours, nor an hourly weekday one over the weekend): both limits become at
     /// least that gap plus the slack. A given `--max-age` is the admin's word for every task.
-    pub fn for_interval(self, interval_secs: Option<i64>) -> Thresholds {
-        match interval_secs {
+    pub fn for_next_run_gap(self, next_run_gap_secs: Option<i64>) -> Thresholds {
+        match next_run_gap_secs {
             Some(gap) if self.by_schedule => {
                 let floor = gap.saturating_add(SCHEDULE_SLACK_SECS);
                 Thresholds {
@@ -184,7 +184,7 @@ fn task_findings(t: &TaskRow, limits: Thresholds, c: &mut Counts, out: &mut Vec<
     if t.kind != "replication" || !t.enabled || !t.scheduled {
         return;
     }
-    let limits = limits.for_interval(t.interval_secs);
+    let limits = limits.for_next_run_gap(t.next_run_gap_secs);
     match t.last_snapshot_age_secs {
         Some(age) => {
             c.oldest = Some(c.oldest.map_or(age, |o| o.max(age)));

@@ -5,14 +5,9 @@
 //! tasks write to), which needs the version for its method name. A known version does not
 //! make it one: which datasets matter is only known once the tasks are read.
 
-use serde_json::Value;
-
+use crate::client::Version;
 use crate::client::api::{NameRow, calls};
-use crate::client::parse::Reply;
-use crate::client::{
-    ApiError, Client, ClientError, Dataset, Replication, SnapshotTask, SystemInfo,
-};
-use crate::client::{Version, decode};
+use crate::client::{Client, ClientError, Dataset, Replication, SnapshotTask, SystemInfo};
 use crate::diag::Problem;
 use crate::transport::{MidcltCall, Runner};
 
@@ -70,32 +65,16 @@ async fn read_inner<R: Runner>(
         calls::snapshot_tasks(),
         calls::replications(),
     ]);
-    let methods: Vec<String> = batch.iter().map(|c| c.method.clone()).collect();
     let results = client.batch(&batch).await?;
-    let mut answers = results.into_iter().zip(methods);
-    let mut next = || -> Result<(Reply, String), ClientError> {
-        match answers.next() {
-            Some((r, m)) => r.map(|v| (v, m.clone())).map_err(|e| client.error(&m, e)),
-            None => Err(client.error("batch", ApiError::Unparsable("missing answer".into()))),
-        }
-    };
+    let mut answers = client.answers(&batch, results);
     let version = match known {
         Some(v) => v,
-        None => {
-            let (raw, _) = next()?;
-            client.learn_version(&raw.value())?
-        }
+        None => client.learn_version(&answers.reply()?.value())?,
     };
-    fn typed<T: serde::de::DeserializeOwned, R: Runner>(
-        client: &Client<R>,
-        (v, m): (Reply, String),
-    ) -> Result<T, ClientError> {
-        v.decode().map_err(|e| client.error(&m, e))
-    }
-    let info: SystemInfo = typed(client, next()?)?;
-    let datasets: Vec<Dataset> = typed(client, next()?)?;
-    let snapshot_tasks: Vec<SnapshotTask> = typed(client, next()?)?;
-    let replications: Vec<Replication> = typed(client, next()?)?;
+    let info: SystemInfo = answers.decoded()?;
+    let datasets: Vec<Dataset> = answers.decoded()?;
+    let snapshot_tasks: Vec<SnapshotTask> = answers.decoded()?;
+    let replications: Vec<Replication> = answers.decoded()?;
 
     // Only datasets that exist: a filter naming a missing one is harmless, but a smaller
     // list is a cheaper query.
@@ -110,13 +89,7 @@ async fn read_inner<R: Runner>(
     let mut snapshots = Vec::new();
     if !wanted.is_empty() {
         let call = calls::snapshot_names_of(&version, &wanted);
-        let mut r = client.batch(std::slice::from_ref(&call)).await?;
-        let raw: Value = r
-            .pop()
-            .unwrap_or_else(|| Err(ApiError::Unparsable("no answer".into())))
-            .map_err(|e| client.error(&call.method, e))?
-            .value();
-        let rows: Vec<NameRow> = decode(raw).map_err(|e| client.error(&call.method, e))?;
+        let rows: Vec<NameRow> = client.call_as(&call.method, call.args).await?;
         snapshots = rows.into_iter().map(|r| r.name).collect();
     }
     snapshots.sort();

@@ -75,7 +75,7 @@ pub struct TaskRow {
     /// From the newest snapshot to the first run scheduled after it (a replication that
     /// runs after its snapshot tasks: their soonest), for `--check`.
     #[serde(skip)]
-    pub interval_secs: Option<i64>,
+    pub next_run_gap_secs: Option<i64>,
 }
 
 /// Everything the rows of one system need from the others: the snapshots read on every
@@ -258,7 +258,7 @@ fn snapshot_row(
         .then(|| next_run(&t.schedule, now, tz))
         .flatten()
         .map(show_time);
-    let interval_secs = found
+    let next_run_gap_secs = found
         .as_ref()
         .and_then(|(_, at)| gap_after(&t.schedule, *at, tz));
     let mut source = t.dataset.clone();
@@ -286,7 +286,7 @@ fn snapshot_row(
         last_snapshot_time: found.as_ref().map(|(_, t)| *t),
         last_snapshot_age_secs: age(now, found.map(|(_, t)| t)),
         next_run: next,
-        interval_secs,
+        next_run_gap_secs,
     }
 }
 
@@ -348,7 +348,7 @@ fn replication_row(
         });
     let progress = (state == "RUNNING").then(|| running_progress(r)).flatten();
     let since = found.as_ref().map(|(_, at)| *at);
-    let (schedule, next, scheduled, every) = match (&r.auto, &r.schedule) {
+    let (schedule, next, scheduled, gap) = match (&r.auto, &r.schedule) {
         (false, _) => ("manual".to_string(), None, false, None),
         (true, Some(s)) => (
             schedule_text(s),
@@ -368,11 +368,11 @@ fn replication_row(
                 .iter()
                 .filter_map(|t| next_run(&t.schedule, now, tz))
                 .min();
-            let every = bound
+            let gap = bound
                 .iter()
                 .filter_map(|t| since.and_then(|at| gap_after(&t.schedule, at, tz)))
                 .min();
-            ("after snapshot tasks".to_string(), next, true, every)
+            ("after snapshot tasks".to_string(), next, true, gap)
         }
     };
     let target = match target_system {
@@ -410,7 +410,7 @@ fn replication_row(
         last_snapshot_time: found.as_ref().map(|(_, t)| *t),
         last_snapshot_age_secs: age(now, found.map(|(_, t)| t)),
         next_run: next.map(show_time),
-        interval_secs: every,
+        next_run_gap_secs: gap,
     }
 }
 

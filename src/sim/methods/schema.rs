@@ -8,6 +8,7 @@ use std::cell::Cell;
 use serde_json::{Map, Value};
 
 use crate::sim::errors::{SimError, VErr};
+use crate::sim::filter::py_repr;
 use crate::sim::version::{Layer, Personality};
 
 thread_local! {
@@ -889,39 +890,6 @@ fn range_text(min: Option<i64>, max: Option<i64>) -> String {
         (Some(a), None) if old => format!("Should be greater or equal than {a}"),
         (Some(a), None) => format!("Should be greater than or equal to {a}"),
         (None, None) => "Should be ".into(),
-    }
-}
-
-/// Python's `repr` of a JSON scalar (`Unique` quotes the duplicate with `{item!r}`).
-fn py_repr(v: &Value) -> String {
-    match v {
-        Value::String(s) => {
-            let quote = if s.contains('\'') && !s.contains('"') {
-                '"'
-            } else {
-                '\''
-            };
-            let mut out = String::from(quote);
-            for c in s.chars() {
-                match c {
-                    '\\' => out.push_str("\\\\"),
-                    '\n' => out.push_str("\\n"),
-                    '\t' => out.push_str("\\t"),
-                    '\r' => out.push_str("\\r"),
-                    c if c == quote => {
-                        out.push('\\');
-                        out.push(c);
-                    }
-                    c => out.push(c),
-                }
-            }
-            out.push(quote);
-            out
-        }
-        Value::Bool(true) => "True".into(),
-        Value::Bool(false) => "False".into(),
-        Value::Null => "None".into(),
-        other => other.to_string(),
     }
 }
 

@@ -11,8 +11,6 @@ mod parse;
 
 use std::fmt;
 
-pub use parse::py_repr;
-
 /// A `re.error` (or the `OverflowError` / `ValueError` the parser raises in a few places):
 /// its message and, where Python gives one, its position.
 #[derive(Debug, Clone, PartialEq, Eq)]

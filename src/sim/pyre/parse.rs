@@ -3,6 +3,7 @@
 //! `_class_escape`, `_parse_flags`), plus the one check its compiler adds (fixed-width
 //! look-behind). Positions count characters, as Python's do.
 
+use crate::sim::render::py_repr_str as py_repr;
 use std::collections::{BTreeMap, HashMap};
 
 use super::PyReError;
@@ -246,34 +247,6 @@ fn is_identifier(s: &str) -> bool {
         _ => return false,
     }
     it.all(unicode_ident::is_xid_continue)
-}
-
-/// Python's `repr` of a string.
-pub fn py_repr(s: &str) -> String {
-    let quote = if s.contains('\'') && !s.contains('"') {
-        '"'
-    } else {
-        '\''
-    };
-    let mut out = String::from(quote);
-    for c in s.chars() {
-        match c {
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if c == quote => {
-                out.push('\\');
-                out.push(c);
-            }
-            c if (c as u32) < 0x20 || c as u32 == 0x7f => {
-                out.push_str(&format!("\\x{:02x}", c as u32));
-            }
-            c => out.push(c),
-        }
-    }
-    out.push(quote);
-    out
 }
 
 struct State {
